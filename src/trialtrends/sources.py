@@ -1,0 +1,155 @@
+"""Where study records come from: a landed API run, or a bulk file (zip, folder, JSONL).
+
+Every reader streams: one record in memory at a time, never the whole input. A record that is
+not valid JSON is yielded as `Malformed` so normalisation quarantines it; a damaged container (a
+truncated zip, a bad CRC) raises `SourceError`, because nothing read from it can be trusted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trialtrends.raw import RawRun
+
+
+class SourceError(RuntimeError):
+    """An input that cannot be read as a whole (missing, truncated, corrupt)."""
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A record that could not even be parsed; normalisation quarantines it."""
+
+    where: str
+    reason: str
+    text: str
+
+
+def _parse(data: bytes, where: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Malformed(where, f"invalid JSON in {where}: {exc}", data[:200_000].decode("utf-8", "replace"))
+
+
+def _nct(study: Any) -> str | None:
+    try:
+        return study["protocolSection"]["identificationModule"]["nctId"]
+    except (KeyError, TypeError):
+        return None
+
+
+def run_studies(run: RawRun) -> Iterator[Any]:
+    """Studies of a landed API run, each nctId once (the first page that had it wins)."""
+    seen: set[str] = set()
+    for _entry, page in run.iter_pages():
+        for study in page.get("studies") or []:
+            nct_id = _nct(study)
+            if nct_id is not None:
+                if nct_id in seen:
+                    continue
+                seen.add(nct_id)
+            yield study
+
+
+# ---- bulk sources ---------------------------------------------------------------------------
+
+
+def source_kind(path: Path) -> str:
+    """zip, dir or jsonl, from what the path is."""
+    if path.is_dir():
+        return "dir"
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")):
+        return "jsonl"
+    raise SourceError(f"{path} is not a .zip, a folder of study JSON files, or a .jsonl(.gz) file")
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """Open a study zip, turning a truncated or non-zip file into one clear error.
+
+    API-NOTES: a truncated download looks fine until the central directory is read, which is
+    what ZipFile() does first; each entry's CRC is then checked as it is streamed.
+    """
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise SourceError(f"{path} is not a readable zip (truncated or corrupt): {exc}") from exc
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {exc}") from exc
+
+
+def _zip_entries(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [i for i in archive.infolist() if not i.is_dir() and i.filename.lower().endswith(".json")]
+
+
+def count_entries(path: Path) -> int:
+    """How many study records a bulk source holds (cheap for zip and dir; a scan for JSONL)."""
+    kind = source_kind(path)
+    if kind == "zip":
+        with open_zip(path) as archive:
+            return len(_zip_entries(archive))
+    if kind == "dir":
+        return sum(1 for _ in path.rglob("*.json"))
+    return sum(1 for line in _open_lines(path) if line.strip())
+
+
+def _open_lines(path: Path) -> io.BufferedReader:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # type: ignore[return-value]
+
+
+def bulk_studies(path: Path) -> Iterator[Any]:
+    """Stream the records of a bulk source, one parsed study (or Malformed) at a time."""
+    kind = source_kind(path)
+    if kind == "zip":
+        with open_zip(path) as archive:
+            for info in _zip_entries(archive):
+                try:
+                    data = archive.read(info)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise SourceError(f"{path} is corrupt at entry {info.filename}: {exc}") from exc
+                yield _parse(data, info.filename)
+    elif kind == "dir":
+        for file in sorted(path.rglob("*.json")):
+            yield _parse(file.read_bytes(), file.name)
+    else:
+        try:
+            with _open_lines(path) as lines:
+                for number, line in enumerate(lines, start=1):
+                    if line.strip():
+                        yield _parse(line, f"{path.name} line {number}")
+        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+            raise SourceError(f"{path} is truncated or corrupt: {exc}") from exc
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file, read in chunks (bulk zips are gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def payloads_for(studies: Iterator[Any], wanted: set[str]) -> dict[str, str]:
+    """Raw JSON of the wanted nctIds, by re-reading a source (only for quarantined studies)."""
+    found: dict[str, str] = {}
+    for study in studies:
+        nct_id = _nct(study)
+        if nct_id in wanted and nct_id not in found:
+            found[nct_id] = orjson.dumps(study).decode()
+            if len(found) == len(wanted):
+                break
+    return found
