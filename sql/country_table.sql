@@ -1,0 +1,65 @@
+-- country_table: trials with at least one site in each country, per report group, basis, year.
+-- grain: one row per (modality, basis, year, country_code).
+-- A trial counts once in every country where it has a current site (removed countries are
+-- left out); share = trials / all trials of that modality, basis and year, so shares add up to
+-- more than 1 for multinational trials. Trials without any location appear as 'Not provided'
+-- (country_code XX) with a null rank. Ties: competition ranking (1, 2, 2, 4) by trials, rows of
+-- equal rank ordered by country name.
+-- Long-term follow-up studies are excluded; country_table_by(true) includes them.
+create or replace macro country_table_by(include_follow_up) as table
+with groups as (
+    select nct_id, modality from trial_report_groups
+    where include_follow_up or not is_long_term_follow_up
+),
+
+years as (
+    select nct_id, basis, year from trial_years
+),
+
+countries as (
+    select nct_id, country_code, country from trial_countries where not is_removed
+),
+
+totals as (
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+),
+
+counted as (
+    select
+        groups.modality,
+        years.basis,
+        years.year::integer as year,
+        countries.country_code,
+        countries.country,
+        count(distinct groups.nct_id)::bigint as trials
+    from groups
+    inner join years on years.nct_id = groups.nct_id
+    inner join countries on countries.nct_id = groups.nct_id
+    group by all
+),
+
+final as (
+    select
+        counted.modality,
+        counted.basis,
+        counted.year,
+        case when counted.country_code = 'XX' then null else rank() over (
+            partition by counted.modality, counted.basis, counted.year,
+                counted.country_code = 'XX'
+            order by counted.trials desc
+        ) end::integer as rank,
+        counted.country_code,
+        counted.country,
+        counted.trials,
+        (counted.trials / totals.trials)::double as share
+    from counted
+    inner join totals
+        on totals.modality = counted.modality
+        and totals.basis = counted.basis
+        and totals.year = counted.year
+)
+
+select * from final;
+
+create or replace view country_table as
+select * from country_table_by(false)

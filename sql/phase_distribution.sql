@@ -1,0 +1,52 @@
+-- phase_distribution: trials per phase within each report group, year basis and year.
+-- grain: one row per (modality, basis, year, phase).
+-- share = trials in the phase / all trials of that modality, basis and year (sums to 1).
+-- phase_order sorts phases from Early Phase 1 to Not Provided.
+-- Long-term follow-up studies are excluded; phase_distribution_by(true) includes them.
+create or replace macro phase_distribution_by(include_follow_up) as table
+with groups as (
+    select nct_id, modality from trial_report_groups
+    where include_follow_up or not is_long_term_follow_up
+),
+
+years as (
+    select nct_id, basis, year from trial_years
+),
+
+phases as (
+    select nct_id, phase from trials
+),
+
+counted as (
+    select
+        groups.modality,
+        years.basis,
+        years.year::integer as year,
+        phases.phase,
+        count(distinct groups.nct_id)::bigint as trials
+    from groups
+    inner join years on years.nct_id = groups.nct_id
+    inner join phases on phases.nct_id = groups.nct_id
+    group by groups.modality, years.basis, years.year, phases.phase
+),
+
+final as (
+    select
+        modality,
+        basis,
+        year,
+        phase,
+        trials,
+        (trials / sum(trials) over (partition by modality, basis, year))::double as share,
+        case phase
+            when 'Early Phase 1' then 1 when 'Phase 1' then 2 when 'Phase 1/2' then 3
+            when 'Phase 2' then 4 when 'Phase 2/3' then 5 when 'Phase 3' then 6
+            when 'Phase 4' then 7 when 'Not Applicable' then 8 else 9
+        end::integer as phase_order
+    from counted
+)
+
+select * from final;
+
+create or replace view phase_distribution as
+select * from phase_distribution_by(false)

@@ -1,0 +1,70 @@
+-- sponsor_table: trials per sponsor, per report group, year basis, year and role.
+-- grain: one row per (modality, basis, year, role, sponsor).
+-- role 'lead' counts a trial for its lead sponsor only; role 'any' counts it for every
+-- organisation that is lead sponsor or collaborator (so one trial counts for several sponsors).
+-- sponsor is the canonical name; sponsor_country its home country where known.
+-- share = trials / all trials of that modality, basis and year. Ties: competition ranking
+-- (1, 2, 2, 4) by trials, rows of equal rank ordered by sponsor name.
+-- Long-term follow-up studies are excluded; sponsor_table_by(true) includes them.
+create or replace macro sponsor_table_by(include_follow_up) as table
+with groups as (
+    select nct_id, modality from trial_report_groups
+    where include_follow_up or not is_long_term_follow_up
+),
+
+years as (
+    select nct_id, basis, year from trial_years
+),
+
+sponsors as (
+    select nct_id, 'lead' as role, sponsor, sponsor_country
+    from trial_sponsors where role = 'lead'
+    union all
+    select nct_id, 'any' as role, sponsor, sponsor_country
+    from trial_sponsors
+),
+
+totals as (
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+),
+
+counted as (
+    select
+        groups.modality,
+        years.basis,
+        years.year::integer as year,
+        sponsors.role,
+        sponsors.sponsor,
+        any_value(sponsors.sponsor_country) as sponsor_country,
+        count(distinct groups.nct_id)::bigint as trials
+    from groups
+    inner join years on years.nct_id = groups.nct_id
+    inner join sponsors on sponsors.nct_id = groups.nct_id
+    group by groups.modality, years.basis, years.year, sponsors.role, sponsors.sponsor
+),
+
+final as (
+    select
+        counted.modality,
+        counted.basis,
+        counted.year,
+        counted.role,
+        rank() over (
+            partition by counted.modality, counted.basis, counted.year, counted.role
+            order by counted.trials desc
+        )::integer as rank,
+        counted.sponsor,
+        counted.sponsor_country,
+        counted.trials,
+        (counted.trials / totals.trials)::double as share
+    from counted
+    inner join totals
+        on totals.modality = counted.modality
+        and totals.basis = counted.basis
+        and totals.year = counted.year
+)
+
+select * from final;
+
+create or replace view sponsor_table as
+select * from sponsor_table_by(false)

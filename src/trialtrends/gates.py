@@ -1,0 +1,133 @@
+"""Gates: checks a run must pass before it may publish (pure functions over run facts).
+
+Each gate returns a GateResult; the pipeline records all of them in the run's manifest (and so
+in `runs`) and publishes only when every one passed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class GateFailed(RuntimeError):
+    """One or more gates failed; the message is one line naming each."""
+
+    def __init__(self, results: list[GateResult]) -> None:
+        failed = [r for r in results if not r.passed]
+        super().__init__("; ".join(f"gate {r.name} failed: {r.detail}" for r in failed))
+        self.results = results
+
+
+def reconciliation(
+    queries: list[dict[str, Any]],
+    unique_studies: int,
+    previous_unique: int | None,
+    max_drop: float,
+    tolerance: float = 0.01,
+) -> GateResult:
+    """Unique studies match each query's totalCount, and tonight is not far below last night.
+
+    API-NOTES: the index can change mid-crawl, so a small difference (1% or 5 studies) is
+    tolerated and reported; a large one means paging went wrong.
+    """
+    problems = []
+    for q in queries:
+        total, unique = q.get("total_count"), q.get("unique", 0)
+        if total is None:
+            continue
+        if abs(unique - total) > max(5, tolerance * total):
+            problems.append(f"query {q['name']} got {unique} unique studies of totalCount {total}")
+    if previous_unique:
+        drop = (previous_unique - unique_studies) / previous_unique
+        if drop > max_drop:
+            problems.append(
+                f"{unique_studies} studies tonight vs {previous_unique} in the last good run "
+                f"(-{drop:.0%}, limit -{max_drop:.0%})"
+            )
+    detail = "; ".join(problems) or (
+        f"{unique_studies} unique studies"
+        + (f" (last good run {previous_unique})" if previous_unique else "")
+    )
+    return GateResult("reconciliation", not problems, detail)
+
+
+@cache
+def required_fields() -> tuple[str, ...]:
+    """The record fields the pipeline reads (stored copy, reviewed with the normaliser)."""
+    text = (resources.files("trialtrends") / "data" / "required_fields.txt").read_text()
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def metadata_paths(tree: Iterable[dict[str, Any]], prefix: str = "") -> set[str]:
+    """Dotted field paths of a /studies/metadata field tree (FieldNode: name, children)."""
+    paths: set[str] = set()
+    for node in tree:
+        name = node.get("name")
+        if not name:
+            continue
+        path = f"{prefix}.{name}" if prefix else name
+        paths.add(path)
+        paths |= metadata_paths(node.get("children") or [], path)
+    return paths
+
+
+def schema_drift(metadata: Any) -> GateResult:
+    """Every field the pipeline reads is still in the API's /studies/metadata."""
+    if not isinstance(metadata, list):
+        return GateResult("schema_drift", False, "/studies/metadata is not a field list")
+    present = metadata_paths(metadata)
+    missing = [f for f in required_fields() if f not in present]
+    if missing:
+        return GateResult(
+            "schema_drift",
+            False,
+            f"{len(missing)} fields gone from the API: {', '.join(missing[:8])}",
+        )
+    return GateResult("schema_drift", True, f"all {len(required_fields())} fields present")
+
+
+def data_quality(
+    rejected_share: float, max_rejected_share: float, unmapped: list[str], max_unmapped: int
+) -> GateResult:
+    """Few rejected studies and (almost) no unmapped country strings."""
+    problems = []
+    if rejected_share > max_rejected_share:
+        problems.append(f"{rejected_share:.1%} of studies rejected (limit {max_rejected_share:.1%})")
+    if len(unmapped) > max_unmapped:
+        problems.append(f"{len(unmapped)} unmapped country strings: {', '.join(unmapped[:5])}")
+    detail = "; ".join(problems) or (
+        f"{rejected_share:.2%} rejected, {len(unmapped)} unmapped country strings"
+    )
+    return GateResult("data_quality", not problems, detail)
+
+
+def classifier_sanity(trials: int, classified: int, max_unclassified_share: float) -> GateResult:
+    """The classifier still recognises most pulled trials (a broken rule file shows here)."""
+    if trials == 0:
+        return GateResult("classifier_sanity", False, "no trials to classify")
+    unclassified = 1 - classified / trials
+    ok = classified > 0 and unclassified <= max_unclassified_share
+    return GateResult(
+        "classifier_sanity",
+        ok,
+        f"{unclassified:.1%} of {trials} trials unclassified (limit {max_unclassified_share:.0%})",
+    )
+
+
+def to_json(results: list[GateResult]) -> str:
+    return json.dumps([r.as_dict() for r in results])

@@ -1,0 +1,429 @@
+"""The refresh, stage by stage: land -> process (normalize, classify, validate) -> gates -> publish.
+
+`trialtrends refresh` calls `refresh`; the Prefect flow calls the same stage functions as
+tasks. Each stage records what it did in the run's manifest, so `runs` tells the whole story of
+every night, failed ones included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trialtrends import __version__, gates, sponsors
+from trialtrends.classify import CLASSIFIER_VERSION, REPORT_GROUPS, classify
+from trialtrends.extract import Progress, pull
+from trialtrends.load import build_and_publish
+from trialtrends.normalize import Rows, Tables, build_tables, flatten_studies, nct_id_of
+from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
+from trialtrends.settings import Settings
+from trialtrends.sources import (
+    bulk_studies,
+    count_entries,
+    file_sha256,
+    payloads_for,
+    run_studies,
+    source_kind,
+)
+from trialtrends.validate import quality_summary, validate_tables
+
+log = logging.getLogger(__name__)
+
+# Studies normalised per chunk: bounds memory on registry-sized inputs.
+CHUNK_SIZE = 20_000
+# The data-quality gate tolerates this many distinct unmapped country strings.
+MAX_UNMAPPED_COUNTRIES = 0
+
+
+class RefreshError(RuntimeError):
+    """A refresh that failed; the message is one sentence for the user."""
+
+
+@dataclass
+class Processed:
+    """A run's validated tables, its classification and the facts the gates need."""
+
+    tables: Tables
+    modalities: pl.DataFrame
+    flags: pl.DataFrame
+    scanned: int
+    duplicates: int
+    quality: dict[str, Any]
+    rejected_share: float
+
+
+@dataclass
+class RefreshResult:
+    run: RawRun
+    manifest: dict[str, Any]
+    gate_results: list[gates.GateResult] = field(default_factory=list)
+
+
+# ---- land ------------------------------------------------------------------------------------
+
+
+def land_api(settings: Settings, since: date | None = None, progress: Progress | None = None) -> RawRun:
+    """Pull from the API into a new raw run (see extract.pull)."""
+    return pull(settings, since=since, progress=progress).run
+
+
+def land_bulk(settings: Settings, source: Path) -> RawRun:
+    """Record a bulk file as a run: its manifest names the file, its size, sha256 and entries.
+
+    The file itself is not copied (a registry zip is gigabytes); its checksum pins the input.
+    """
+    source = source.resolve()
+    if not source.exists():
+        raise RefreshError(f"{source} does not exist")
+    run = RawRun.create(settings.raw_dir, new_run_id())
+    manifest: dict[str, Any] = {
+        "run_id": run.run_id,
+        "kind": "bulk",
+        "status": RUNNING,
+        "error": None,
+        "started_at": utc_now(),
+        "finished_at": None,
+        "trialtrends_version": __version__,
+        "mode": "full",
+        "source": str(source),
+        "source_kind": None,
+        "source_bytes": None,
+        "source_sha256": None,
+        "entries": None,
+        "files": [],
+    }
+    run.write_manifest(manifest)
+    try:
+        manifest["source_kind"] = source_kind(source)
+        if source.is_file():
+            manifest["source_bytes"] = source.stat().st_size
+            manifest["source_sha256"] = file_sha256(source)
+        manifest["entries"] = count_entries(source)
+        manifest["landed"] = True
+    except Exception as exc:
+        record_failure(run, exc)
+        raise
+    run.write_manifest(manifest)
+    return run
+
+
+def run_records(run: RawRun) -> Iterator[Any]:
+    """The study records of a landed run, streamed, whatever its kind."""
+    manifest = run.manifest()
+    if manifest.get("kind") == "bulk":
+        return bulk_studies(Path(manifest["source"]))
+    return run_studies(run)
+
+
+# ---- process ---------------------------------------------------------------------------------
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=True)
+
+
+def process(
+    studies: Iterable[Any],
+    run_id: str,
+    *,
+    cell_therapy_only: bool = False,
+    max_rejected_share: float = 1.0,
+    payloads: Callable[[set[str]], dict[str, str]] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Processed:
+    """Normalize, classify and validate records in bounded chunks.
+
+    With `cell_therapy_only` (the bulk path) only trials the classifier recognises are kept:
+    a whole-registry scan keeps its few thousand cell-therapy trials, not 600k rows.
+    """
+    parts: dict[str, list[pl.DataFrame]] = {}
+    modality_parts: list[pl.DataFrame] = []
+    flag_parts: list[pl.DataFrame] = []
+    seen: set[str] = set()
+    scanned = duplicates = 0
+
+    def flush(batch: list[Any]) -> None:
+        tables = build_tables(flatten_studies(batch, run_id, Rows()))
+        result = classify(tables.trial_text)
+        flags, modalities = result.flags, result.modalities
+        if cell_therapy_only:
+            keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
+            tables = tables.filter_trials(keep)
+            flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
+        for name, frame in tables.all_frames().items():
+            parts.setdefault(name, []).append(frame)
+        modality_parts.append(modalities)
+        flag_parts.append(flags)
+
+    batch: list[Any] = []
+    for study in studies:
+        scanned += 1
+        nct_id = nct_id_of(study)
+        if nct_id is not None:
+            if nct_id in seen:
+                duplicates += 1
+                continue
+            seen.add(nct_id)
+        batch.append(study)
+        if len(batch) >= chunk_size:
+            flush(batch)
+            batch = []
+            if on_chunk:
+                on_chunk(scanned)
+    if batch or not parts:
+        flush(batch)
+    tables = Tables(**{name: _concat(frames) for name, frames in parts.items()})
+    validated = validate_tables(tables, run_id, payloads, max_rejected_share=1.0)
+    tables = validated.tables
+    kept = tables.trials["nct_id"].implode()
+    modalities = _concat(modality_parts).filter(pl.col("nct_id").is_in(kept))
+    flags = _concat(flag_parts).filter(pl.col("nct_id").is_in(kept))
+    unknown = sponsors.unknown_spellings(tables.trial_sponsors, raw_col="sponsor_raw")
+    quality = quality_summary(tables, unknown)
+    quality["scanned"] = scanned
+    quality["duplicates"] = duplicates
+    quality["classified_trials"] = int(flags["is_cell_therapy"].sum())
+    quality["long_term_follow_up"] = int(flags["is_long_term_follow_up"].sum())
+    return Processed(
+        tables=tables,
+        modalities=modalities,
+        flags=flags,
+        scanned=scanned,
+        duplicates=duplicates,
+        quality=quality,
+        rejected_share=validated.rejected_share,
+    )
+
+
+def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None) -> Processed:
+    """Process a landed run from its raw data (no network: reclassifying needs no new pull)."""
+    bulk = run.manifest().get("kind") == "bulk"
+    return process(
+        run_records(run),
+        run.run_id,
+        cell_therapy_only=bulk,
+        payloads=lambda wanted: payloads_for(run_records(run), wanted),
+        on_chunk=on_chunk,
+    )
+
+
+# ---- gates -----------------------------------------------------------------------------------
+
+
+def last_good_unique(settings: Settings, run: RawRun) -> int | None:
+    """Unique studies of the last published run of the same kind and mode, for the drop gate."""
+    current = run.manifest()
+    for other in reversed(list_runs(settings.raw_dir)):
+        if other.run_id == run.run_id:
+            continue
+        m = other.manifest()
+        if (
+            m.get("published")
+            and m.get("kind") == current.get("kind")
+            and m.get("mode") == current.get("mode")
+        ):
+            return m.get("unique_studies")
+    return None
+
+
+def check_gates(settings: Settings, run: RawRun, processed: Processed) -> list[gates.GateResult]:
+    """Every gate for this run (the caller publishes only if all passed)."""
+    manifest = run.manifest()
+    results = []
+    if manifest.get("kind") == "api":
+        results.append(
+            gates.reconciliation(
+                manifest.get("queries", []),
+                manifest.get("unique_studies", 0),
+                last_good_unique(settings, run) if manifest.get("mode") == "full" else None,
+                settings.max_count_drop,
+            )
+        )
+        metadata_entry = next((f for f in manifest.get("files", []) if f.get("kind") == "metadata"), None)
+        metadata = json.loads(run.read_body(metadata_entry)) if metadata_entry else None
+        results.append(gates.schema_drift(metadata))
+    else:
+        entries = manifest.get("entries")
+        ok = entries == processed.scanned
+        results.append(
+            gates.GateResult("reconciliation", ok, f"scanned {processed.scanned} of {entries} entries")
+        )
+    results.append(
+        gates.data_quality(
+            processed.rejected_share,
+            settings.max_rejected_share,
+            processed.quality["unmapped_countries"],
+            MAX_UNMAPPED_COUNTRIES,
+        )
+    )
+    if manifest.get("kind") == "api":
+        results.append(
+            gates.classifier_sanity(
+                processed.tables.trials.height,
+                processed.quality["classified_trials"],
+                settings.max_unclassified_share,
+            )
+        )
+    else:
+        results.append(
+            gates.GateResult(
+                "classifier_sanity",
+                processed.quality["classified_trials"] > 0,
+                f"{processed.quality['classified_trials']} cell-therapy trials in "
+                f"{processed.scanned} scanned studies",
+            )
+        )
+    return results
+
+
+# ---- publish ---------------------------------------------------------------------------------
+
+
+def report_groups_frame() -> pl.DataFrame:
+    rows = [(m, group) for group, mods in REPORT_GROUPS.items() for m in mods]
+    return pl.DataFrame(rows, schema={"modality": pl.Utf8, "report_group": pl.Utf8}, orient="row")
+
+
+def run_rows(settings: Settings, current: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for `runs`: every landed run's manifest, with the current run as it will publish."""
+    rows = []
+    for run in list_runs(settings.raw_dir):
+        m = current if run.run_id == current["run_id"] else run.manifest()
+        rows.append(
+            {
+                **m,
+                "published": bool(m.get("published")),
+                "started_at": (m.get("started_at") or "").replace("Z", "") or None,
+                "finished_at": (m.get("finished_at") or "").replace("Z", "") or None,
+                "trials_loaded": m.get("trials_loaded"),
+                "rejected_studies": m.get("rejected_studies"),
+                "unique_studies": m.get("unique_studies", m.get("entries")),
+                "source": m.get("source"),
+            }
+        )
+    return rows
+
+
+def publish(
+    settings: Settings, run: RawRun, processed: Processed, results: list[gates.GateResult]
+) -> dict[str, Any]:
+    """Load the warehouse aside and publish it; record the outcome in the manifest."""
+    manifest = run.manifest()
+    incremental = manifest.get("mode") == "incremental"
+    frames = {
+        **processed.tables.frames(),
+        "trial_modalities": processed.modalities,
+        "trial_flags": processed.flags,
+        "report_groups": report_groups_frame(),
+        "rejected_studies": processed.tables.rejected_studies,
+    }
+    manifest.update(
+        status=SUCCEEDED,
+        published=True,
+        finished_at=utc_now(),
+        classifier_version=CLASSIFIER_VERSION,
+        gates=[r.as_dict() for r in results],
+        quality=processed.quality,
+        rejected_studies=processed.tables.rejected_studies.height,
+        scanned=processed.scanned,
+    )
+    if manifest.get("kind") == "bulk":
+        manifest["unique_studies"] = processed.scanned - processed.duplicates
+    # trials_loaded for incremental runs is only known after the merge; count after publish.
+    manifest["trials_loaded"] = processed.tables.trials.height if not incremental else None
+    build_and_publish(
+        settings.warehouse_path,
+        run.run_id,
+        frames,
+        run_rows(settings, manifest),
+        incremental=incremental,
+    )
+    run.write_manifest(manifest)
+    return manifest
+
+
+def record_failure(run: RawRun, exc: BaseException, results: list[gates.GateResult] | None = None) -> None:
+    """Mark a run failed in its manifest with one-line reason (and the gates, when run)."""
+    manifest = run.manifest()
+    manifest.update(
+        status=FAILED,
+        published=False,
+        finished_at=utc_now(),
+        error=str(exc) or type(exc).__name__,
+    )
+    if results is not None:
+        manifest["gates"] = [r.as_dict() for r in results]
+    run.write_manifest(manifest)
+
+
+def build_from_run(
+    settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None
+) -> RefreshResult:
+    """Process, gate and publish an already landed run; a failure is recorded, never published."""
+    results: list[gates.GateResult] = []
+    try:
+        processed = process_run(settings, run, on_chunk=on_chunk)
+        results = check_gates(settings, run, processed)
+        if not all(r.passed for r in results):
+            raise gates.GateFailed(results)
+        manifest = publish(settings, run, processed, results)
+    except BaseException as exc:
+        record_failure(run, exc, results or None)
+        raise
+    return RefreshResult(run=run, manifest=manifest, gate_results=results)
+
+
+def refresh(
+    settings: Settings,
+    *,
+    since: date | None = None,
+    source: Path | None = None,
+    progress: Progress | None = None,
+) -> RefreshResult:
+    """The whole refresh: land (API or bulk file), process, gate, publish."""
+    run = land_bulk(settings, source) if source is not None else land_api(settings, since, progress)
+    return build_from_run(settings, run)
+
+
+def run_summary_markdown(settings: Settings, run: RawRun) -> str:
+    """The run's gates, data-quality summary and change log as markdown (Prefect artifact)."""
+    m = run.manifest()
+    lines = [f"# trialtrends run {m['run_id']}: {m.get('status')}", ""]
+    if m.get("error"):
+        lines += [f"**Error:** {m['error']}", ""]
+    lines += ["## Gates", "", "| gate | passed | detail |", "|---|---|---|"]
+    lines += [
+        f"| {g['name']} | {'yes' if g['passed'] else '**no**'} | {g['detail']} |"
+        for g in m.get("gates") or []
+    ]
+    quality = m.get("quality") or {}
+    if quality:
+        lines += ["", "## Data quality", "", "| table | rows |", "|---|---:|"]
+        lines += [f"| {name} | {count} |" for name, count in quality.get("counts", {}).items()]
+        lines += [
+            "",
+            f"- studies scanned: {quality.get('scanned')}, cell-therapy trials: "
+            f"{quality.get('classified_trials')}, long-term follow-up: {quality.get('long_term_follow_up')}",
+            f"- unmapped country strings: {', '.join(quality.get('unmapped_countries') or []) or 'none'}",
+            f"- sponsor spellings not in the alias table: {quality.get('unknown_sponsor_spellings')}",
+            f"- rejected studies: {len(quality.get('rejected') or [])}",
+        ]
+    if m.get("published") and settings.warehouse_path.is_file():
+        from trialtrends.query import run_query
+
+        _, rows = run_query(
+            settings.warehouse_path,
+            "select change, count(*) from trial_changes where run_id = ? group by change order by change",
+            [m["run_id"]],
+        )
+        lines += ["", "## Changes", ""]
+        lines += [f"- {change}: {count}" for change, count in rows] or ["- no changes"]
+    return "\n".join(lines) + "\n"
