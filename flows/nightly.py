@@ -1,0 +1,127 @@
+"""The nightly refresh as a Prefect flow: the same library stages as `trialtrends refresh`.
+
+Run once, locally, with no Prefect server:   uv run python flows/nightly.py
+Serve on the nightly schedule (long-running): uv run python flows/nightly.py --serve
+Deploy to a Prefect server or Cloud:          uv run prefect deploy --all   (see prefect.yaml)
+Backfill from a bulk download:                uv run python flows/nightly.py --source ctg-studies.json.zip
+Rebuild a landed run (e.g. after a classifier change): uv run python flows/nightly.py --rebuild RUN_ID
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import date
+from pathlib import Path
+
+# Library logs (logger "trialtrends") go to the Prefect run logs; must be set before import.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "trialtrends")
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.schedules import Cron
+
+from trialtrends import gates, pipeline
+from trialtrends.raw import RawRun
+from trialtrends.settings import Settings
+
+DEFAULT_CRON = "0 3 * * *"
+DEFAULT_TIMEZONE = "UTC"
+
+
+def nightly_schedule() -> Cron:
+    """03:00 every night unless TRIALTRENDS_SCHEDULE_CRON / _TIMEZONE say otherwise."""
+    return Cron(
+        os.environ.get("TRIALTRENDS_SCHEDULE_CRON", DEFAULT_CRON),
+        timezone=os.environ.get("TRIALTRENDS_SCHEDULE_TIMEZONE", DEFAULT_TIMEZONE),
+    )
+
+
+# Retries only where the network is: a retried pull lands a fresh run folder.
+@task(retries=2, retry_delay_seconds=300, cache_policy=NO_CACHE)
+def land_api(settings: Settings, since: date | None) -> RawRun:
+    return pipeline.land_api(settings, since)
+
+
+@task(cache_policy=NO_CACHE)
+def land_bulk(settings: Settings, source: Path) -> RawRun:
+    return pipeline.land_bulk(settings, source)
+
+
+@task(cache_policy=NO_CACHE)
+def process(settings: Settings, run: RawRun) -> pipeline.Processed:
+    return pipeline.process_run(settings, run)
+
+
+@task(cache_policy=NO_CACHE)
+def check_gates(settings: Settings, run: RawRun, processed: pipeline.Processed) -> list[gates.GateResult]:
+    results = pipeline.check_gates(settings, run, processed)
+    logger = get_run_logger()
+    for r in results:
+        (logger.info if r.passed else logger.error)("gate %s: %s", r.name, r.detail)
+    return results
+
+
+@task(cache_policy=NO_CACHE)
+def publish(
+    settings: Settings, run: RawRun, processed: pipeline.Processed, results: list[gates.GateResult]
+) -> dict:
+    return pipeline.publish(settings, run, processed, results)
+
+
+@flow(name="trialtrends-nightly", log_prints=True)
+def nightly(
+    data_dir: str | None = None,
+    api_url: str | None = None,
+    since: date | None = None,
+    source: str | None = None,
+    rebuild: str | None = None,
+) -> str:
+    """Pull (or read a bulk file, or reuse a landed run), gate, and publish the warehouse."""
+    logger = get_run_logger()
+    settings = Settings.from_env(data_dir=data_dir, api_url=api_url)
+    if rebuild:
+        run = RawRun.open(settings.raw_dir / rebuild)
+    elif source:
+        run = land_bulk(settings, Path(source))
+    else:
+        run = land_api(settings, since)
+    results: list[gates.GateResult] = []
+    try:
+        processed = process(settings, run)
+        results = check_gates(settings, run, processed)
+        if not all(r.passed for r in results):
+            raise gates.GateFailed(results)
+        publish(settings, run, processed, results)
+    except BaseException as exc:
+        pipeline.record_failure(run, exc, results or None)
+        logger.error("run %s failed, nothing published: %s", run.run_id, exc)
+        raise
+    finally:
+        create_markdown_artifact(
+            key="trialtrends-run",
+            markdown=pipeline.run_summary_markdown(settings, run),
+            description=f"trialtrends run {run.run_id}",
+        )
+    logger.info("run %s published %s", run.run_id, settings.warehouse_path)
+    return run.run_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--serve", action="store_true", help="serve on the nightly cron schedule")
+    parser.add_argument("--source", help="bulk file for a backfill run")
+    parser.add_argument("--rebuild", help="landed run id to rebuild from raw data")
+    parser.add_argument("--since", type=date.fromisoformat, help="incremental pull from this date")
+    args = parser.parse_args()
+    if args.serve:
+        nightly.serve(name="nightly", schedules=[nightly_schedule()])
+    else:
+        nightly(since=args.since, source=args.source, rebuild=args.rebuild)
+
+
+if __name__ == "__main__":
+    main()
