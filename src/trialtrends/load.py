@@ -115,7 +115,7 @@ def _changes_sql(run_id: str, incremental: bool) -> str:
                    case when new.lead_sponsor is distinct from old.lead_sponsor then 'sponsor' end,
                    case when new.countries is distinct from old.countries then 'countries' end,
                    case when new.modalities is distinct from old.modalities then 'modality' end
-               ], x -> x is not null) as changed_fields
+               ], lambda x: x is not null) as changed_fields
         from new full outer join old on new.nct_id = old.nct_id
     )
     select {_quote(run_id)}, nct_id, change, case when change = 'changed' then changed_fields else [] end

@@ -116,14 +116,15 @@ def _list(parent: dict, name: str) -> list:
     return value
 
 
-def _str(parent: dict, name: str, *, required: bool = False) -> str | None:
+def _str(parent: dict, name: str, *, required: bool = False, where: str = "") -> str | None:
     value = parent.get(name)
+    label = f"{where}.{name}" if where else name
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise StudyError(f"{name} is missing")
+            raise StudyError(f"{label} is missing")
         return None
     if not isinstance(value, str):
-        raise StudyError(f"{name} is not a string")
+        raise StudyError(f"{label} is not a string")
     return value.strip()
 
 
@@ -206,7 +207,7 @@ def _flatten_one(study: Any, run_id: str) -> Rows:
     )
 
     lead = _module(spons, "leadSponsor")
-    lead_name = _str(lead, "name", required=True)
+    lead_name = _str(lead, "name", required=True, where="sponsorCollaboratorsModule.leadSponsor")
     lead_class = _enum(lead, "class", _CLASSES)
 
     rows = Rows()

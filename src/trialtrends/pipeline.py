@@ -199,7 +199,8 @@ def process(
         scanned=scanned,
         duplicates=duplicates,
         quality=quality,
-        rejected_share=validated.rejected_share,
+        # Share of the studies read, not of those kept: the bulk path keeps only cell therapy.
+        rejected_share=tables.rejected_studies.height / max(scanned - duplicates, 1),
     )
 
 

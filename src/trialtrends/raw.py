@@ -32,8 +32,8 @@ def utc_now() -> str:
 
 
 def new_run_id() -> str:
-    """Sortable, unique run id: UTC time plus a short random suffix."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """Unique run id that sorts by start time: UTC time to the microsecond plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + secrets.token_hex(2)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

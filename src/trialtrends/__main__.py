@@ -1,0 +1,5 @@
+"""`python -m trialtrends` = the `trialtrends` command."""
+
+from trialtrends.cli import main
+
+main()

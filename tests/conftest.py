@@ -1,0 +1,89 @@
+"""Shared fixtures: the shared ClinicalTrials.gov material, the fake API, settings, Prefect."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+sys.path.insert(0, str(TESTS))  # builders, fakeapi, openapi_spec are plain modules here
+
+from fakeapi import FakeCtgov  # noqa: E402
+
+from trialtrends.settings import Settings  # noqa: E402
+
+
+def shared_ctgov_path() -> Path:
+    """The one path setting for shared material: TRIALTRENDS_SHARED_CTGOV or ../shared/ctgov."""
+    return Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV") or REPO.parent / "shared" / "ctgov")
+
+
+@pytest.fixture(scope="session")
+def shared_ctgov() -> Path:
+    path = shared_ctgov_path()
+    if not (path / "corpus").is_dir():
+        pytest.skip(f"shared ClinicalTrials.gov material not found at {path} (set TRIALTRENDS_SHARED_CTGOV)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_studies(shared_ctgov: Path) -> list[dict]:
+    """The shared corpus plus the 64 full records (read in place, never copied)."""
+    import gzip
+    import json
+
+    with gzip.open(shared_ctgov / "corpus" / "celltherapy-2026-08.jsonl.gz", "rt") as fh:
+        studies = [json.loads(line) for line in fh if line.strip()]
+    studies += [json.loads(p.read_text()) for p in sorted((shared_ctgov / "records").glob("NCT*.json"))]
+    return studies
+
+
+def test_settings(tmp_path: Path, api_url: str, **overrides: object) -> Settings:
+    """Settings for tests: unpaced, fast backoff, short timeouts, a private data folder."""
+    values: dict[str, object] = dict(
+        data_dir=tmp_path / "data",
+        api_url=api_url,
+        max_rps=0,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+        connect_timeout=2,
+        read_timeout=2,
+        max_retries=4,
+    )
+    values.update(overrides)
+    return Settings.from_env(**values)
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def corpus_server(corpus_studies: list[dict]) -> Iterator[FakeCtgov]:
+    server = FakeCtgov(corpus_studies)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for the whole session (it takes ~13 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def corpus_warehouse(corpus_server: FakeCtgov, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A warehouse refreshed once from the fake API serving the shared corpus (read-only use!)."""
+    from trialtrends.pipeline import refresh
+
+    settings = test_settings(tmp_path_factory.mktemp("corpus"), corpus_server.url)
+    refresh(settings)
+    return settings

@@ -1,0 +1,1794 @@
+"""A fake ClinicalTrials.gov API v2 server on 127.0.0.1 for the trialtrends tests.
+
+Standard library only (http.server). It mirrors the OpenAPI document (ctg-oas-v2.yaml, 2.0.5) for
+everything a client uses and the facts in ../shared/API-NOTES.md: /version, /studies (Essie-like
+search, filters, opaque page tokens bound to the other parameters, countTotal on the first page
+only, pageSize cut to 1000), /studies/{nctId} (404 / 301 for an alias), /studies/metadata; errors
+are text/plain. Tests arm faults (429, 5xx, HTML, truncated, slow, hang, reset) and data quirks
+(stray token after an exactly full last page, a study repeated across pages) at run time.
+
+Essie decisions (documented here because the real engine is not reachable):
+- `AND`/`OR`/`NOT` only in UPPERCASE; adjacent terms are ANDed; precedence NOT > AND > OR.
+- Matching is per word, case-insensitive; any non-word character splits words, so "CAR-T",
+  "CAR T" and "car-t" are the same two words; a bare "CAR-T" or a quoted phrase needs them
+  adjacent (within one field value), bare `CAR T` only needs both words somewhere.
+  "CART" is one different word (it is also an ordinary word: cartilage trials say "CART").
+- Plural relaxation: cell ~ cells, therapy ~ therapies, lymphoma ~ lymphomas (no synonyms);
+  `EXPANSION[None]` turns it off. `COVERAGE[...]` and `SEARCH[...]` are accepted and ignored.
+- `AREA[Field]RANGE[a,b]` on date fields compares partial dates by their first day
+  (2022-03 -> 2022-03-01); a partial upper bound covers its whole period (RANGE[2022,2022] is
+  the whole year); `AREA[StartDate]2022` equals RANGE[2022,2022]; a study lacking the field never
+  matches. RANGE also works on numeric fields and on ages ("16 years").
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import hashlib
+import json
+import math
+import os
+import re
+import select
+import socket
+import struct
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+if __package__:
+    from .openapi_spec import load_spec, ref_name, resolve
+else:  # tests/ is on sys.path (pytest rootdir-relative import), not a package
+    from openapi_spec import load_spec, ref_name, resolve
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "fakeapi"
+BASE_PATH = "/api/v2"
+DEFAULT_PAGE_SIZE = 10  # spec: pageSize "If not specified or set to 0, the default value" (10)
+
+# Exactly the query parameter names the spec defines per operation (a test checks this).
+STUDIES_PARAMS = frozenset(
+    {
+        "format", "markupFormat", "query.cond", "query.term", "query.locn", "query.titles",
+        "query.intr", "query.outc", "query.spons", "query.lead", "query.id", "query.patient",
+        "filter.overallStatus", "filter.geo", "filter.ids", "filter.advanced", "filter.synonyms",
+        "postFilter.overallStatus", "postFilter.geo", "postFilter.ids", "postFilter.advanced",
+        "postFilter.synonyms", "aggFilters", "geoDecay", "fields", "sort", "countTotal",
+        "pageSize", "pageToken",
+    }
+)  # fmt: skip
+STUDY_PARAMS = frozenset({"format", "markupFormat", "fields"})
+METADATA_PARAMS = frozenset({"includeIndexedOnly", "includeHistoricOnly"})
+# Spec: "every other parameter must be repeated unchanged" except these three.
+_PAGING_PARAMS = frozenset({"countTotal", "pageSize", "pageToken"})
+# Parameters that change which studies match (the rest only shape the response).
+_RESPONSE_PARAMS = frozenset({"format", "markupFormat", "fields", "geoDecay", "aggFilters"})
+
+STATUSES = (
+    "ACTIVE_NOT_RECRUITING", "COMPLETED", "ENROLLING_BY_INVITATION", "NOT_YET_RECRUITING",
+    "RECRUITING", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
+    "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
+)  # fmt: skip
+_NCT_PATTERN = re.compile(r"^[Nn][Cc][Tt]0*[1-9]\d{0,7}$")  # spec pattern of nctId / filter.ids
+_GEO_PATTERN = re.compile(r"^distance\((-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(km|mi)?\)$")
+_GEO_DECAY_PATTERN = re.compile(
+    r"^func:(gauss|exp|linear),scale:(\d+(\.\d+)?(km|mi)),offset:(\d+(\.\d+)?(km|mi)),"
+    r"decay:(\d+(\.\d+)?)$"
+)
+_FIELD_ITEM = re.compile(r"^([a-zA-Z][a-zA-Z0-9\-. ]*)|(@query)$")  # spec pattern of `fields`
+_SORT_ITEM = re.compile(r"^(([a-zA-Z][a-zA-Z0-9\-. ]*)|(@relevance))(:(asc|desc))?$")
+_LIST_SPLIT = re.compile(r"[,|]")  # spec: "comma- or pipe-separated list"
+_IDS_ONLY = re.compile(r"^\s*NCT\d{1,8}(?:[\s,]+NCT\d{1,8})*\s*$", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- shared material
+
+
+def shared_ctgov_dir() -> Path:
+    """The shared ctgov folder: $TRIALTRENDS_SHARED_CTGOV or <repo>/../shared/ctgov."""
+    env = os.environ.get("TRIALTRENDS_SHARED_CTGOV")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "ctgov"
+
+
+def shared_spec_path(base: Path | None = None) -> Path:
+    """Path of the OpenAPI document inside the shared folder (may not exist)."""
+    return (base or shared_ctgov_dir()) / "openapi" / "ctg-oas-v2.yaml"
+
+
+def load_shared_corpus(base: Path | None = None) -> list[dict]:
+    """The 2,587-study cell therapy corpus (JSON lines, gzip); FileNotFoundError when absent."""
+    path = (base or shared_ctgov_dir()) / "corpus" / "celltherapy-2026-08.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_shared_records(base: Path | None = None) -> list[dict]:
+    """The 64 full study records (records/NCT*.json); FileNotFoundError when absent."""
+    folder = (base or shared_ctgov_dir()) / "records"
+    paths = sorted(folder.glob("NCT*.json"))
+    if not paths:
+        raise FileNotFoundError(f"no records in {folder}")
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+
+
+def load_fixture_studies(name: str = "studies.json") -> list[dict]:
+    """Small hand-written studies from tests/fixtures/fakeapi/."""
+    return json.loads((FIXTURE_DIR / name).read_text(encoding="utf-8"))
+
+
+def nct_id_of(study: dict) -> str | None:
+    """`protocolSection.identificationModule.nctId` of a study, if present."""
+    ident = study.get("protocolSection", {}).get("identificationModule", {})
+    return ident.get("nctId")
+
+
+def normalize_nct(value: str) -> str:
+    """NCT123 -> NCT00000123 (the spec pattern allows dropped leading zeros)."""
+    return "NCT" + value[3:].lstrip("0").zfill(8)
+
+
+# --------------------------------------------------------------------------- text matching
+
+_WORD = re.compile(r"\w+")
+_SEPARATOR = "\x00"  # between field values, so a phrase never spans two values
+
+
+def words(text: str) -> list[str]:
+    """Lowercased word tokens; any non-word character (hyphen, slash, space) separates words."""
+    return _WORD.findall(text.lower())
+
+
+def word_variants(word: str) -> frozenset[str]:
+    """Singular/plural forms of a word (Essie's default Relaxation: cell ~ cells)."""
+    if word.isdigit():
+        return frozenset({word})
+    out = {word, word + "s", word + "es"}
+    if word.endswith("s"):
+        out.add(word[:-1])
+    if word.endswith("es"):
+        out.add(word[:-2])
+    if word.endswith("ies"):
+        out.add(word[:-3] + "y")
+    if word.endswith("y"):
+        out.add(word[:-1] + "ies")
+    return frozenset(out)
+
+
+class TextIndex:
+    """Word positions of one study's text in one search area (built once, then only read)."""
+
+    __slots__ = ("positions", "tokens")
+
+    def __init__(self, values: Iterable[str]) -> None:
+        tokens: list[str] = []
+        for value in values:
+            if tokens:
+                tokens.append(_SEPARATOR)
+            tokens.extend(words(value))
+        positions: dict[str, list[int]] = {}
+        for i, token in enumerate(tokens):
+            positions.setdefault(token, []).append(i)
+        self.tokens = tokens
+        self.positions = positions
+
+    def has_phrase(self, seq: tuple[frozenset[str], ...]) -> bool:
+        """True if the word sequence (each a set of variants) occurs adjacently."""
+        if len(seq) == 1:
+            return any(v in self.positions for v in seq[0])
+        tokens, k = self.tokens, len(seq)
+        for variant in seq[0]:
+            for p in self.positions.get(variant, ()):
+                if p + k <= len(tokens) and all(tokens[p + j] in seq[j] for j in range(1, k)):
+                    return True
+        return False
+
+
+def extract(obj: Any, path: tuple[str, ...]) -> list[Any]:
+    """Values at a dotted path, flattening lists on the way (locations.country -> all)."""
+    current = [obj]
+    for key in path:
+        nxt: list[Any] = []
+        for item in current:
+            if isinstance(item, dict) and key in item:
+                value = item[key]
+                nxt.extend(value if isinstance(value, list) else [value])
+        current = nxt
+    return [v for v in current if v is not None and v != ""]
+
+
+def _as_text(value: Any) -> str | None:
+    """A leaf value as searchable text (booleans as true/false; structures are skipped)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
+
+
+# Search areas as JSON paths. Names follow the API's search areas; contents follow the
+# NLM search-area docs loosely (e.g. ConditionSearch also covers titles, keywords and MeSH terms).
+_P = "protocolSection."
+_TITLES = (_P + "identificationModule.briefTitle", _P + "identificationModule.officialTitle")
+_ACRONYM = (_P + "identificationModule.acronym",)
+_CONDITIONS = (
+    _P + "conditionsModule.conditions",
+    _P + "conditionsModule.keywords",
+    *_TITLES,
+    "derivedSection.conditionBrowseModule.meshes.term",
+)
+_INTERVENTIONS = (
+    _P + "armsInterventionsModule.interventions.name",
+    _P + "armsInterventionsModule.interventions.otherNames",
+    _P + "armsInterventionsModule.interventions.description",
+    _P + "armsInterventionsModule.armGroups.label",
+    _P + "armsInterventionsModule.armGroups.description",
+    _P + "armsInterventionsModule.armGroups.interventionNames",
+    "derivedSection.interventionBrowseModule.meshes.term",
+)
+_OUTCOMES = tuple(
+    f"{_P}outcomesModule.{kind}Outcomes.{part}"
+    for kind in ("primary", "secondary", "other")
+    for part in ("measure", "description")
+)
+_SPONSORS = (
+    _P + "sponsorCollaboratorsModule.leadSponsor.name",
+    _P + "sponsorCollaboratorsModule.collaborators.name",
+)
+_LOCATIONS = tuple(
+    f"{_P}contactsLocationsModule.locations.{part}"
+    for part in ("facility", "city", "state", "zip", "country")
+)
+_IDS = (
+    _P + "identificationModule.nctId",
+    _P + "identificationModule.nctIdAliases",
+    _P + "identificationModule.orgStudyIdInfo.id",
+    _P + "identificationModule.secondaryIdInfos.id",
+    *_ACRONYM,
+)
+_DESCRIPTION = (
+    _P + "descriptionModule.briefSummary",
+    _P + "descriptionModule.detailedDescription",
+)
+_BASIC = tuple(
+    dict.fromkeys(
+        (*_TITLES, *_ACRONYM, *_DESCRIPTION, *_CONDITIONS, *_INTERVENTIONS, *_OUTCOMES,
+         *_SPONSORS, *_IDS)
+    )
+)  # fmt: skip
+SEARCH_AREAS: dict[str, tuple[tuple[str, ...], ...]] = {
+    name: tuple(tuple(p.split(".")) for p in paths)
+    for name, paths in {
+        "BasicSearch": _BASIC,
+        "ConditionSearch": _CONDITIONS,
+        "InterventionSearch": _INTERVENTIONS,
+        "TitleSearch": (*_TITLES, *_ACRONYM),
+        "OutcomeSearch": _OUTCOMES,
+        "SponsorSearch": _SPONSORS,
+        "LocationSearch": _LOCATIONS,
+        "IdSearch": _IDS,
+        "PatientSearch": (*_BASIC, _P + "eligibilityModule.eligibilityCriteria", *_LOCATIONS),
+        # Internal area for query.lead ("Searches in LeadSponsorName field"); not addressable.
+        "_LeadSponsor": (_SPONSORS[0],),
+    }.items()
+}
+_AREA_LOOKUP = {name.lower(): name for name in SEARCH_AREAS if not name.startswith("_")}
+# Which area each query.* parameter searches (spec descriptions of the parameters).
+QUERY_AREAS = {
+    "query.cond": "ConditionSearch",
+    "query.term": "BasicSearch",
+    "query.locn": "LocationSearch",
+    "query.titles": "TitleSearch",
+    "query.intr": "InterventionSearch",
+    "query.outc": "OutcomeSearch",
+    "query.spons": "SponsorSearch",
+    "query.lead": "_LeadSponsor",
+    "query.id": "IdSearch",
+    "query.patient": "PatientSearch",
+}
+
+
+# --------------------------------------------------------------------------- field tree
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """One node of the study data model, before it becomes a FieldNode."""
+
+    type: str
+    source: str  # FieldNode.sourceType: STRUCT, TEXT, ENUM, DATE, NUMERIC, BOOLEAN, GEO_POINT
+    is_list: bool = False
+    children: tuple[tuple[str, _Shape], ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A field of the served data model: piece name, JSON path and source type."""
+
+    piece: str
+    path: tuple[str, ...]
+    source: str
+
+
+_DATE_STRUCT = {"date": "PartialDate", "type": "enum:DateType"}
+_POST_DATE_STRUCT = {"date": "date", "type": "enum:DateType"}
+_OUTCOME = [{"measure": "text", "description": "text", "timeFrame": "text"}]
+_MESH = [{"id": "text", "term": "text"}]
+# Fallback data model when the OpenAPI document is absent: protocolSection modules a client
+# reads, plus the derived MeSH/removedCountries pieces. Leaves are FieldNode types.
+_BUILTIN_MODEL: dict[str, Any] = {
+    "protocolSection": {
+        "identificationModule": {
+            "nctId": "nct", "nctIdAliases": ["nct"], "orgStudyIdInfo": {"id": "text"},
+            "secondaryIdInfos": [{"id": "text", "type": "enum:SecondaryIdType", "domain": "text"}],
+            "briefTitle": "text", "officialTitle": "text", "acronym": "text",
+            "organization": {"fullName": "text", "class": "enum:AgencyClass"},
+        },
+        "statusModule": {
+            "overallStatus": "enum:Status", "startDateStruct": _DATE_STRUCT,
+            "primaryCompletionDateStruct": _DATE_STRUCT, "completionDateStruct": _DATE_STRUCT,
+            "studyFirstSubmitDate": "date", "studyFirstPostDateStruct": _POST_DATE_STRUCT,
+            "lastUpdateSubmitDate": "date", "lastUpdatePostDateStruct": _POST_DATE_STRUCT,
+        },
+        "sponsorCollaboratorsModule": {
+            "leadSponsor": {"name": "text", "class": "enum:AgencyClass"},
+            "collaborators": [{"name": "text", "class": "enum:AgencyClass"}],
+        },
+        "descriptionModule": {"briefSummary": "text", "detailedDescription": "text"},
+        "conditionsModule": {"conditions": ["text"], "keywords": ["text"]},
+        "designModule": {
+            "studyType": "enum:StudyType", "phases": ["enum:Phase"],
+            "enrollmentInfo": {"count": "integer", "type": "enum:EnrollmentType"},
+        },
+        "armsInterventionsModule": {
+            "armGroups": [{"label": "text", "type": "enum:ArmGroupType", "description": "text",
+                           "interventionNames": ["text"]}],
+            "interventions": [{"type": "enum:InterventionType", "name": "text",
+                               "description": "text", "armGroupLabels": ["text"],
+                               "otherNames": ["text"]}],
+        },
+        "outcomesModule": {
+            "primaryOutcomes": _OUTCOME, "secondaryOutcomes": _OUTCOME, "otherOutcomes": _OUTCOME,
+        },
+        "eligibilityModule": {
+            "eligibilityCriteria": "text", "healthyVolunteers": "boolean", "sex": "enum:Sex",
+            "minimumAge": "text", "maximumAge": "text", "stdAges": ["enum:StandardAge"],
+        },
+        "contactsLocationsModule": {
+            "locations": [{"facility": "text", "status": "enum:RecruitmentStatus",
+                           "city": "text", "state": "text", "zip": "text", "country": "text",
+                           "geoPoint": "GeoPoint"}],
+        },
+    },
+    "derivedSection": {
+        "miscInfoModule": {"removedCountries": ["text"]},
+        "conditionBrowseModule": {"meshes": _MESH, "ancestors": _MESH},
+        "interventionBrowseModule": {"meshes": _MESH, "ancestors": _MESH},
+    },
+    "hasResults": "boolean",
+}  # fmt: skip
+
+
+def _leaf_shape(type_name: str) -> _Shape:
+    """Shape of a leaf given its FieldNode type ("enum:Status", "date", "text"...)."""
+    if type_name.startswith("enum:"):
+        return _Shape(type_name[5:], "ENUM")
+    source = {
+        "date": "DATE", "PartialDate": "DATE", "integer": "NUMERIC", "number": "NUMERIC",
+        "boolean": "BOOLEAN", "GeoPoint": "GEO_POINT",
+    }.get(type_name, "TEXT")  # fmt: skip
+    return _Shape(type_name, source)
+
+
+def _shape_from_literal(name: str, value: Any) -> _Shape:
+    """Shape of the built-in model literal (dict = struct, [x] = list of x, str = leaf)."""
+    if isinstance(value, list):
+        return replace(_shape_from_literal(name, value[0]), is_list=True)
+    if isinstance(value, dict):
+        children = tuple((k, _shape_from_literal(k, v)) for k, v in value.items())
+        return _Shape(name[0].upper() + name[1:], "STRUCT", children=children)
+    return _leaf_shape(value)
+
+
+def _shape_from_schema(spec: dict, schema: Any, depth: int = 0) -> _Shape:
+    """Shape of an OpenAPI schema node, following $ref (type = the referenced schema's name)."""
+    name = ref_name(schema)
+    node = resolve(spec, schema)
+    if node.get("type") == "array":
+        return replace(_shape_from_schema(spec, node.get("items", {}), depth), is_list=True)
+    if name == "GeoPoint":  # the API treats lat/lon as one GEO_POINT leaf
+        return _Shape("GeoPoint", "GEO_POINT")
+    if "properties" in node:
+        if depth > 12:  # the Study schema is not recursive; this only guards against loops
+            return _Shape(name or "object", "STRUCT")
+        children = tuple(
+            (key, _shape_from_schema(spec, sub, depth + 1)) for key, sub in node["properties"].items()
+        )
+        return _Shape(name or "object", "STRUCT", children=children)
+    if "enum" in node:
+        return _Shape(name or "enum", "ENUM")
+    kind, fmt = node.get("type", "string"), node.get("format")
+    if name == "PartialDate" or fmt == "date":
+        return _Shape(name or "date", "DATE")
+    if kind in ("integer", "number"):
+        return _Shape(kind, "NUMERIC")
+    if kind == "boolean":
+        return _Shape("boolean", "BOOLEAN")
+    if kind == "object":
+        return _Shape(name or "object", "STRUCT")
+    return _Shape(name or "text", "TEXT")
+
+
+def _cap(name: str) -> str:
+    """camelCase -> PascalCase, with the API's NCT spelling (nctId -> NCTId)."""
+    out = name[:1].upper() + name[1:]
+    return "NCT" + out[3:] if out.startswith("Nct") else out
+
+
+def _singular(name: str) -> str:
+    """Singular of a list field name (conditions -> condition, nctIdAliases -> nctIdAlias)."""
+    for plural, single in (("Aliases", "Alias"), ("Leaves", "Leaf"), ("ies", "y")):
+        if name.endswith(plural):
+            return name[: -len(plural)] + single
+    if name.endswith(("shes", "ches", "sses", "xes")):
+        return name[:-2]
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
+
+def _strip_suffix(piece: str, suffixes: tuple[str, ...]) -> str:
+    """Drop the first matching suffix (StartDateStruct -> StartDate)."""
+    for suffix in suffixes:
+        if piece.endswith(suffix) and len(piece) > len(suffix):
+            return piece[: -len(suffix)]
+    return piece
+
+
+def _child_prefix(name: str, piece: str) -> str | None:
+    """Piece prefix for children: none under sections/modules, else the parent's piece.
+
+    Mirrors the API's piece names: leadSponsor.name -> LeadSponsorName, startDateStruct.date ->
+    StartDate, enrollmentInfo.count -> EnrollmentCount, conditionBrowseModule.meshes.term ->
+    ConditionMeshTerm.
+    """
+    if name.endswith("BrowseModule"):
+        return _cap(name[: -len("BrowseModule")])
+    if name.endswith(("Section", "Module")):
+        return None
+    return _strip_suffix(piece, ("Struct", "Info"))
+
+
+def _field_nodes(
+    children: tuple[tuple[str, _Shape], ...], prefix: str | None, parent: str, seen: set[str]
+) -> list[dict]:
+    """FieldNode dicts (spec schema FieldNode) for one level of the data model."""
+    nodes = []
+    for name, shape in children:
+        base = _cap(_singular(name) if shape.is_list else name)
+        piece = base if prefix is None else prefix if prefix.endswith(base) else prefix + base
+        if piece in seen:  # disambiguate like the API does (FlowGroup, BaselineGroup...)
+            piece = _strip_suffix(parent, ("Module", "Section")) + base
+        while piece in seen:
+            piece += "_"
+        seen.add(piece)
+        node: dict[str, Any] = {
+            "name": name,
+            "piece": piece,
+            "sourceType": shape.source,
+            "type": shape.type + ("[]" if shape.is_list else ""),
+        }
+        if shape.source == "ENUM":
+            node["isEnum"] = True
+        if shape.children:
+            if shape.is_list:
+                node["nested"] = True
+            node["children"] = _field_nodes(shape.children, _child_prefix(name, piece), piece, seen)
+        nodes.append(node)
+    return nodes
+
+
+def builtin_metadata() -> list[dict]:
+    """The small built-in /studies/metadata field tree (used when the spec is absent)."""
+    return json.loads(_builtin_metadata_json())
+
+
+@lru_cache(maxsize=1)
+def _builtin_metadata_json() -> str:
+    """Encoded built-in field tree (cached; callers get fresh copies)."""
+    shape = _shape_from_literal("study", _BUILTIN_MODEL)
+    return json.dumps(_field_nodes(shape.children, None, "Study", set()))
+
+
+def metadata_from_spec(spec_file: str | Path) -> list[dict]:
+    """A /studies/metadata field tree generated by walking the spec's Study schema."""
+    return json.loads(_spec_metadata_json(str(spec_file)))
+
+
+@lru_cache(maxsize=4)
+def _spec_metadata_json(spec_file: str) -> str:
+    """Encoded spec-derived field tree (cached per path; callers get fresh copies)."""
+    spec = load_spec(spec_file)
+    shape = _shape_from_schema(spec, {"$ref": "#/components/schemas/Study"})
+    return json.dumps(_field_nodes(shape.children, None, "Study", set()))
+
+
+def default_metadata(spec_file: str | Path | None = None) -> list[dict]:
+    """Spec-derived field tree when the OpenAPI document exists, else the built-in one."""
+    path = Path(spec_file) if spec_file else shared_spec_path()
+    return metadata_from_spec(path) if path.is_file() else builtin_metadata()
+
+
+def field_map(nodes: list[dict]) -> dict[str, FieldInfo]:
+    """Fields by lowercased piece name and by lowercased dotted path (tolerates odd trees)."""
+    out: dict[str, FieldInfo] = {}
+
+    def walk(items: Any, path: tuple[str, ...]) -> None:
+        for node in items if isinstance(items, list) else []:
+            if not isinstance(node, dict) or not isinstance(node.get("name"), str):
+                continue
+            here = (*path, node["name"])
+            info = FieldInfo(str(node.get("piece", node["name"])), here, node.get("sourceType", ""))
+            out.setdefault(info.piece.lower(), info)
+            out.setdefault(".".join(here).lower(), info)
+            walk(node.get("children"), here)
+
+    walk(nodes, ())
+    return out
+
+
+# --------------------------------------------------------------------------- Essie expressions
+
+
+class EssieError(ValueError):
+    """A malformed or unsupported search expression (the API answers 400)."""
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """Where a term is evaluated: a search area (text) or one field (AREA[Field])."""
+
+    area: str | None = None
+    field: FieldInfo | None = None
+    exact: bool = False  # EXPANSION[None]: no plural relaxation
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Cache key of the text index this context reads."""
+        return ("area", self.area) if self.area else ("field", *self._field.path)
+
+    @property
+    def paths(self) -> tuple[tuple[str, ...], ...]:
+        """JSON paths whose text this context searches."""
+        return SEARCH_AREAS[self.area] if self.area else (self._field.path,)
+
+    @property
+    def _field(self) -> FieldInfo:
+        """The field of an AREA[Field] context (every context has an area or a field)."""
+        if self.field is None:
+            raise ValueError("context has neither area nor field")
+        return self.field
+
+
+class _Node:
+    """A compiled predicate over one study of a dataset."""
+
+    def match(self, ds: _Dataset, i: int) -> bool:  # pragma: no cover - interface
+        """True if study i matches."""
+        raise NotImplementedError
+
+
+@dataclass
+class _All(_Node):
+    def match(self, ds: _Dataset, i: int) -> bool:
+        return True
+
+
+@dataclass
+class _Term(_Node):
+    ctx: _Ctx
+    seq: tuple[frozenset[str], ...]
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        return ds.text_index(self.ctx)[i].has_phrase(self.seq)
+
+
+@dataclass
+class _Range(_Node):
+    field: FieldInfo
+    kind: str  # date | number | age | text
+    low: Any
+    high: Any
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        # A study lacking the field has no keys, so RANGE never matches it (API-NOTES).
+        return any(
+            (self.low is None or self.low <= v) and (self.high is None or v <= self.high)
+            for v in ds.keys(self.field, self.kind)[i]
+        )
+
+
+@dataclass
+class _Missing(_Node):
+    ctx: _Ctx
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        if self.ctx.field is not None:
+            return not ds.keys(self.ctx.field, "raw")[i]
+        return not ds.text_index(self.ctx)[i].tokens
+
+
+@dataclass
+class _And(_Node):
+    parts: list[_Node]
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        return all(p.match(ds, i) for p in self.parts)
+
+
+@dataclass
+class _Or(_Node):
+    parts: list[_Node]
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        return any(p.match(ds, i) for p in self.parts)
+
+
+@dataclass
+class _Not(_Node):
+    part: _Node
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        return not self.part.match(ds, i)
+
+
+@dataclass
+class _IdSet(_Node):
+    ids: frozenset[str]
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        # filter.ids searches NCTId and NCTIdAlias (spec description).
+        return ds.ids[i] in self.ids or not self.ids.isdisjoint(ds.aliases_of[i])
+
+
+@dataclass
+class _StatusIn(_Node):
+    statuses: frozenset[str]
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        status = ds.studies[i].get("protocolSection", {}).get("statusModule", {})
+        return status.get("overallStatus") in self.statuses
+
+
+@dataclass
+class _Geo(_Node):
+    lat: float
+    lon: float
+    km: float
+
+    def match(self, ds: _Dataset, i: int) -> bool:
+        points = extract(ds.studies[i], _GEO_POINT_PATH)
+        return any(
+            isinstance(p, dict) and _haversine_km(self.lat, self.lon, p.get("lat"), p.get("lon")) <= self.km
+            for p in points
+        )
+
+
+_GEO_POINT_PATH = ("protocolSection", "contactsLocationsModule", "locations", "geoPoint")
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: Any, lon2: Any) -> float:
+    """Great-circle distance in km (inf when a point is incomplete)."""
+    if not isinstance(lat2, int | float) or not isinstance(lon2, int | float):
+        return math.inf
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+_OPERATORS = frozenset({"AREA", "RANGE", "EXPANSION", "COVERAGE", "SEARCH"})
+_EXPANSIONS = frozenset({"none", "term", "concept", "relaxation", "lossy"})
+_BRACKET_OP = re.compile(r"([A-Z][A-Z_]*)\[([^\]]*)\]")
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?$", re.IGNORECASE)
+_AGE_DAYS = {"year": 365.25, "month": 30.4375, "week": 7.0, "day": 1.0, "hour": 1 / 24, "minute": 1 / 1440}
+
+
+def _lex(expr: str) -> list[tuple]:
+    """Tokens: ("(",), (")",), ("AND",), ("OR",), ("NOT",), ("MISSING",), ("OP", name, arg),
+    ("TERM", text)."""
+    out: list[tuple] = []
+    i, n = 0, len(expr)
+    while i < n:
+        c = expr[i]
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            out.append((c,))
+            i += 1
+        elif c == '"':
+            i = _lex_phrase(expr, i, out)
+        else:
+            i = _lex_chunk(expr, i, out)
+    return out
+
+
+def _lex_phrase(expr: str, i: int, out: list[tuple]) -> int:
+    """Read a "quoted phrase" starting at i (backslash escapes a quote); return the next index."""
+    buf, j = [], i + 1
+    while j < len(expr) and expr[j] != '"':
+        if expr[j] == "\\" and j + 1 < len(expr):
+            j += 1
+        buf.append(expr[j])
+        j += 1
+    if j >= len(expr):
+        raise EssieError("unterminated quoted phrase")
+    out.append(("TERM", "".join(buf)))
+    return j + 1
+
+
+def _lex_chunk(expr: str, i: int, out: list[tuple]) -> int:
+    """Read a bare chunk (term, operator word or OP[arg] prefixes); return the next index."""
+    buf, j, escaped = [], i, False
+    while j < len(expr) and not expr[j].isspace() and expr[j] not in '()"':
+        if expr[j] == "\\" and j + 1 < len(expr):  # \MISSING is the word, not the operator
+            escaped = True
+            buf.append(expr[j + 1])
+            j += 2
+        elif expr[j] == "[":  # brackets may hold spaces: RANGE[MIN, 16 years]
+            k = expr.find("]", j)
+            if k < 0:
+                raise EssieError("unclosed [")
+            buf.append(expr[j : k + 1])
+            j = k + 1
+        else:
+            buf.append(expr[j])
+            j += 1
+    chunk = "".join(buf)
+    if escaped:
+        out.append(("TERM", chunk))
+        return j
+    while chunk:
+        m = _BRACKET_OP.match(chunk)
+        if m:
+            if m.group(1) not in _OPERATORS:
+                raise EssieError(f"unknown operator {m.group(1)}[...]")
+            out.append(("OP", m.group(1), m.group(2).strip()))
+            chunk = chunk[m.end() :]
+            continue
+        if chunk in ("AND", "OR", "NOT", "MISSING"):
+            out.append((chunk,))
+        else:
+            out.append(("TERM", chunk))
+        break
+    return j
+
+
+class _Parser:
+    """Recursive descent over Essie tokens: or := and (OR and)*; and := unary (AND? unary)*."""
+
+    def __init__(self, tokens: list[tuple], fields: dict[str, FieldInfo]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.fields = fields
+
+    def peek(self) -> tuple | None:
+        """The next token without consuming it."""
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple:
+        """Consume and return the next token."""
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self, ctx: _Ctx) -> _Node:
+        """Parse the whole expression."""
+        if not self.tokens:
+            return _All()
+        node = self.parse_or(ctx)
+        leftover = self.peek()
+        if leftover is not None:
+            raise EssieError(f"unexpected {leftover[0]!r}")
+        return node
+
+    def parse_or(self, ctx: _Ctx) -> _Node:
+        """OR has the lowest precedence."""
+        parts = [self.parse_and(ctx)]
+        while self.peek() == ("OR",):
+            self.take()
+            parts.append(self.parse_and(ctx))
+        return parts[0] if len(parts) == 1 else _Or(parts)
+
+    def parse_and(self, ctx: _Ctx) -> _Node:
+        """Explicit AND or adjacency (implicit AND)."""
+        parts = [self.parse_unary(ctx)]
+        while self.peek() not in (None, ("OR",), (")",)):
+            if self.peek() == ("AND",):
+                self.take()
+            parts.append(self.parse_unary(ctx))
+        return parts[0] if len(parts) == 1 else _And(parts)
+
+    def parse_unary(self, ctx: _Ctx) -> _Node:
+        """NOT and context operators bind tighter than AND."""
+        token = self.peek()
+        if token == ("NOT",):
+            self.take()
+            return _Not(self.parse_unary(ctx))
+        if token is not None and token[0] == "OP" and token[1] != "RANGE":
+            self.take()
+            return self.parse_unary(self.apply_context(token[1], token[2], ctx))
+        return self.parse_primary(ctx)
+
+    def apply_context(self, op: str, arg: str, ctx: _Ctx) -> _Ctx:
+        """The context after AREA[...] / EXPANSION[...] / COVERAGE[...] / SEARCH[...]."""
+        if op == "AREA":
+            area = _AREA_LOOKUP.get(arg.lower())
+            if area:
+                return _Ctx(area=area, exact=ctx.exact)
+            info = self.fields.get(arg.lower())
+            if info is None:
+                raise EssieError(f"unknown search area or field AREA[{arg}]")
+            return _Ctx(field=info, exact=ctx.exact)
+        if op == "EXPANSION":
+            if arg.lower() not in _EXPANSIONS:
+                raise EssieError(f"unknown EXPANSION[{arg}]")
+            return replace(ctx, exact=arg.lower() == "none")
+        return ctx  # COVERAGE / SEARCH: accepted, no effect in the fake
+
+    def parse_primary(self, ctx: _Ctx) -> _Node:
+        """A group, a term or phrase, RANGE[...] or MISSING."""
+        token = self.peek()
+        if token is None:
+            raise EssieError("expression ends where a term was expected")
+        self.take()
+        if token == ("(",):
+            node = self.parse_or(ctx)
+            if self.peek() != (")",):
+                raise EssieError("missing )")
+            self.take()
+            return node
+        if token[0] == "TERM":
+            return _term(token[1], ctx)
+        if token[0] == "OP":  # RANGE
+            return _range(token[2], ctx)
+        if token == ("MISSING",):
+            return _Missing(ctx)
+        raise EssieError(f"unexpected {token[0]!r}")
+
+
+def _term(text: str, ctx: _Ctx) -> _Node:
+    """A word or phrase; on a date field a partial date (AREA[StartDate]2022)."""
+    if ctx.field is not None and ctx.field.source == "DATE":
+        value = text.strip()
+        if not _PARTIAL_DATE.match(value):
+            raise EssieError(f"{value!r} is not a date for AREA[{ctx.field.piece}]")
+        return _Range(ctx.field, "date", _date_key(value), _date_key(value, upper=True))
+    tokens = words(text)
+    if not tokens:
+        return _All()
+    seq = tuple(frozenset({w}) if ctx.exact else word_variants(w) for w in tokens)
+    return _Term(ctx, seq)
+
+
+def _range(arg: str, ctx: _Ctx) -> _Node:
+    """RANGE[low, high] on the field of the enclosing AREA (MIN/MAX for open ends)."""
+    info = ctx.field
+    if info is None:
+        raise EssieError("RANGE[...] must follow AREA[Field]")
+    parts = [p.strip() for p in arg.split(",")]
+    if len(parts) != 2:
+        raise EssieError(f"RANGE[{arg}] needs two bounds")
+    low, high = parts
+    ages = all(p.upper() in ("MIN", "MAX") or _AGE.match(p) for p in parts)
+    kind = {"DATE": "date", "NUMERIC": "number"}.get(info.source, "age" if ages else "text")
+    return _Range(info, kind, _bound(low, kind, "MIN"), _bound(high, kind, "MAX"))
+
+
+def _bound(value: str, kind: str, open_word: str) -> Any:
+    """One RANGE bound as a comparable key (None for MIN/MAX)."""
+    if value.upper() == open_word:
+        return None
+    if kind == "date":
+        if not _PARTIAL_DATE.match(value):
+            raise EssieError(f"bad date {value!r} in RANGE (yyyy, yyyy-MM or yyyy-MM-dd)")
+        return _date_key(value, upper=open_word == "MAX")
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            raise EssieError(f"bad number {value!r} in RANGE") from None
+    if kind == "age":
+        return _age_days(value)
+    return value.lower()
+
+
+def _date_key(value: str, *, upper: bool = False) -> str:
+    """A partial date as yyyy-MM-dd: first day of its period, or last day for an upper bound."""
+    parts = value.split("-")
+    if len(parts) == 1:
+        return f"{parts[0]}-12-31" if upper else f"{parts[0]}-01-01"
+    if len(parts) == 2:
+        return f"{value}-31" if upper else f"{value}-01"  # string order: -31 >= any real day
+    return value
+
+
+def _age_days(value: str) -> float | None:
+    """'16 Years' -> days (None when not an age)."""
+    m = _AGE.match(value.strip())
+    return float(m.group(1)) * _AGE_DAYS[m.group(2).lower()] if m else None
+
+
+def compile_expression(expr: str, area: str, fields: dict[str, FieldInfo]) -> _Node:
+    """Compile an Essie expression searched in `area` by default; raises EssieError."""
+    return _Parser(_lex(expr), fields).parse(_Ctx(area=area))
+
+
+# --------------------------------------------------------------------------- served data
+
+
+class _Dataset:
+    """One immutable generation of served studies, sorted by nctId, with lazy indexes."""
+
+    def __init__(self, studies: Iterable[dict], generation: int) -> None:
+        pairs = []
+        for study in studies:
+            nct = nct_id_of(study)
+            if not nct:
+                raise ValueError("every study needs protocolSection.identificationModule.nctId")
+            pairs.append((nct, study))
+        pairs.sort(key=lambda pair: pair[0])  # stable order: the fake pages by nctId
+        self.generation = generation
+        self.ids = [nct for nct, _ in pairs]
+        self.studies = [study for _, study in pairs]
+        self.by_id = {nct: i for i, nct in enumerate(self.ids)}
+        self.aliases_of = [
+            frozenset(s["protocolSection"]["identificationModule"].get("nctIdAliases", ()))
+            for s in self.studies
+        ]
+        self.alias_target = {a: self.ids[i] for i, al in enumerate(self.aliases_of) for a in al}
+        self._encoded: list[bytes | None] = [None] * len(self.ids)
+        self._text: dict[tuple[str, ...], list[TextIndex]] = {}
+        self._keys: dict[tuple[Any, ...], list[list[Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def encoded(self, i: int) -> bytes:
+        """The study's compact JSON, encoded once."""
+        data = self._encoded[i]
+        if data is None:
+            data = json.dumps(self.studies[i], ensure_ascii=False, separators=(",", ":")).encode()
+            self._encoded[i] = data
+        return data
+
+    def text_index(self, ctx: _Ctx) -> list[TextIndex]:
+        """Per-study word index of an area or field (built on first use; races are harmless)."""
+        got = self._text.get(ctx.key)
+        if got is None:
+            got = [self._index_study(s, ctx.paths) for s in self.studies]
+            self._text[ctx.key] = got
+        return got
+
+    @staticmethod
+    def _index_study(study: dict, paths: tuple[tuple[str, ...], ...]) -> TextIndex:
+        """Word index of the texts at the given paths."""
+        texts = (_as_text(v) for path in paths for v in extract(study, path))
+        return TextIndex(t for t in texts if t)
+
+    def keys(self, info: FieldInfo, kind: str) -> list[list[Any]]:
+        """Per-study comparable keys of a field (dates, numbers, ages, lowercased text, raw)."""
+        cache_key = (info.path, kind)
+        got = self._keys.get(cache_key)
+        if got is None:
+            got = [_field_keys(extract(s, info.path), kind) for s in self.studies]
+            self._keys[cache_key] = got
+        return got
+
+
+def _field_keys(values: list[Any], kind: str) -> list[Any]:
+    """Comparable keys of one study's field values; unparsable values are dropped."""
+    if kind == "raw":
+        return values
+    out: list[Any] = []
+    for value in values:
+        if kind == "date":
+            if isinstance(value, str) and _PARTIAL_DATE.match(value):
+                out.append(_date_key(value))
+        elif kind == "number":
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out.append(float(value))
+        elif kind == "age":
+            days = _age_days(value) if isinstance(value, str) else None
+            if days is not None:
+                out.append(days)
+        else:
+            text = _as_text(value)
+            if text is not None:
+                out.append(text.lower())
+    return out
+
+
+# --------------------------------------------------------------------------- HTTP plumbing
+
+
+class HttpError(Exception):
+    """An error answer (text/plain, like the real API)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Response:
+    """A complete answer of the fake."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def text_response(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    """A text/plain answer (the API's error bodies are text/plain, never JSON)."""
+    return Response(status, message.encode(), "text/plain;charset=UTF-8", headers or [])
+
+
+def json_response(payload: Any) -> Response:
+    """A 200 application/json answer."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return Response(200, body, "application/json")
+
+
+@dataclass
+class RecordedRequest:
+    """One request the fake received; status is None until answered (or for hang/reset)."""
+
+    method: str
+    path: str
+    params: list[tuple[str, str]]
+    status: int | None = None
+    fault: str | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Parameters as a dict (last value wins)."""
+        return dict(self.params)
+
+
+class RequestLog:
+    """Thread-safe list of RecordedRequest (iteration and indexing see a snapshot)."""
+
+    def __init__(self) -> None:
+        self._items: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def append(self, item: RecordedRequest) -> None:
+        """Record one request."""
+        with self._lock:
+            self._items.append(item)
+
+    def snapshot(self) -> list[RecordedRequest]:
+        """A copy of the current list."""
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        """Forget all recorded requests."""
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self) -> Iterator[RecordedRequest]:
+        return iter(self.snapshot())
+
+    def __getitem__(self, index: int) -> RecordedRequest:
+        with self._lock:
+            return self._items[index]
+
+    def __repr__(self) -> str:
+        return f"RequestLog({self.snapshot()!r})"
+
+
+FAULT_KINDS = frozenset({"429", "500", "502", "503", "html", "truncated", "slow", "hang", "reset"})
+_FAULT_OPTIONS = {
+    "429": {"retry_after"},
+    "500": {"retry_after", "body"},
+    "502": {"retry_after", "body"},
+    "503": {"retry_after", "body"},
+    "html": {"status"},
+    "truncated": {"fraction", "declare_length"},
+    "slow": {"seconds"},
+    "hang": {"max_seconds"},
+    "reset": set(),
+}
+_FAULT_MESSAGES = {
+    "429": "Too Many Requests",
+    "500": "Internal Server Error",
+    "502": "Bad Gateway",
+    "503": "Service Unavailable",
+}
+_HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
+    "<h1>ClinicalTrials.gov is temporarily unavailable</h1>"
+    "<p>We are performing maintenance. Please try again later.</p></body></html>"
+)
+
+
+@dataclass
+class _Fault:
+    """A queued fault: applies to the next `times` requests on `path` after `skip` others."""
+
+    kind: str
+    path: str
+    times: int
+    skip: int
+    opts: dict[str, Any]
+
+    def matches(self, sub: str) -> bool:
+        """`path` is exact, or a prefix when it ends with '*'."""
+        return sub.startswith(self.path[:-1]) if self.path.endswith("*") else sub == self.path
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer bound to 127.0.0.1 on a free port; handler threads are daemons."""
+
+    daemon_threads = True
+
+    def __init__(self, fake: FakeCtgov) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Delegates GET to the FakeCtgov; keeps connections alive (HTTP/1.1) like the real API."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeCtgov/1.0"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track(self.connection, add=False)
+
+    def do_GET(self) -> None:
+        self.server.fake._serve(self)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read `FakeCtgov.requests` instead of stderr."""
+
+
+# --------------------------------------------------------------------------- the fake
+
+
+class FakeCtgov:
+    """Fake ClinicalTrials.gov API v2 serving a list of study dicts on 127.0.0.1."""
+
+    def __init__(
+        self,
+        studies: Iterable[dict] = (),
+        *,
+        api_version: str = "2.0.5",
+        data_timestamp: str = "2026-09-04T09:00:06",
+        metadata: list | None = None,
+        max_page_size: int = 1000,
+        stray_token_on_full_last_page: bool = False,
+        repeat_study_across_pages: bool = False,
+        spec_file: str | Path | None = None,
+    ) -> None:
+        self.api_version = api_version
+        self.data_timestamp = data_timestamp
+        self.max_page_size = max_page_size
+        self.stray_token_on_full_last_page = stray_token_on_full_last_page
+        self.repeat_study_across_pages = repeat_study_across_pages
+        self.requests = RequestLog()
+        # Search resolves AREA[Field] on the true data model; `metadata=` only changes what
+        # /studies/metadata reports and which `fields=` names are accepted (schema drift).
+        default_tree = default_metadata(spec_file)
+        self._model_fields = field_map(default_tree)
+        self._default_metadata_json = json.dumps(default_tree).encode()
+        self.metadata = metadata
+        self._lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._bytes_sent = 0
+        self._cache: OrderedDict[tuple, list[int]] = OrderedDict()
+        self._generation = 0
+        self._data = _Dataset(studies, self._generation)
+        self._stop = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> FakeCtgov:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._httpd is None:
+            self._stop.clear()
+            self._httpd = _Server(self)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.01},  # stop() waits up to one poll interval
+                name=f"FakeCtgov:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; releases hanging/slow handlers and closes open connections."""
+        httpd = self._httpd
+        if httpd is None:
+            return
+        self._stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:  # keep-alive connections would otherwise still be answered
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> FakeCtgov:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (only while started)."""
+        if self._httpd is None:
+            raise RuntimeError("FakeCtgov is not started")
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """Base URL to give the client, e.g. http://127.0.0.1:PORT/api/v2."""
+        return f"http://127.0.0.1:{self.port}{BASE_PATH}"
+
+    # ----------------------------------------------------------------- data and switches
+
+    def set_studies(self, studies: Iterable[dict], *, data_timestamp: str | None = None) -> None:
+        """Swap the served studies (a changed registry); old page tokens stop working."""
+        with self._lock:
+            self._generation += 1
+            self._data = _Dataset(studies, self._generation)
+            self._cache.clear()
+            if data_timestamp is not None:
+                self.data_timestamp = data_timestamp
+
+    @property
+    def study_count(self) -> int:
+        """Number of studies currently served."""
+        return len(self._data)
+
+    @property
+    def bytes_sent(self) -> int:
+        """Response body bytes written so far (faults included)."""
+        with self._lock:
+            return self._bytes_sent
+
+    def inject(
+        self, kind: str | int, times: int = 1, *, path: str = "/studies", skip: int = 0, **opts: Any
+    ) -> None:
+        """Queue a fault for the next `times` requests to `path` (relative to /api/v2).
+
+        Kinds: "429" (retry_after=1 seconds, None to omit the header), "500"/"502"/"503"
+        (retry_after=None, body), "html" (status=200), "truncated" (fraction=0.5,
+        declare_length=False: no Content-Length, connection closed; True: full length
+        declared, so the client sees an incomplete read), "slow" (seconds=1.0, then the normal
+        answer), "hang" (max_seconds=60: no answer until the client disconnects or the server
+        stops), "reset" (TCP reset, no answer). `path` may end with "*" for a prefix
+        ("/studies*"); `skip` lets that many matching requests through first.
+        """
+        kind = str(kind)
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose from {sorted(FAULT_KINDS)}")
+        unknown = set(opts) - _FAULT_OPTIONS[kind]
+        if unknown:
+            raise ValueError(f"fault {kind!r} takes no option(s) {sorted(unknown)}")
+        if times < 1 or skip < 0:
+            raise ValueError("times must be >= 1 and skip >= 0")
+        with self._lock:
+            self._faults.append(_Fault(kind, path, times, skip, dict(opts)))
+
+    def reset_faults(self) -> None:
+        """Drop all queued faults."""
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def pending_faults(self) -> int:
+        """How many fault firings are still queued."""
+        with self._lock:
+            return sum(f.times for f in self._faults)
+
+    def matching_ids(self, params: dict[str, str] | Iterable[tuple[str, str]]) -> list[str]:
+        """nctIds a /studies request with these parameters matches over all its pages, in order.
+
+        Paging parameters are ignored; a bad parameter raises HttpError like the endpoint's 400.
+        """
+        pairs = list(params.items()) if isinstance(params, dict) else list(params)
+        p = _params_dict(pairs, STUDIES_PARAMS)
+        ds = self._data
+        return [ds.ids[i] for i in self._matches(ds, p)]
+
+    # ----------------------------------------------------------------- request handling
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        """Remember open connections so stop() can close them."""
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _serve(self, h: _Handler) -> None:
+        """Answer one GET: record it, apply a queued fault, else route it."""
+        parts = urlsplit(h.path)
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        record = RecordedRequest("GET", parts.path, params)
+        self.requests.append(record)
+        sub = parts.path[len(BASE_PATH) :] if parts.path.startswith(BASE_PATH + "/") else None
+        fault = self._take_fault(sub) if sub else None
+        if fault is not None:
+            record.fault = fault.kind
+            if fault.kind != "slow":
+                record.status = self._apply_fault(h, fault, sub or "", params)
+                return
+            if self._stop.wait(float(fault.opts.get("seconds", 1.0))):
+                h.close_connection = True  # server stopping: give up silently
+                return
+        response = self._respond(sub, params)
+        record.status = response.status
+        self._write(h, response)
+
+    def _take_fault(self, sub: str) -> _Fault | None:
+        """Pop one firing of the first queued fault matching the path."""
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(sub):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _write(self, h: _Handler, response: Response) -> None:
+        """Send a complete response (client disconnects are ignored)."""
+        try:
+            h.send_response(response.status)
+            h.send_header("Content-Type", response.content_type)
+            h.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers:
+                h.send_header(name, value)
+            h.end_headers()
+            h.wfile.write(response.body)
+            self._count(len(response.body))
+        except OSError:
+            h.close_connection = True
+
+    def _count(self, n: int) -> None:
+        """Add to bytes_sent."""
+        with self._lock:
+            self._bytes_sent += n
+
+    def _apply_fault(self, h: _Handler, fault: _Fault, sub: str, params: list[tuple[str, str]]) -> int | None:
+        """Misbehave as the fault says; returns the status sent (None if none)."""
+        kind, opts = fault.kind, fault.opts
+        if kind in ("429", "500", "502", "503"):
+            default_retry = 1 if kind == "429" else None
+            retry_after = opts.get("retry_after", default_retry)
+            headers = [("Retry-After", str(retry_after))] if retry_after is not None else []
+            message = opts.get("body") or _FAULT_MESSAGES[kind]
+            self._write(h, text_response(int(kind), message, headers))
+            return int(kind)
+        if kind == "html":
+            status = int(opts.get("status", 200))
+            self._write(h, Response(status, _HTML_PAGE.encode(), "text/html;charset=UTF-8"))
+            return status
+        if kind == "truncated":
+            return self._send_truncated(h, self._respond(sub, params), opts)
+        if kind == "hang":
+            self._hang(h, float(opts.get("max_seconds", 60.0)))
+            return None
+        self._reset(h)
+        return None
+
+    def _send_truncated(self, h: _Handler, response: Response, opts: dict[str, Any]) -> int:
+        """200 application/json whose body stops part-way, then the connection closes."""
+        body = response.body
+        cut = body[: max(1, min(len(body) - 1, int(len(body) * float(opts.get("fraction", 0.5)))))]
+        h.close_connection = True
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            if opts.get("declare_length", False):
+                h.send_header("Content-Length", str(len(body)))
+            h.send_header("Connection", "close")  # without a length, EOF ends the body
+            h.end_headers()
+            h.wfile.write(cut)
+            self._count(len(cut))
+        except OSError:
+            pass
+        return 200
+
+    def _hang(self, h: _Handler, max_seconds: float) -> None:
+        """Send nothing until the client disconnects, the server stops or max_seconds pass."""
+        h.close_connection = True
+        sock = h.connection
+        deadline = time.monotonic() + max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                readable, _, _ = select.select([sock], [], [], 0.05)
+                if readable and not sock.recv(1, socket.MSG_PEEK):
+                    return  # the client gave up and closed the connection
+            except (OSError, ValueError):
+                return
+            if readable:
+                self._stop.wait(0.05)  # unexpected bytes: keep hanging without spinning
+
+    def _reset(self, h: _Handler) -> None:
+        """Close the connection with a TCP RST (SO_LINGER 0) and no response."""
+        h.close_connection = True
+        try:
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
+        except OSError:
+            pass
+
+    def _respond(self, sub: str | None, params: list[tuple[str, str]]) -> Response:
+        """Route to an endpoint; HttpError becomes a text/plain answer."""
+        try:
+            if sub == "/version":
+                _params_dict(params, frozenset())
+                return json_response({"apiVersion": self.api_version, "dataTimestamp": self.data_timestamp})
+            if sub == "/studies":
+                return self._list_studies(params)
+            if sub == "/studies/metadata":
+                p = _params_dict(params, METADATA_PARAMS)
+                for name in p:
+                    _parse_bool(name, p[name])
+                if self.metadata is None:
+                    return json_response(self._default_metadata_json)
+                return json_response(self.metadata)
+            m = re.fullmatch(r"/studies/([^/]+)", sub or "")
+            if m:
+                return self._one_study(m.group(1), params)
+        except HttpError as err:
+            return text_response(err.status, err.message)
+        return text_response(404, "Not Found")
+
+    def metadata_tree(self) -> list:
+        """What /studies/metadata answers: the `metadata=` override or the default tree."""
+        return self.metadata if self.metadata is not None else json.loads(self._default_metadata_json)
+
+    def _served_fields(self) -> dict[str, FieldInfo]:
+        """Field names accepted by `fields=`/`sort=` (follows a `metadata=` override)."""
+        if self.metadata is None:
+            return self._model_fields
+        return field_map(self.metadata)
+
+    # ----------------------------------------------------------------- /studies/{nctId}
+
+    def _one_study(self, raw_id: str, params: list[tuple[str, str]]) -> Response:
+        """One study; 301 to the current id for an alias; 404 text/plain when unknown."""
+        p = _params_dict(params, STUDY_PARAMS)
+        _check_format(p, ("csv", "json", "json.zip", "fhir.json", "ris"))
+        projection = self._projection(p["fields"]) if "fields" in p else None
+        if not _NCT_PATTERN.match(raw_id):
+            raise HttpError(400, f"`{raw_id}` is not a valid NCT number")
+        nct = normalize_nct(raw_id)
+        ds = self._data
+        if nct in ds.by_id:
+            i = ds.by_id[nct]
+            body = ds.encoded(i) if projection is None else _encode(ds.studies[i], projection)
+            return json_response(body)
+        if nct in ds.alias_target:  # spec: "If found in NCTIdAlias field, 301 HTTP redirect"
+            query = urlencode(params)
+            location = f"{BASE_PATH}/studies/{ds.alias_target[nct]}" + (f"?{query}" if query else "")
+            return text_response(301, "Moved Permanently", [("Location", location)])
+        raise HttpError(404, f"Study {nct} not found")
+
+    # ----------------------------------------------------------------- /studies
+
+    def _list_studies(self, params: list[tuple[str, str]]) -> Response:
+        """One page of matching studies: {"studies", "nextPageToken"?, "totalCount"?}."""
+        p = _params_dict(params, STUDIES_PARAMS)
+        _check_format(p, ("csv", "json"))
+        page_size = self._page_size(p.get("pageSize"))
+        count_total = _parse_bool("countTotal", p["countTotal"]) if "countTotal" in p else False
+        projection = self._projection(p["fields"]) if "fields" in p else None
+        if "geoDecay" in p and not _GEO_DECAY_PATTERN.match(p["geoDecay"]):
+            raise HttpError(400, f"invalid geoDecay `{p['geoDecay']}`")
+        ds = self._data
+        matches = self._matches(ds, p)
+        digest = _digest({k: v for k, v in p.items() if k not in _PAGING_PARAMS})
+        page_no, offset = 0, 0
+        if "pageToken" in p:
+            page_no, offset = _read_token(p["pageToken"], ds.generation, digest, len(matches))
+        rows = matches[offset : offset + page_size]
+        next_offset = offset + len(rows)
+        if self.repeat_study_across_pages and page_no == 1 and offset > 0 and rows:
+            # The index shifted by one between pages: page 2 starts with page 1's last study.
+            rows = [matches[offset - 1], *matches[offset : offset + page_size - 1]]
+            next_offset = offset + len(rows) - 1
+        token = None
+        if next_offset < len(matches):
+            token = _make_token(ds.generation, page_no + 1, next_offset, digest)
+        elif self.stray_token_on_full_last_page and rows and len(rows) == page_size:
+            # API-NOTES: an exactly full last page may still carry a token whose page is empty.
+            token = _make_token(ds.generation, page_no + 1, next_offset, digest)
+        encoded = [ds.encoded(i) if projection is None else _encode(ds.studies[i], projection) for i in rows]
+        body = [b'{"studies":[', b",".join(encoded), b"]"]
+        if token:
+            body.append(b',"nextPageToken":' + json.dumps(token).encode())
+        if count_total and "pageToken" not in p:  # spec: totalCount with the first page only
+            body.append(b',"totalCount":%d' % len(matches))
+        body.append(b"}")
+        return json_response(b"".join(body))
+
+    def _page_size(self, value: str | None) -> int:
+        """pageSize: int >= 0 (spec), 0/absent = 10, silently cut to the maximum (1000)."""
+        if value is None:
+            return DEFAULT_PAGE_SIZE
+        try:
+            size = int(value)
+        except ValueError:
+            raise HttpError(400, f"pageSize `{value}` is not an integer") from None
+        if size < 0:
+            raise HttpError(400, f"pageSize must not be negative, got {size}")
+        return min(size or DEFAULT_PAGE_SIZE, self.max_page_size)
+
+    def _matches(self, ds: _Dataset, p: dict[str, str]) -> list[int]:
+        """Indexes of matching studies in serving order (cached per query and data generation)."""
+        search = sorted((k, v) for k, v in p.items() if k not in _PAGING_PARAMS | _RESPONSE_PARAMS)
+        key = (ds.generation, tuple(search))
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        predicates = self._compile_search(p)
+        order = self._order(ds, p.get("sort"))
+        result = [i for i in order if all(pred.match(ds, i) for pred in predicates)]
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        return result
+
+    def _compile_search(self, p: dict[str, str]) -> list[_Node]:
+        """Predicates for query.*, filter.* and postFilter.* (400 on a bad value)."""
+        predicates: list[_Node] = []
+        ids_only = False
+        for name, area in QUERY_AREAS.items():
+            if name not in p:
+                continue
+            if _IDS_ONLY.match(p[name]):
+                ids_only = True
+                ids = frozenset(normalize_nct(x) for x in re.findall(r"NCT\d+", p[name], re.I))
+                predicates.append(_IdSet(ids))
+                continue
+            predicates.append(self._compile(name, p[name], area))
+        filters: list[_Node] = []
+        for prefix in ("filter.", "postFilter."):
+            filters += self._compile_filters(prefix, p)
+        # Spec: "If any query parameter contains only NCT IDs ..., filters are ignored."
+        return predicates if ids_only else predicates + filters
+
+    def _compile(self, name: str, expr: str, area: str) -> _Node:
+        """Compile one Essie parameter; a bad expression is a 400 text/plain."""
+        try:
+            return compile_expression(expr, area, self._model_fields)
+        except EssieError as err:
+            raise HttpError(400, f"Invalid `{name}` expression `{expr}`: {err}") from None
+
+    def _compile_filters(self, prefix: str, p: dict[str, str]) -> list[_Node]:
+        """filter.* (or postFilter.*, same effect per the spec) as predicates."""
+        out: list[_Node] = []
+        if prefix + "overallStatus" in p:
+            values = _split_list(p[prefix + "overallStatus"])
+            bad = [v for v in values if v not in STATUSES]
+            if bad or not values:
+                raise HttpError(400, f"Invalid `{prefix}overallStatus` value(s): {bad}")
+            out.append(_StatusIn(frozenset(values)))
+        if prefix + "ids" in p:
+            values = _split_list(p[prefix + "ids"])
+            bad = [v for v in values if not _NCT_PATTERN.match(v)]
+            if bad or not values:
+                raise HttpError(400, f"Invalid `{prefix}ids` value(s): {bad}")
+            out.append(_IdSet(frozenset(normalize_nct(v) for v in values)))
+        if prefix + "advanced" in p:
+            out.append(self._compile(prefix + "advanced", p[prefix + "advanced"], "BasicSearch"))
+        if prefix + "geo" in p:
+            m = _GEO_PATTERN.match(p[prefix + "geo"])
+            if not m:
+                raise HttpError(400, f"Invalid `{prefix}geo` `{p[prefix + 'geo']}`")
+            distance = float(m.group(3)) * (1.0 if m.group(4) == "km" else 1.609344)  # mi default
+            out.append(_Geo(float(m.group(1)), float(m.group(2)), distance))
+        # filter.synonyms and aggFilters are accepted and ignored by the fake.
+        return out
+
+    def _order(self, ds: _Dataset, sort: str | None) -> list[int]:
+        """nctId order, or the `sort` fields (dates desc / numbers asc by default, missing last)."""
+        order = list(range(len(ds)))
+        if not sort:
+            return order
+        items = _split_list(sort)
+        if len(items) > 2:  # spec: maxItems 2
+            raise HttpError(400, "`sort` takes at most 2 items")
+        keys: list[tuple[FieldInfo, str, bool]] = []
+        fields = self._served_fields()
+        for item in items:
+            if not _SORT_ITEM.match(item):
+                raise HttpError(400, f"Invalid `sort` item `{item}`")
+            name, _, direction = item.partition(":")
+            if name == "@relevance":
+                continue  # no ranking in the fake: keep nctId order
+            info = fields.get(name.lower())
+            if info is None or info.source not in ("DATE", "NUMERIC"):
+                raise HttpError(400, f"`{name}` is not a date or numeric field for `sort`")
+            kind = "date" if info.source == "DATE" else "number"
+            keys.append((info, kind, (direction or ("desc" if kind == "date" else "asc")) == "desc"))
+        for info, kind, descending in reversed(keys):  # stable sorts, last key first
+            values = ds.keys(info, kind)
+            present = [i for i in order if values[i]]
+            missing = [i for i in order if not values[i]]  # "missing sort field are always last"
+            present.sort(key=lambda i, v=values: v[i][0], reverse=descending)
+            order = present + missing
+        return order
+
+    def _projection(self, value: str) -> dict | None:
+        """`fields=` as a tree of kept keys (None = everything, for @query); 400 if unknown."""
+        names = _split_list(value)
+        if not names:
+            raise HttpError(400, "`fields` must be a non-empty list")
+        fields = self._served_fields()
+        tree: dict[str, Any] = {}
+        for name in names:
+            if not _FIELD_ITEM.match(name):
+                raise HttpError(400, f"Invalid `fields` item `{name}`")
+            if name == "@query":
+                return None
+            area = _AREA_LOOKUP.get(name.lower())
+            if area:
+                paths = SEARCH_AREAS[area]
+            elif name.lower() in fields:
+                paths = (fields[name.lower()].path,)
+            else:
+                raise HttpError(400, f"Unknown field `{name}` in `fields`")
+            for path in paths:
+                _add_path(tree, path)
+        return tree
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _params_dict(params: list[tuple[str, str]], allowed: frozenset[str]) -> dict[str, str]:
+    """Check names (unknown or repeated -> 400) and drop blank values."""
+    seen: dict[str, str] = {}
+    for name, value in params:
+        if name not in allowed:
+            raise HttpError(400, f"`{name}` is unknown parameter")  # the live API's wording
+        if name in seen:
+            raise HttpError(400, f"`{name}` parameter is given more than once")
+        seen[name] = value
+    return {k: v for k, v in seen.items() if v.strip()}
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    """A boolean parameter (true/false, case-insensitive)."""
+    if value.lower() not in ("true", "false"):
+        raise HttpError(400, f"`{name}` must be true or false, got `{value}`")
+    return value.lower() == "true"
+
+
+def _check_format(p: dict[str, str], allowed: tuple[str, ...]) -> None:
+    """format must be one of the spec's values; the fake only speaks json."""
+    fmt = p.get("format", "json")
+    if fmt not in allowed:
+        raise HttpError(400, f"`format` must be one of {', '.join(allowed)}, got `{fmt}`")
+    if fmt != "json":
+        raise HttpError(400, f"format `{fmt}` is not supported by the fake server (json only)")
+    markup = p.get("markupFormat", "markdown")
+    if markup not in ("markdown", "legacy"):
+        raise HttpError(400, f"`markupFormat` must be markdown or legacy, got `{markup}`")
+
+
+def _split_list(value: str) -> list[str]:
+    """A comma- or pipe-separated list, items stripped, blanks dropped."""
+    return [v.strip() for v in _LIST_SPLIT.split(value) if v.strip()]
+
+
+def _digest(others: dict[str, str]) -> str:
+    """Hash of every parameter except countTotal, pageSize and pageToken."""
+    canonical = json.dumps(sorted(others.items()), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _make_token(generation: int, page_no: int, offset: int, digest: str) -> str:
+    """An opaque URL-safe page token."""
+    raw = f"{generation}:{page_no}:{offset}:{digest}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_token(token: str, generation: int, digest: str, total: int) -> tuple[int, int]:
+    """(page number, offset) of a token; 400 if foreign, stale or bound to other parameters."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        gen_s, page_s, offset_s, token_digest = raw.split(":")
+        gen, page_no, offset = int(gen_s), int(page_s), int(offset_s)
+    except (ValueError, UnicodeDecodeError):
+        raise HttpError(400, f"Invalid `pageToken` `{token}`") from None
+    if gen != generation:  # API-NOTES: tokens may stop working after the daily data refresh
+        raise HttpError(400, "`pageToken` has expired: the data was refreshed; start again")
+    if token_digest != digest:
+        raise HttpError(400, "`pageToken` was issued for different parameters; repeat them unchanged")
+    if not 0 <= offset <= total:
+        raise HttpError(400, f"Invalid `pageToken` `{token}`")
+    return page_no, offset
+
+
+def _add_path(tree: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Add a kept path to a projection tree (True = keep the whole subtree)."""
+    node = tree
+    for key in path[:-1]:
+        child = node.get(key)
+        if child is True:
+            return
+        if child is None:
+            child = node[key] = {}
+        node = child
+    node[path[-1]] = True
+
+
+def _project(value: Any, tree: Any) -> Any:
+    """Keep only the projected keys; lists are projected item by item; empties are dropped."""
+    if tree is True:
+        return value
+    if isinstance(value, list):
+        items = [_project(v, tree) for v in value]
+        return [v for v in items if v not in (None, {}, [])]
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    for key, sub in tree.items():
+        if key in value:
+            got = _project(value[key], sub)
+            if got not in (None, {}, []):
+                out[key] = got
+    return out
+
+
+def _encode(study: dict, projection: dict) -> bytes:
+    """Compact JSON of a projected study."""
+    projected = _project(study, projection) or {}
+    return json.dumps(projected, ensure_ascii=False, separators=(",", ":")).encode()

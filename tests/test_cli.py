@@ -1,0 +1,181 @@
+"""The CLI through its entry point: every command, format and error path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from trialtrends.cli import main
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def assert_one_clear_error(result, code, *fragments):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    text = result.output.strip()
+    assert text.startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in text
+
+
+@pytest.mark.parametrize("command", [[], ["refresh"], ["rebuild"], ["runs"], ["sql"], ["report"]])
+def test_every_command_has_help(command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_no_warehouse_says_how_to_make_one(tmp_path):
+    result = invoke("sql", "select 1", "--data-dir", tmp_path)
+    assert_one_clear_error(result, 3, "No warehouse", "trialtrends refresh")
+    result = invoke("report", "--year", "2022", "--data-dir", tmp_path)
+    assert_one_clear_error(result, 3, "No warehouse")
+    result = invoke("runs", "--data-dir", tmp_path)
+    assert_one_clear_error(result, 3, "trialtrends refresh")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["DELETE FROM trials", "drop view yearly_counts", "copy trials to 'x.csv'",
+     "attach 'other.duckdb' as o", "select 1; delete from trials", "create table x as select 1"],
+)  # fmt: skip
+def test_sql_refuses_writes(corpus_warehouse, query):
+    result = invoke("sql", query, "--data-dir", corpus_warehouse.data_dir)
+    assert result.exit_code == 1
+    assert "Refused" in result.output or "exactly one statement" in result.output
+    count = invoke(
+        "sql", "select count(*) as n from trials", "--data-dir", corpus_warehouse.data_dir, "--format", "json"
+    )
+    assert json.loads(count.output)[0]["n"] > 2000
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_sql_formats(corpus_warehouse, fmt):
+    result = invoke("sql", "select modality, trials from yearly_counts where basis = 'first_posted' and year = 2022 "
+                    "order by modality", "--format", fmt, "--data-dir", corpus_warehouse.data_dir)  # fmt: skip
+    assert result.exit_code == 0
+    if fmt == "json":
+        rows = json.loads(result.output)
+        assert {r["modality"] for r in rows} >= {"ALL", "CAR-T"}
+    elif fmt == "csv":
+        assert result.output.splitlines()[0] == "modality,trials"
+    else:
+        assert result.output.splitlines()[0].split() == ["modality", "trials"]
+
+
+def test_sql_error_is_one_sentence(corpus_warehouse):
+    result = invoke("sql", "select * from no_such_table", "--data-dir", corpus_warehouse.data_dir)
+    assert_one_clear_error(result, 1, "The query failed")
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_report_formats(corpus_warehouse, fmt):
+    result = invoke("report", "--year", 2022, "--format", fmt, "--data-dir", corpus_warehouse.data_dir)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["year"] == 2022 and data["basis"] == "first_posted"
+        assert [r["year"] for r in data["trend"] if r["modality"] == "ALL"] == [2018, 2019, 2020, 2021, 2022]
+        assert data["countries"][0]["rank"] == 1 and data["sponsors"]
+        assert data["provenance"]["classifier_version"] and data["provenance"]["queries"]
+        assert any("ChiCTR" in c for c in data["provenance"]["caveats"])
+    elif fmt == "csv":
+        assert out.splitlines()[0].startswith("section,modality,year")
+        assert {line.split(",")[0] for line in out.splitlines()[1:]} >= {
+            "trend",
+            "phase",
+            "country",
+            "sponsor",
+        }
+    else:
+        for heading in ("Trials per year", "Phase distribution, 2022", "Top 10 countries", "Top 10 sponsors",
+                        "Provenance", "ChiCTR"):  # fmt: skip
+            assert heading in out
+        if fmt == "markdown":
+            assert "## Phase distribution" in out and "|---" in out
+
+
+def test_report_single_modality_and_options(corpus_warehouse):
+    result = invoke("report", "--year", 2022, "--modality", "CAR-T", "--top", 3, "--role", "any",
+                    "--basis", "start", "--format", "json", "--data-dir", corpus_warehouse.data_dir)  # fmt: skip
+    data = json.loads(result.output)
+    assert data["modalities"] == ["CAR-T"] and data["role"] == "any" and data["basis"] == "start"
+    assert len(data["countries"]) >= 3 and max(r["rank"] for r in data["countries"]) <= 3
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["--modality", "CAR-X"], 2, "Unknown modality"),
+        (["--basis", "sometime"], 2, "Unknown basis"),
+        (["--year", "1990"], 4, "No ALL trials with first_posted year 1990"),
+    ],
+)
+def test_report_errors(corpus_warehouse, args, code, fragment):
+    base = ["report", "--data-dir", corpus_warehouse.data_dir]
+    if "--year" not in args:
+        base += ["--year", "2022"]
+    result = invoke(*base, *args)
+    assert_one_clear_error(result, code, fragment)
+
+
+def test_report_out_writes_charts_and_html(corpus_warehouse, tmp_path):
+    out = tmp_path / "report"
+    result = invoke("report", "--year", 2022, "--out", out, "--data-dir", corpus_warehouse.data_dir)
+    assert result.exit_code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["report-2022-phases.png", "report-2022-phases.svg", "report-2022-trend.png",
+                     "report-2022-trend.svg", "report-2022.html"]  # fmt: skip
+    html = (out / "report-2022.html").read_text()
+    assert "<svg" in html and "Top 10 countries" in html
+    # Self-contained: nothing is loaded from elsewhere (XML namespace URIs are names, not loads).
+    for external in ('src="http', "src='http", 'href="http', "<link", "<script", "url(http", "@import"):
+        assert external not in html
+    assert (out / "report-2022-trend.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_path_imports_no_heavy_modules(corpus_warehouse):
+    code = (
+        "import sys\n"
+        "from trialtrends.cli import main\n"
+        "try:\n"
+        f"    main(['report', '--year', '2022', '--data-dir', {str(corpus_warehouse.data_dir)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('prefect', 'polars', 'matplotlib', 'pandera', 'requests') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def test_runs_lists_runs(corpus_warehouse):
+    result = invoke("runs", "--data-dir", corpus_warehouse.data_dir)
+    assert result.exit_code == 0 and "succeeded" in result.output and "published" in result.output
+
+
+def test_refresh_that_exhausts_retries_exits_with_one_sentence(tmp_path):
+    # Nothing listens on this port: connection refused on every try.
+    env = {"TRIALTRENDS_MAX_RETRIES": "1", "TRIALTRENDS_BACKOFF_BASE": "0.01", "TRIALTRENDS_MAX_RPS": "0"}
+    result = invoke("refresh", "--api-url", "http://127.0.0.1:9/api/v2", "--data-dir", tmp_path, env=env)
+    assert_one_clear_error(result, 1, "Giving up on http://127.0.0.1:9/api/v2/version after 2 attempts")
+    (manifest,) = (tmp_path / "raw").glob("*/manifest.json")
+    assert json.loads(manifest.read_text())["status"] == "failed"
+
+
+def test_refresh_from_fake_api(tmp_path):
+    from builders import study
+    from fakeapi import FakeCtgov
+
+    with FakeCtgov([study("NCT90000001")]) as fake:
+        result = invoke("refresh", "--api-url", fake.url, "--data-dir", tmp_path, "--max-rps", 0)
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output
+    assert (tmp_path / "warehouse" / "trialtrends.duckdb").is_file()
