@@ -1,0 +1,110 @@
+"""The nightly Prefect flow under one session-wide prefect_test_harness."""
+
+from __future__ import annotations
+
+import sys
+
+import duckdb
+import pytest
+import yaml
+
+from builders import study
+from conftest import REPO, test_settings
+from fakeapi import FakeCtgov, default_metadata
+from trialtrends.raw import list_runs
+
+sys.path.insert(0, str(REPO / "flows"))
+import nightly  # noqa: E402
+
+pytestmark = pytest.mark.prefect
+
+GOOD = [study(f"NCT9000{i:04d}", title=f"CD19 CAR-T cells study {i}") for i in range(1, 41)]
+
+
+@pytest.fixture
+def night(prefect_harness, tmp_path, monkeypatch):
+    """A fake API with a good night already published; yields (server, settings)."""
+    with FakeCtgov(GOOD) as fake:
+        settings = test_settings(tmp_path, fake.url)
+        for name, value in {"TRIALTRENDS_MAX_RPS": "0", "TRIALTRENDS_BACKOFF_BASE": "0.01",
+                            "TRIALTRENDS_READ_TIMEOUT": "2"}.items():  # fmt: skip
+            monkeypatch.setenv(name, value)
+        state = nightly.nightly(data_dir=str(settings.data_dir), api_url=fake.url, return_state=True)
+        assert state.is_completed(), state
+        yield fake, settings
+
+
+def test_a_good_night_publishes(night):
+    _, settings = night
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select count(*) from trials").fetchone()[0] == 40
+        assert con.execute("select status, published from runs").fetchall() == [("succeeded", True)]
+
+
+def _bad_night(night, mutate):
+    fake, settings = night
+    before = settings.warehouse_path.read_bytes()
+    mutate(fake)
+    state = nightly.nightly(data_dir=str(settings.data_dir), api_url=fake.url, return_state=True)
+    assert state.is_failed()
+    assert settings.warehouse_path.read_bytes() == before
+    manifest = list_runs(settings.raw_dir)[-1].manifest()
+    assert manifest["status"] == "failed" and not manifest.get("published")
+    return manifest
+
+
+def test_count_drop_gate_fails_the_flow(night):
+    m = _bad_night(night, lambda f: f.set_studies(GOOD[:10]))
+    assert "gate reconciliation failed" in m["error"]
+
+
+def test_schema_drift_gate_fails_the_flow(night):
+    def drift(fake):
+        fake.metadata = [n for n in default_metadata() if n["name"] != "derivedSection"]
+
+    m = _bad_night(night, drift)
+    assert "gate schema_drift failed" in m["error"]
+
+
+def test_data_quality_gate_fails_the_flow(night):
+    odd = [study(f"NCT9100{i:04d}", title="CD19 CAR-T cells", countries=["Atlantis"]) for i in range(3)]
+    m = _bad_night(night, lambda f: f.set_studies(GOOD + odd))
+    assert "gate data_quality failed" in m["error"]
+
+
+def test_classifier_sanity_gate_fails_the_flow(night):
+    background = [
+        study(f"NCT9000{i:04d}", title=f"Tocilizumab to prevent CRS after CAR-T therapy ({i})",
+              summary="Tocilizumab prophylaxis for cytokine release syndrome after commercial CAR-T cells.",
+              interventions=[{"type": "DRUG", "name": "tocilizumab"}])
+        for i in range(1, 41)
+    ]  # fmt: skip
+    m = _bad_night(night, lambda f: f.set_studies(background))
+    assert "gate classifier_sanity failed" in m["error"]
+
+
+def test_api_failure_fails_the_flow(night, monkeypatch):
+    monkeypatch.setenv("TRIALTRENDS_MAX_RETRIES", "0")
+    monkeypatch.setattr(nightly.land_api, "retries", 0)
+    m = _bad_night(night, lambda f: f.inject("503", times=1000))
+    assert "Giving up" in m["error"]
+
+
+def test_deployment_carries_the_cron_schedule(monkeypatch):
+    deployment = nightly.nightly.to_deployment(name="nightly", schedules=[nightly.nightly_schedule()])
+    (schedule,) = deployment.schedules
+    assert schedule.schedule.cron == "0 3 * * *" and schedule.schedule.timezone == "UTC"
+    monkeypatch.setenv("TRIALTRENDS_SCHEDULE_CRON", "30 4 * * 1-5")
+    monkeypatch.setenv("TRIALTRENDS_SCHEDULE_TIMEZONE", "America/New_York")
+    custom = nightly.nightly_schedule()
+    assert (custom.cron, custom.timezone) == ("30 4 * * 1-5", "America/New_York")
+    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    (entry,) = config["deployments"]
+    assert entry["entrypoint"] == "flows/nightly.py:nightly"
+    assert entry["schedules"][0] == {"cron": "0 3 * * *", "timezone": "UTC", "active": True}
+
+
+def test_library_logs_reach_prefect():
+    import os
+
+    assert "trialtrends" in os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"]
