@@ -248,13 +248,13 @@ def _flatten_one(study: Any, run_id: str) -> Rows:
         others = [o.strip() for o in _list(item, "otherNames") if isinstance(o, str) and o.strip()]
         rows.interventions.append(
             (nct_id, seq, _enum(item, "type", _INTERVENTION_TYPES),
-             _str(item, "name") or "(unnamed)", others, _str(item, "description"))
+             _str(item, "name") or "(unnamed)", _joined_list(others), _str(item, "description"))
         )  # fmt: skip
 
     rows.trials.append(
         (nct_id, _str(ident, "briefTitle", required=True), _str(ident, "officialTitle"),
          _str(ident, "acronym"), _enum(status, "overallStatus", _STATUSES, required=True),
-         study_type, phase_label(codes, study_type), list(codes), enrollment,
+         study_type, phase_label(codes, study_type), _joined_list(codes), enrollment,
          start, precision, start_raw, start_type, submitted, posted, updated,
          lead_name, lead_class, bool(locations), run_id)
     )  # fmt: skip
@@ -344,8 +344,29 @@ _SITE_ROW_SCHEMA = {
 _REMOVED_ROW_SCHEMA = {"nct_id": pl.Utf8, "country_raw": pl.Utf8, "is_removed": pl.Boolean}
 
 
+# List-valued cells travel as one string joined with this separator (None when empty) and are
+# split back in Polars: building a list column from Python lists costs one Series per row.
+LIST_SEP = "\x1f"
+
+
+def _joined_list(values: list[str]) -> str | None:
+    return LIST_SEP.join(values) if values else None
+
+
+def _series(name: str, values: tuple, dtype: pl.DataType) -> pl.Series:
+    if isinstance(dtype, pl.List):
+        joined = pl.Series(name, values, dtype=pl.Utf8)
+        return joined.str.split(LIST_SEP).fill_null(pl.lit([], dtype)).cast(dtype)
+    return pl.Series(name, values, dtype=dtype)
+
+
 def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    # Transpose in C (zip) and build column by column: many times faster than Polars'
+    # row-wise constructor.
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pl.DataFrame(
+        [_series(name, values, dtype) for (name, dtype), values in zip(schema.items(), columns, strict=True)]
+    )
 
 
 def _map_country_columns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -75,10 +75,17 @@ def _svg(fig: Any) -> str:
 
 def _html_table(columns: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-        for row in rows
-    )
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        # Counts and shares right-aligned, names left-aligned.
+        numeric = (
+            isinstance(value, int | float)
+            or text.rstrip("%)").replace("(", "").replace(".", "").replace(" ", "").isdigit()
+        )
+        return f'<td class="{"num" if numeric else "txt"}">{html.escape(text)}</td>'
+
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -86,7 +93,7 @@ STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:980px;
 color:#222;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;font-size:.9rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;
-text-align:right}th:nth-child(2),td:nth-child(2){text-align:left}th{background:#f4f4f4}
+text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}.charts svg{max-width:100%;height:auto}
 footer{margin-top:2rem;font-size:.8rem;color:#555}footer li{margin:.2rem 0}
 """
