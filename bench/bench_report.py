@@ -19,8 +19,8 @@ import sys
 import time
 
 from _shared import REPO, corpus_and_records
-
 from fakeapi import FakeCtgov
+
 from trialtrends.pipeline import refresh
 from trialtrends.settings import Settings
 
