@@ -16,6 +16,8 @@ from pathlib import Path
 
 # Library logs (logger "trialtrends") go to the Prefect run logs; must be set before import.
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "trialtrends")
+# The same library functions also run outside flow runs (tests, the CLI in one process).
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact

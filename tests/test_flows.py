@@ -7,14 +7,14 @@ import sys
 import duckdb
 import pytest
 import yaml
-
 from builders import study
 from conftest import REPO, test_settings
 from fakeapi import FakeCtgov, default_metadata
+
 from trialtrends.raw import list_runs
 
 sys.path.insert(0, str(REPO / "flows"))
-import nightly  # noqa: E402
+import nightly
 
 pytestmark = pytest.mark.prefect
 
@@ -39,6 +39,12 @@ def test_a_good_night_publishes(night):
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from trials").fetchone()[0] == 40
         assert con.execute("select status, published from runs").fetchall() == [("succeeded", True)]
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = [a for a in client.read_artifacts() if a.key == "trialtrends-run"]
+    assert artifacts, "the run published no markdown artifact"
+    assert any("## Gates" in a.data and "## Data quality" in a.data and "added: 40" in a.data for a in artifacts)
 
 
 def _bad_night(night, mutate):

@@ -228,3 +228,20 @@ def test_ranks_follow_competition_ranking(corpus_warehouse):
         better = sum(1 for _, t in rows if t > trials)
         assert rank == better + 1
         assert rank <= position
+
+
+def test_incremental_refresh_merges_updated_trials(small_server, tmp_path):
+    from datetime import date
+
+    settings = test_settings(tmp_path, small_server.url)
+    refresh(settings)
+    updated = study("NCT90000001", title="CD19 CAR-T cells for lymphoma", status="COMPLETED",
+                    countries=["China", "United States"], updated="2026-11-01")  # fmt: skip
+    small_server.set_studies([updated, *SMALL[1:]])
+    result = refresh(settings, since=date(2026, 10, 1))
+    assert result.manifest["mode"] == "incremental" and result.manifest["unique_studies"] == 1
+    assert read(settings, "select count(*) from trials") == [(3,)]  # the others are carried over
+    assert read(settings, "select overall_status from trials where nct_id = 'NCT90000001'") == [("COMPLETED",)]
+    assert read(settings, "select nct_id, change, changed_fields from trial_changes where run_id = ?",
+                [result.run.run_id]) == [("NCT90000001", "changed", ["status"])]  # fmt: skip
+    assert read(settings, "select count(*) from trial_modalities") == read(settings, "select count(*) from trial_modalities where nct_id in (select nct_id from trials)")
