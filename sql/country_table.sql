@@ -7,13 +7,8 @@
 -- equal rank ordered by country name.
 -- Long-term follow-up studies are excluded; country_table_by(true) includes them.
 create or replace macro country_table_by(include_follow_up) as table
-with groups as (
-    select nct_id, modality from trial_report_groups
-    where include_follow_up or not is_long_term_follow_up
-),
-
-years as (
-    select nct_id, basis, year from trial_years
+with counted_trials as (
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
 ),
 
 countries as (
@@ -26,16 +21,15 @@ totals as (
 
 counted as (
     select
-        groups.modality,
-        years.basis,
-        years.year::integer as year,
+        counted_trials.modality,
+        counted_trials.basis,
+        counted_trials.year::integer as year,
         countries.country_code,
-        countries.country,
-        count(distinct groups.nct_id)::bigint as trials
-    from groups
-    inner join years on years.nct_id = groups.nct_id
-    inner join countries on countries.nct_id = groups.nct_id
-    group by all
+        any_value(countries.country) as country,
+        count(distinct counted_trials.nct_id)::bigint as trials
+    from counted_trials
+    inner join countries on countries.nct_id = counted_trials.nct_id
+    group by counted_trials.modality, counted_trials.basis, counted_trials.year, countries.country_code
 ),
 
 final as (

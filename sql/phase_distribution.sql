@@ -4,13 +4,8 @@
 -- phase_order sorts phases from Early Phase 1 to Not Provided.
 -- Long-term follow-up studies are excluded; phase_distribution_by(true) includes them.
 create or replace macro phase_distribution_by(include_follow_up) as table
-with groups as (
-    select nct_id, modality from trial_report_groups
-    where include_follow_up or not is_long_term_follow_up
-),
-
-years as (
-    select nct_id, basis, year from trial_years
+with counted_trials as (
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
 ),
 
 phases as (
@@ -19,15 +14,14 @@ phases as (
 
 counted as (
     select
-        groups.modality,
-        years.basis,
-        years.year::integer as year,
+        counted_trials.modality,
+        counted_trials.basis,
+        counted_trials.year::integer as year,
         phases.phase,
-        count(distinct groups.nct_id)::bigint as trials
-    from groups
-    inner join years on years.nct_id = groups.nct_id
-    inner join phases on phases.nct_id = groups.nct_id
-    group by groups.modality, years.basis, years.year, phases.phase
+        count(distinct counted_trials.nct_id)::bigint as trials
+    from counted_trials
+    inner join phases on phases.nct_id = counted_trials.nct_id
+    group by counted_trials.modality, counted_trials.basis, counted_trials.year, phases.phase
 ),
 
 final as (

@@ -7,13 +7,8 @@
 -- (1, 2, 2, 4) by trials, rows of equal rank ordered by sponsor name.
 -- Long-term follow-up studies are excluded; sponsor_table_by(true) includes them.
 create or replace macro sponsor_table_by(include_follow_up) as table
-with groups as (
-    select nct_id, modality from trial_report_groups
-    where include_follow_up or not is_long_term_follow_up
-),
-
-years as (
-    select nct_id, basis, year from trial_years
+with counted_trials as (
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
 ),
 
 sponsors as (
@@ -30,17 +25,16 @@ totals as (
 
 counted as (
     select
-        groups.modality,
-        years.basis,
-        years.year::integer as year,
+        counted_trials.modality,
+        counted_trials.basis,
+        counted_trials.year::integer as year,
         sponsors.role,
         sponsors.sponsor,
         any_value(sponsors.sponsor_country) as sponsor_country,
-        count(distinct groups.nct_id)::bigint as trials
-    from groups
-    inner join years on years.nct_id = groups.nct_id
-    inner join sponsors on sponsors.nct_id = groups.nct_id
-    group by groups.modality, years.basis, years.year, sponsors.role, sponsors.sponsor
+        count(distinct counted_trials.nct_id)::bigint as trials
+    from counted_trials
+    inner join sponsors on sponsors.nct_id = counted_trials.nct_id
+    group by counted_trials.modality, counted_trials.basis, counted_trials.year, sponsors.role, sponsors.sponsor
 ),
 
 final as (

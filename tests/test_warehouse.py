@@ -25,6 +25,7 @@ VIEW_KEYS = {
     "sponsor_table": ["modality", "basis", "year", "role", "sponsor"],
     "trial_years": ["nct_id", "basis"],
     "trial_report_groups": ["nct_id", "modality"],
+    "trial_group_years": ["nct_id", "modality", "basis"],
     "latest_changes": ["nct_id"],
 }
 

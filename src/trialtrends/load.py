@@ -35,7 +35,7 @@ TRIAL_TABLES = (
 )  # fmt: skip
 # Views in dependency order; each file in sql/ is named after the view it creates.
 VIEWS = (
-    "trial_years", "trial_report_groups", "yearly_counts", "phase_distribution",
+    "trial_years", "trial_report_groups", "trial_group_years", "yearly_counts", "phase_distribution",
     "country_table", "sponsor_table", "latest_changes",
 )  # fmt: skip
 

@@ -1,0 +1,25 @@
+-- trial_group_years: each counted trial with its report group and its year under each basis.
+-- grain: one row per (nct_id, modality, basis).
+-- The one place that decides what the trend views count: trials in a report group (CAR-T,
+-- TCR-T, TIL, NK, ALL), long-term follow-up studies left out unless include_follow_up, and a
+-- year per basis (a trial lacking that basis's date has no row for it).
+create or replace macro trial_group_years_by(include_follow_up) as table
+with groups as (
+    select nct_id, modality from trial_report_groups
+    where include_follow_up or not is_long_term_follow_up
+),
+
+years as (
+    select nct_id, basis, year from trial_years
+),
+
+final as (
+    select groups.nct_id, groups.modality, years.basis, years.year
+    from groups
+    inner join years on years.nct_id = groups.nct_id
+)
+
+select * from final;
+
+create or replace view trial_group_years as
+select * from trial_group_years_by(false)
