@@ -23,7 +23,9 @@ def replicate(studies: list[dict], factor: int) -> list[dict]:
     for k in range(factor):
         for i, s in enumerate(studies):
             c = copy.deepcopy(s)
-            c["protocolSection"]["identificationModule"]["nctId"] = f"NCT{20000000 + k * len(studies) + i:08d}"
+            c["protocolSection"]["identificationModule"]["nctId"] = (
+                f"NCT{20000000 + k * len(studies) + i:08d}"
+            )
             out.append(c)
     return out
 

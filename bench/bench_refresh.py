@@ -55,13 +55,17 @@ def main() -> None:
                 params = [args.modality] if view == "yearly_counts" else [args.modality, args.year]
                 cur = con.execute(sql, params)
                 cols = [d[0] for d in cur.description]
-                print(f"\n{view} ({args.modality}, first_posted{'' if view == 'yearly_counts' else f', {args.year}'})")
+                print(
+                    f"\n{view} ({args.modality}, first_posted{'' if view == 'yearly_counts' else f', {args.year}'})"
+                )
                 print(" | ".join(cols))
                 for row in cur.fetchall():
                     print(" | ".join(str(v) for v in row))
         if not args.no_flow:
             seconds = run([sys.executable, str(REPO / "flows" / "nightly.py")], env)
-            print(f"\nPrefect nightly flow, local (includes the temporary Prefect server start): {seconds:.2f} s wall")
+            print(
+                f"\nPrefect nightly flow, local (includes the temporary Prefect server start): {seconds:.2f} s wall"
+            )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import resource
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,19 +29,30 @@ from trialtrends.normalize import Rows, Tables, build_tables, flatten_studies, n
 from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
 from trialtrends.settings import Settings
 from trialtrends.sources import (
+    bulk_raw,
     bulk_studies,
     count_entries,
     file_sha256,
+    parse_record,
     payloads_for,
     run_studies,
     source_kind,
 )
+from trialtrends.study_text import TEXT_COLUMNS
 from trialtrends.validate import quality_summary, validate_tables
 
 log = logging.getLogger(__name__)
 
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (for debug logs of each stage)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 # Studies normalised per chunk: bounds memory on registry-sized inputs.
 CHUNK_SIZE = 20_000
+# Smaller chunks for the parallel bulk path: several are in flight at once (raw bytes in the
+# main process, parsed records in each worker), and peak memory grows with their size.
+BULK_CHUNK_SIZE = 5_000
 # The data-quality gate tolerates this many distinct unmapped country strings.
 MAX_UNMAPPED_COUNTRIES = 0
 
@@ -126,7 +141,118 @@ def run_records(run: RawRun) -> Iterator[Any]:
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=True)
+    # No rechunk: copying every chunk into one buffer would double peak memory.
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
+
+
+@dataclass
+class Chunk:
+    """One chunk of records, normalized and classified (the classifier's text is dropped)."""
+
+    frames: dict[str, pl.DataFrame]
+    modalities: pl.DataFrame
+    flags: pl.DataFrame
+    scanned: int
+    duplicates: int
+
+
+def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) -> Chunk:
+    """Normalize and classify one bounded chunk of records (pure; runs in worker processes too)."""
+    seen: set[str] = set()
+    counts = {"scanned": 0, "duplicates": 0}
+
+    def first_copies() -> Iterator[Any]:
+        # A generator, so each parsed record is flattened and freed before the next is parsed.
+        for record in records:
+            counts["scanned"] += 1
+            nct_id = nct_id_of(record)
+            if nct_id is not None:
+                if nct_id in seen:
+                    counts["duplicates"] += 1
+                    continue
+                seen.add(nct_id)
+            yield record
+
+    tables = build_tables(flatten_studies(first_copies(), run_id, Rows()))
+    result = classify(tables.trial_text)
+    flags = result.flags
+    if cell_therapy_only:
+        keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
+        tables = tables.filter_trials(keep)
+        flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
+    frames = {name: frame for name, frame in tables.all_frames().items() if name != "trial_text"}
+    return Chunk(frames, result.modalities, flags, counts["scanned"], counts["duplicates"])
+
+
+def process_raw_chunk(raw: list[tuple[str, bytes]], run_id: str, cell_therapy_only: bool) -> Chunk:
+    """process_chunk over unparsed (where, bytes) records: parsing happens in the worker."""
+    return process_chunk((parse_record(data, where) for where, data in raw), run_id, cell_therapy_only)
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _parallel(
+    batches: Iterable[list[tuple[str, bytes]]], run_id: str, cell_therapy_only: bool, workers: int
+) -> Iterator[Chunk]:
+    """Chunks processed by a pool of worker processes, in input order, few in flight at once.
+
+    The main process only reads (and inflates) raw records; parsing, normalising and
+    classifying run in the workers. At most workers + 1 chunks are pending, so memory stays
+    bounded whatever the input size.
+    """
+    # spawn, not fork: Polars' thread pool does not survive a fork.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[Chunk]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(process_raw_chunk, batch, run_id, cell_therapy_only))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def combine(chunks: Iterable[Chunk], on_chunk: Callable[[int], None] | None = None) -> Chunk:
+    """Concatenate chunks, keeping the first copy of a study that appears in several chunks."""
+    parts: dict[str, list[pl.DataFrame]] = {}
+    modality_parts: list[pl.DataFrame] = []
+    flag_parts: list[pl.DataFrame] = []
+    seen: set[str] = set()
+    scanned = duplicates = 0
+    for chunk in chunks:
+        scanned += chunk.scanned
+        duplicates += chunk.duplicates
+        ids = chunk.frames["trials"]["nct_id"].to_list()
+        repeated = seen.intersection(ids)
+        seen.update(ids)
+        frames, modalities, flags = chunk.frames, chunk.modalities, chunk.flags
+        if repeated:
+            duplicates += len(repeated)
+            drop = ~pl.col("nct_id").is_in(list(repeated))
+            frames = {n: f if n == "rejected_studies" else f.filter(drop) for n, f in frames.items()}
+            modalities, flags = modalities.filter(drop), flags.filter(drop)
+        for name, frame in frames.items():
+            parts.setdefault(name, []).append(frame)
+        modality_parts.append(modalities)
+        flag_parts.append(flags)
+        if on_chunk:
+            on_chunk(scanned)
+    return Chunk(
+        {name: _concat(frames) for name, frames in parts.items()},
+        _concat(modality_parts),
+        _concat(flag_parts),
+        scanned,
+        duplicates,
+    )
 
 
 def process(
@@ -134,58 +260,37 @@ def process(
     run_id: str,
     *,
     cell_therapy_only: bool = False,
-    max_rejected_share: float = 1.0,
     payloads: Callable[[set[str]], dict[str, str]] | None = None,
     chunk_size: int = CHUNK_SIZE,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Processed:
-    """Normalize, classify and validate records in bounded chunks.
+    """Normalize, classify and validate parsed records, chunk by chunk in this process."""
+    chunks = (process_chunk(b, run_id, cell_therapy_only) for b in _batches(studies, chunk_size))
+    return finish(combine(_at_least_one(chunks, run_id, cell_therapy_only), on_chunk), run_id, payloads)
 
-    With `cell_therapy_only` (the bulk path) only trials the classifier recognises are kept:
-    a whole-registry scan keeps its few thousand cell-therapy trials, not 600k rows.
-    """
-    parts: dict[str, list[pl.DataFrame]] = {}
-    modality_parts: list[pl.DataFrame] = []
-    flag_parts: list[pl.DataFrame] = []
-    seen: set[str] = set()
-    scanned = duplicates = 0
 
-    def flush(batch: list[Any]) -> None:
-        tables = build_tables(flatten_studies(batch, run_id, Rows()))
-        result = classify(tables.trial_text)
-        flags, modalities = result.flags, result.modalities
-        if cell_therapy_only:
-            keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
-            tables = tables.filter_trials(keep)
-            flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
-        for name, frame in tables.all_frames().items():
-            parts.setdefault(name, []).append(frame)
-        modality_parts.append(modalities)
-        flag_parts.append(flags)
+def _at_least_one(chunks: Iterator[Chunk], run_id: str, cell_therapy_only: bool) -> Iterator[Chunk]:
+    """The chunks, or one empty chunk for an empty input (so every table exists)."""
+    empty = True
+    for chunk in chunks:
+        empty = False
+        yield chunk
+    if empty:
+        yield process_chunk([], run_id, cell_therapy_only)
 
-    batch: list[Any] = []
-    for study in studies:
-        scanned += 1
-        nct_id = nct_id_of(study)
-        if nct_id is not None:
-            if nct_id in seen:
-                duplicates += 1
-                continue
-            seen.add(nct_id)
-        batch.append(study)
-        if len(batch) >= chunk_size:
-            flush(batch)
-            batch = []
-            if on_chunk:
-                on_chunk(scanned)
-    if batch or not parts:
-        flush(batch)
-    tables = Tables(**{name: _concat(frames) for name, frames in parts.items()})
+
+def finish(combined: Chunk, run_id: str, payloads: Callable[[set[str]], dict[str, str]] | None) -> Processed:
+    """Validate the combined tables and summarise the run's data quality."""
+    log.debug("combined %d scanned studies; peak RSS %.0f MB", combined.scanned, _peak_mb())
+    frames = combined.frames
+    tables = Tables(**frames, trial_text=pl.DataFrame(schema=dict.fromkeys(TEXT_COLUMNS, pl.Utf8)))
     validated = validate_tables(tables, run_id, payloads, max_rejected_share=1.0)
     tables = validated.tables
     kept = tables.trials["nct_id"].implode()
-    modalities = _concat(modality_parts).filter(pl.col("nct_id").is_in(kept))
-    flags = _concat(flag_parts).filter(pl.col("nct_id").is_in(kept))
+    modalities = combined.modalities.filter(pl.col("nct_id").is_in(kept))
+    flags = combined.flags.filter(pl.col("nct_id").is_in(kept))
+    scanned, duplicates = combined.scanned, combined.duplicates
+    log.debug("validated; peak RSS %.0f MB", _peak_mb())
     unknown = sponsors.unknown_spellings(tables.trial_sponsors, raw_col="sponsor_raw")
     quality = quality_summary(tables, unknown)
     quality["scanned"] = scanned
@@ -206,14 +311,18 @@ def process(
 
 def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None) -> Processed:
     """Process a landed run from its raw data (no network: reclassifying needs no new pull)."""
-    bulk = run.manifest().get("kind") == "bulk"
-    return process(
-        run_records(run),
-        run.run_id,
-        cell_therapy_only=bulk,
-        payloads=lambda wanted: payloads_for(run_records(run), wanted),
-        on_chunk=on_chunk,
-    )
+    manifest = run.manifest()
+    payloads = lambda wanted: payloads_for(run_records(run), wanted)  # noqa: E731
+    if manifest.get("kind") != "bulk":
+        return process(run_studies(run), run.run_id, payloads=payloads, on_chunk=on_chunk)
+    source = Path(manifest["source"])
+    workers = settings.workers if (manifest.get("entries") or 0) > CHUNK_SIZE else 1
+    if workers <= 1:
+        return process(
+            bulk_studies(source), run.run_id, cell_therapy_only=True, payloads=payloads, on_chunk=on_chunk
+        )
+    chunks = _parallel(_batches(bulk_raw(source), BULK_CHUNK_SIZE), run.run_id, True, workers)
+    return finish(combine(chunks, on_chunk), run.run_id, payloads)
 
 
 # ---- gates -----------------------------------------------------------------------------------
@@ -348,6 +457,7 @@ def publish(
         incremental=incremental,
     )
     run.write_manifest(manifest)
+    log.debug("published; peak RSS %.0f MB", _peak_mb())
     return manifest
 
 

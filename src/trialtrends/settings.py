@@ -39,6 +39,8 @@ class Settings:
     max_count_drop: float = 0.10
     # Share of pulled trials the classifier may leave without any modality before the gate fails.
     max_unclassified_share: float = 0.60
+    # Worker processes for large bulk inputs (the API path's few thousand studies need none).
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
 
     @property
@@ -69,6 +71,7 @@ class Settings:
             max_rejected_share=_float_env("TRIALTRENDS_MAX_REJECTED_SHARE", 0.02),
             max_count_drop=_float_env("TRIALTRENDS_MAX_COUNT_DROP", 0.10),
             max_unclassified_share=_float_env("TRIALTRENDS_MAX_UNCLASSIFIED_SHARE", 0.60),
+            workers=int(_float_env("TRIALTRENDS_WORKERS", min(2, os.cpu_count() or 1))),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

@@ -35,7 +35,8 @@ class Malformed:
     text: str
 
 
-def _parse(data: bytes, where: str) -> Any:
+def parse_record(data: bytes, where: str) -> Any:
+    """One record's JSON, or Malformed (quarantined later) when it does not parse."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -110,8 +111,8 @@ def _open_lines(path: Path) -> io.BufferedReader:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # type: ignore[return-value]
 
 
-def bulk_studies(path: Path) -> Iterator[Any]:
-    """Stream the records of a bulk source, one parsed study (or Malformed) at a time."""
+def bulk_raw(path: Path) -> Iterator[tuple[str, bytes]]:
+    """Stream the raw records of a bulk source as (where, JSON bytes), unparsed."""
     kind = source_kind(path)
     if kind == "zip":
         with open_zip(path) as archive:
@@ -120,18 +121,24 @@ def bulk_studies(path: Path) -> Iterator[Any]:
                     data = archive.read(info)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                     raise SourceError(f"{path} is corrupt at entry {info.filename}: {exc}") from exc
-                yield _parse(data, info.filename)
+                yield info.filename, data
     elif kind == "dir":
         for file in sorted(path.rglob("*.json")):
-            yield _parse(file.read_bytes(), file.name)
+            yield file.name, file.read_bytes()
     else:
         try:
             with _open_lines(path) as lines:
                 for number, line in enumerate(lines, start=1):
                     if line.strip():
-                        yield _parse(line, f"{path.name} line {number}")
+                        yield f"{path.name} line {number}", line
         except (EOFError, gzip.BadGzipFile, OSError) as exc:
             raise SourceError(f"{path} is truncated or corrupt: {exc}") from exc
+
+
+def bulk_studies(path: Path) -> Iterator[Any]:
+    """Stream the parsed records (or Malformed) of a bulk source, one at a time."""
+    for where, data in bulk_raw(path):
+        yield parse_record(data, where)
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
