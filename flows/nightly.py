@@ -90,6 +90,7 @@ def nightly(
     else:
         run = land_api(settings, since)
     results: list[gates.GateResult] = []
+    processed: pipeline.Processed | None = None
     try:
         processed = process(settings, run)
         results = check_gates(settings, run, processed)
@@ -97,6 +98,8 @@ def nightly(
             raise gates.GateFailed(results)
         publish(settings, run, processed, results)
     except BaseException as exc:
+        if processed is not None:
+            processed.builder.abort()  # the half-built warehouse goes; the published one stays
         pipeline.record_failure(run, exc, results or None)
         logger.error("run %s failed, nothing published: %s", run.run_id, exc)
         raise

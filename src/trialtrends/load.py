@@ -125,70 +125,102 @@ def _changes_sql(run_id: str, incremental: bool) -> str:
     """
 
 
-def build_and_publish(
-    warehouse_path: Path,
-    run_id: str,
-    frames: Mapping[str, pl.DataFrame],
-    runs: Iterable[Mapping[str, Any]],
-    *,
-    incremental: bool = False,
-) -> Path:
-    """Write a complete new warehouse beside the old one and atomically replace it.
+class WarehouseBuilder:
+    """A new warehouse being built aside, chunk by chunk; `publish` swaps it in atomically.
 
-    `frames` holds this run's rows for every trial table plus rejected_studies and
-    report_groups; in incremental mode the previous warehouse's rows of trials not in this
-    batch are carried over. Run history (`runs`) is rebuilt from the given rows; `trial_changes`
-    keeps its history and gains this run's changes.
+    Rows go straight to the building file as each chunk is staged, so memory stays bounded
+    by a chunk whatever the input size (DuckDB spills beyond `memory_limit`).
     """
-    warehouse_dir = warehouse_path.parent
-    warehouse_dir.mkdir(parents=True, exist_ok=True)
-    _cleanup_abandoned(warehouse_dir)
-    tmp = warehouse_dir / f"{TMP_PREFIX}{run_id}.duckdb"
-    previous = warehouse_path if warehouse_path.is_file() else None
-    try:
-        con = duckdb.connect(str(tmp))
+
+    def __init__(self, warehouse_path: Path, run_id: str, memory_limit: str = "1GB") -> None:
+        self.warehouse_path = warehouse_path
+        self.run_id = run_id
+        warehouse_dir = warehouse_path.parent
+        warehouse_dir.mkdir(parents=True, exist_ok=True)
+        _cleanup_abandoned(warehouse_dir)
+        self.tmp = warehouse_dir / f"{TMP_PREFIX}{run_id}.duckdb"
+        self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+            str(self.tmp), config={"memory_limit": memory_limit}
+        )
         try:
-            _create_tables(con)
-            for name, frame in frames.items():
-                _insert(con, name, frame)
+            _create_tables(self.con)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            raise RuntimeError("the warehouse builder is closed")
+        return self.con
+
+    def append(self, name: str, frame: pl.DataFrame) -> None:
+        """Stage rows of one table."""
+        if frame.height:
+            _insert(self._connection(), name, frame)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        """Read from the staged tables (data-quality summaries, gate inputs)."""
+        return self._connection().execute(sql, params or []).fetchall()
+
+    def set_payloads(self, payloads: Mapping[str, str]) -> None:
+        """Fill in the raw records of studies quarantined after normalisation."""
+        rows = [(payload, nct_id) for nct_id, payload in payloads.items()]
+        if rows:
+            self._connection().executemany("update rejected_studies set payload = ? where nct_id = ?", rows)
+
+    def publish(self, runs: Iterable[Mapping[str, Any]], *, incremental: bool = False) -> Path:
+        """Finish the new warehouse (history, changes, views) and atomically replace the old.
+
+        In incremental mode the previous warehouse's rows of trials not in this batch are
+        carried over. `runs` is rebuilt from the given rows; `trial_changes` keeps its history
+        and gains this run's changes.
+        """
+        con = self._connection()
+        previous = self.warehouse_path if self.warehouse_path.is_file() else None
+        try:
             if previous is not None:
                 con.execute(f"attach {_quote(str(previous))} as prev (read_only)")
                 if incremental:
-                    batch = frames["trials"].select("nct_id")
-                    con.register("batch_ids", batch)
+                    con.execute("create temp table batch_ids as select nct_id from trials")
                     for name in TRIAL_TABLES:
                         cols = ", ".join(c.name for c in TABLES_BY_NAME[name].columns)
                         con.execute(
                             f"insert into {name} ({cols}) select {cols} from prev.{name} "
                             "where nct_id not in (select nct_id from batch_ids)"
                         )
-                    con.unregister("batch_ids")
                 con.execute(
-                    "insert into trial_changes select * from prev.trial_changes "
-                    f"where run_id <> {_quote(run_id)}"
+                    "insert into trial_changes select * from prev.trial_changes where run_id <> ?",
+                    [self.run_id],
                 )
-                con.execute(_changes_sql(run_id, incremental))
+                con.execute(_changes_sql(self.run_id, incremental))
                 con.execute("detach prev")
             else:
                 con.execute(
                     "insert into trial_changes select ?, nct_id, 'added', [] from trials order by nct_id",
-                    [run_id],
+                    [self.run_id],
                 )
             _insert_runs(con, runs)
             create_views(con)
             con.execute("checkpoint")
-        finally:
             con.close()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, warehouse_path)
-        _fsync_dir(warehouse_dir)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
-        raise
-    log.info("published %s", warehouse_path)
-    return warehouse_path
+            self.con = None
+            with open(self.tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.tmp, self.warehouse_path)
+            _fsync_dir(self.warehouse_path.parent)
+        except BaseException:
+            self.abort()
+            raise
+        log.info("published %s", self.warehouse_path)
+        return self.warehouse_path
+
+    def abort(self) -> None:
+        """Drop the half-built warehouse; the published one is untouched."""
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+        self.tmp.unlink(missing_ok=True)
+        Path(f"{self.tmp}.wal").unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -21,11 +21,11 @@ from typing import Any
 
 import polars as pl
 
-from trialtrends import __version__, gates, sponsors
+from trialtrends import __version__, gates
 from trialtrends.classify import CLASSIFIER_VERSION, REPORT_GROUPS, classify
 from trialtrends.extract import Progress, pull
-from trialtrends.load import build_and_publish
-from trialtrends.normalize import Rows, Tables, build_tables, flatten_studies, nct_id_of
+from trialtrends.load import WarehouseBuilder
+from trialtrends.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies, nct_id_of
 from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
 from trialtrends.settings import Settings
 from trialtrends.sources import (
@@ -38,8 +38,7 @@ from trialtrends.sources import (
     run_studies,
     source_kind,
 )
-from trialtrends.study_text import TEXT_COLUMNS
-from trialtrends.validate import quality_summary, validate_tables
+from trialtrends.validate import validate_tables
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +47,12 @@ def _peak_mb() -> float:
     """This process's peak resident memory so far (for debug logs of each stage)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+
 # Studies normalised per chunk: bounds memory on registry-sized inputs.
 CHUNK_SIZE = 20_000
 # Smaller chunks for the parallel bulk path: several are in flight at once (raw bytes in the
 # main process, parsed records in each worker), and peak memory grows with their size.
-BULK_CHUNK_SIZE = 5_000
+BULK_CHUNK_SIZE = 10_000
 # The data-quality gate tolerates this many distinct unmapped country strings.
 MAX_UNMAPPED_COUNTRIES = 0
 
@@ -63,15 +63,21 @@ class RefreshError(RuntimeError):
 
 @dataclass
 class Processed:
-    """A run's validated tables, its classification and the facts the gates need."""
+    """A run's staged (validated, classified) tables in a warehouse being built, and the facts
+    the gates need."""
 
-    tables: Tables
-    modalities: pl.DataFrame
-    flags: pl.DataFrame
+    builder: WarehouseBuilder
     scanned: int
     duplicates: int
+    trials: int
+    classified: int
+    rejected: int
     quality: dict[str, Any]
-    rejected_share: float
+
+    @property
+    def rejected_share(self) -> float:
+        # Share of the studies read, not of those kept: the bulk path keeps only cell therapy.
+        return self.rejected / max(self.scanned - self.duplicates, 1)
 
 
 @dataclass
@@ -140,24 +146,21 @@ def run_records(run: RawRun) -> Iterator[Any]:
 # ---- process ---------------------------------------------------------------------------------
 
 
-def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    # No rechunk: copying every chunk into one buffer would double peak memory.
-    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
-
-
 @dataclass
 class Chunk:
-    """One chunk of records, normalized and classified (the classifier's text is dropped)."""
+    """One chunk of records, normalized, classified and validated (ready to stage)."""
 
     frames: dict[str, pl.DataFrame]
-    modalities: pl.DataFrame
-    flags: pl.DataFrame
     scanned: int
     duplicates: int
 
 
 def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) -> Chunk:
-    """Normalize and classify one bounded chunk of records (pure; runs in worker processes too)."""
+    """Normalize, classify and validate one bounded chunk of records (pure; runs in workers).
+
+    With `cell_therapy_only` (the bulk path) only trials the classifier recognises are kept:
+    a whole-registry scan keeps its cell-therapy trials, not 600k rows.
+    """
     seen: set[str] = set()
     counts = {"scanned": 0, "duplicates": 0}
 
@@ -180,8 +183,13 @@ def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) 
         keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
         tables = tables.filter_trials(keep)
         flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
+    # Quarantined studies get their raw payload later (see stage): it is not kept here.
+    tables = validate_tables(tables, run_id).tables
+    kept = tables.trials["nct_id"].implode()
     frames = {name: frame for name, frame in tables.all_frames().items() if name != "trial_text"}
-    return Chunk(frames, result.modalities, flags, counts["scanned"], counts["duplicates"])
+    frames["trial_modalities"] = result.modalities.filter(pl.col("nct_id").is_in(kept))
+    frames["trial_flags"] = flags.filter(pl.col("nct_id").is_in(kept))
+    return Chunk(frames, counts["scanned"], counts["duplicates"])
 
 
 def process_raw_chunk(raw: list[tuple[str, bytes]], run_id: str, cell_therapy_only: bool) -> Chunk:
@@ -205,9 +213,9 @@ def _parallel(
 ) -> Iterator[Chunk]:
     """Chunks processed by a pool of worker processes, in input order, few in flight at once.
 
-    The main process only reads (and inflates) raw records; parsing, normalising and
-    classifying run in the workers. At most workers + 1 chunks are pending, so memory stays
-    bounded whatever the input size.
+    The main process only reads (and inflates) raw records and stages results; parsing,
+    normalising, classifying and validating run in the workers. At most workers + 1 chunks are
+    pending, so memory stays bounded whatever the input size.
     """
     # spawn, not fork: Polars' thread pool does not survive a fork.
     context = multiprocessing.get_context("spawn")
@@ -221,108 +229,94 @@ def _parallel(
             yield pending.popleft().result()
 
 
-def combine(chunks: Iterable[Chunk], on_chunk: Callable[[int], None] | None = None) -> Chunk:
-    """Concatenate chunks, keeping the first copy of a study that appears in several chunks."""
-    parts: dict[str, list[pl.DataFrame]] = {}
-    modality_parts: list[pl.DataFrame] = []
-    flag_parts: list[pl.DataFrame] = []
+def stage(
+    chunks: Iterable[Chunk],
+    builder: WarehouseBuilder,
+    payloads: Callable[[set[str]], dict[str, str]] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Processed:
+    """Stage chunks into the building warehouse, keeping the first copy of a repeated study."""
     seen: set[str] = set()
-    scanned = duplicates = 0
+    scanned = duplicates = trials = classified = rejected = 0
     for chunk in chunks:
         scanned += chunk.scanned
         duplicates += chunk.duplicates
-        ids = chunk.frames["trials"]["nct_id"].to_list()
+        frames = chunk.frames
+        ids = frames["trials"]["nct_id"].to_list()
         repeated = seen.intersection(ids)
         seen.update(ids)
-        frames, modalities, flags = chunk.frames, chunk.modalities, chunk.flags
         if repeated:
             duplicates += len(repeated)
             drop = ~pl.col("nct_id").is_in(list(repeated))
             frames = {n: f if n == "rejected_studies" else f.filter(drop) for n, f in frames.items()}
-            modalities, flags = modalities.filter(drop), flags.filter(drop)
         for name, frame in frames.items():
-            parts.setdefault(name, []).append(frame)
-        modality_parts.append(modalities)
-        flag_parts.append(flags)
+            builder.append(name, frame)
+        trials += frames["trials"].height
+        classified += int(frames["trial_flags"]["is_cell_therapy"].sum())
+        rejected += frames["rejected_studies"].height
         if on_chunk:
             on_chunk(scanned)
-    return Chunk(
-        {name: _concat(frames) for name, frames in parts.items()},
-        _concat(modality_parts),
-        _concat(flag_parts),
-        scanned,
-        duplicates,
-    )
+    log.debug("staged %d scanned studies; peak RSS %.0f MB", scanned, _peak_mb())
+    missing = {r[0] for r in builder.query(
+        "select nct_id from rejected_studies where payload = 'null' and nct_id is not null")}  # fmt: skip
+    if missing and payloads is not None:
+        builder.set_payloads(payloads(missing))
+    quality = quality_summary(builder)
+    quality.update(scanned=scanned, duplicates=duplicates, classified_trials=classified)
+    return Processed(builder, scanned, duplicates, trials, classified, rejected, quality)
 
 
-def process(
-    studies: Iterable[Any],
-    run_id: str,
-    *,
-    cell_therapy_only: bool = False,
-    payloads: Callable[[set[str]], dict[str, str]] | None = None,
-    chunk_size: int = CHUNK_SIZE,
-    on_chunk: Callable[[int], None] | None = None,
-) -> Processed:
-    """Normalize, classify and validate parsed records, chunk by chunk in this process."""
-    chunks = (process_chunk(b, run_id, cell_therapy_only) for b in _batches(studies, chunk_size))
-    return finish(combine(_at_least_one(chunks, run_id, cell_therapy_only), on_chunk), run_id, payloads)
+def quality_summary(builder: WarehouseBuilder) -> dict[str, Any]:
+    """The run's data-quality summary, read from the staged tables."""
 
+    def column(sql: str) -> list[Any]:
+        return [row[0] for row in builder.query(sql)]
 
-def _at_least_one(chunks: Iterator[Chunk], run_id: str, cell_therapy_only: bool) -> Iterator[Chunk]:
-    """The chunks, or one empty chunk for an empty input (so every table exists)."""
-    empty = True
-    for chunk in chunks:
-        empty = False
-        yield chunk
-    if empty:
-        yield process_chunk([], run_id, cell_therapy_only)
-
-
-def finish(combined: Chunk, run_id: str, payloads: Callable[[set[str]], dict[str, str]] | None) -> Processed:
-    """Validate the combined tables and summarise the run's data quality."""
-    log.debug("combined %d scanned studies; peak RSS %.0f MB", combined.scanned, _peak_mb())
-    frames = combined.frames
-    tables = Tables(**frames, trial_text=pl.DataFrame(schema=dict.fromkeys(TEXT_COLUMNS, pl.Utf8)))
-    validated = validate_tables(tables, run_id, payloads, max_rejected_share=1.0)
-    tables = validated.tables
-    kept = tables.trials["nct_id"].implode()
-    modalities = combined.modalities.filter(pl.col("nct_id").is_in(kept))
-    flags = combined.flags.filter(pl.col("nct_id").is_in(kept))
-    scanned, duplicates = combined.scanned, combined.duplicates
-    log.debug("validated; peak RSS %.0f MB", _peak_mb())
-    unknown = sponsors.unknown_spellings(tables.trial_sponsors, raw_col="sponsor_raw")
-    quality = quality_summary(tables, unknown)
-    quality["scanned"] = scanned
-    quality["duplicates"] = duplicates
-    quality["classified_trials"] = int(flags["is_cell_therapy"].sum())
-    quality["long_term_follow_up"] = int(flags["is_long_term_follow_up"].sum())
-    return Processed(
-        tables=tables,
-        modalities=modalities,
-        flags=flags,
-        scanned=scanned,
-        duplicates=duplicates,
-        quality=quality,
-        # Share of the studies read, not of those kept: the bulk path keeps only cell therapy.
-        rejected_share=tables.rejected_studies.height / max(scanned - duplicates, 1),
-    )
+    counts = {
+        name: builder.query(f"select count(*) from {name}")[0][0]
+        for name in (*Tables.TABLES, "trial_modalities", "rejected_studies")
+    }
+    unknown = column("select distinct sponsor_raw from trial_sponsors where not is_known_sponsor order by 1")
+    return {
+        "counts": counts,
+        "unmapped_countries": column(
+            f"select distinct country_raw from trial_countries where country_code = '{UNMAPPED_CODE}' "
+            "and country_raw is not null order by 1"
+        ),
+        "unknown_sponsor_spellings": len(unknown),
+        "unknown_sponsor_examples": unknown[:25],
+        "long_term_follow_up": column("select count(*) from trial_flags where is_long_term_follow_up")[0],
+        "rejected": [
+            {"nct_id": nct_id, "reason": reason[:300]}
+            for nct_id, reason in builder.query("select nct_id, reason from rejected_studies limit 50")
+        ],
+    }
 
 
 def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None) -> Processed:
-    """Process a landed run from its raw data (no network: reclassifying needs no new pull)."""
+    """Process a landed run from its raw data into a warehouse being built (no network:
+    reclassifying needs no new pull). The caller publishes or aborts `processed.builder`."""
     manifest = run.manifest()
     payloads = lambda wanted: payloads_for(run_records(run), wanted)  # noqa: E731
-    if manifest.get("kind") != "bulk":
-        return process(run_studies(run), run.run_id, payloads=payloads, on_chunk=on_chunk)
-    source = Path(manifest["source"])
-    workers = settings.workers if (manifest.get("entries") or 0) > CHUNK_SIZE else 1
-    if workers <= 1:
-        return process(
-            bulk_studies(source), run.run_id, cell_therapy_only=True, payloads=payloads, on_chunk=on_chunk
-        )
-    chunks = _parallel(_batches(bulk_raw(source), BULK_CHUNK_SIZE), run.run_id, True, workers)
-    return finish(combine(chunks, on_chunk), run.run_id, payloads)
+    builder = WarehouseBuilder(settings.warehouse_path, run.run_id)
+    try:
+        if manifest.get("kind") != "bulk":
+            chunks = (process_chunk(b, run.run_id, False) for b in _batches(run_studies(run), CHUNK_SIZE))
+        else:
+            source = Path(manifest["source"])
+            workers = settings.workers if (manifest.get("entries") or 0) > BULK_CHUNK_SIZE else 1
+            if workers > 1:
+                batches = _batches(bulk_raw(source), BULK_CHUNK_SIZE)
+                chunks = _parallel(batches, run.run_id, True, workers)
+            else:
+                chunks = (
+                    process_chunk(b, run.run_id, True)
+                    for b in _batches(bulk_studies(source), BULK_CHUNK_SIZE)
+                )
+        return stage(chunks, builder, payloads, on_chunk)
+    except BaseException:
+        builder.abort()
+        raise
 
 
 # ---- gates -----------------------------------------------------------------------------------
@@ -377,8 +371,8 @@ def check_gates(settings: Settings, run: RawRun, processed: Processed) -> list[g
     if manifest.get("kind") == "api":
         results.append(
             gates.classifier_sanity(
-                processed.tables.trials.height,
-                processed.quality["classified_trials"],
+                processed.trials,
+                processed.classified,
                 settings.max_unclassified_share,
             )
         )
@@ -386,9 +380,8 @@ def check_gates(settings: Settings, run: RawRun, processed: Processed) -> list[g
         results.append(
             gates.GateResult(
                 "classifier_sanity",
-                processed.quality["classified_trials"] > 0,
-                f"{processed.quality['classified_trials']} cell-therapy trials in "
-                f"{processed.scanned} scanned studies",
+                processed.classified > 0,
+                f"{processed.classified} cell-therapy trials in {processed.scanned} scanned studies",
             )
         )
     return results
@@ -425,16 +418,10 @@ def run_rows(settings: Settings, current: dict[str, Any]) -> list[dict[str, Any]
 def publish(
     settings: Settings, run: RawRun, processed: Processed, results: list[gates.GateResult]
 ) -> dict[str, Any]:
-    """Load the warehouse aside and publish it; record the outcome in the manifest."""
+    """Finish and publish the staged warehouse; record the outcome in the manifest."""
     manifest = run.manifest()
     incremental = manifest.get("mode") == "incremental"
-    frames = {
-        **processed.tables.frames(),
-        "trial_modalities": processed.modalities,
-        "trial_flags": processed.flags,
-        "report_groups": report_groups_frame(),
-        "rejected_studies": processed.tables.rejected_studies,
-    }
+    processed.builder.append("report_groups", report_groups_frame())
     manifest.update(
         status=SUCCEEDED,
         published=True,
@@ -442,20 +429,14 @@ def publish(
         classifier_version=CLASSIFIER_VERSION,
         gates=[r.as_dict() for r in results],
         quality=processed.quality,
-        rejected_studies=processed.tables.rejected_studies.height,
+        rejected_studies=processed.rejected,
         scanned=processed.scanned,
+        # After an incremental merge the table also holds trials carried over from before.
+        trials_loaded=None if incremental else processed.trials,
     )
     if manifest.get("kind") == "bulk":
         manifest["unique_studies"] = processed.scanned - processed.duplicates
-    # trials_loaded for incremental runs is only known after the merge; count after publish.
-    manifest["trials_loaded"] = processed.tables.trials.height if not incremental else None
-    build_and_publish(
-        settings.warehouse_path,
-        run.run_id,
-        frames,
-        run_rows(settings, manifest),
-        incremental=incremental,
-    )
+    processed.builder.publish(run_rows(settings, manifest), incremental=incremental)
     run.write_manifest(manifest)
     log.debug("published; peak RSS %.0f MB", _peak_mb())
     return manifest
@@ -482,10 +463,14 @@ def build_from_run(
     results: list[gates.GateResult] = []
     try:
         processed = process_run(settings, run, on_chunk=on_chunk)
-        results = check_gates(settings, run, processed)
-        if not all(r.passed for r in results):
-            raise gates.GateFailed(results)
-        manifest = publish(settings, run, processed, results)
+        try:
+            results = check_gates(settings, run, processed)
+            if not all(r.passed for r in results):
+                raise gates.GateFailed(results)
+            manifest = publish(settings, run, processed, results)
+        except BaseException:
+            processed.builder.abort()
+            raise
     except BaseException as exc:
         record_failure(run, exc, results or None)
         raise

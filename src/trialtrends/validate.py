@@ -11,12 +11,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pandera.errors
 import polars as pl
 
-from trialtrends.normalize import UNMAPPED_CODE, Tables
+from trialtrends.normalize import Tables
 from trialtrends.schemas import TABLE_MODELS, RejectedStudies, polars_schema
 
 log = logging.getLogger(__name__)
@@ -101,26 +100,3 @@ def validate_tables(
             f"({share:.1%}), above the {max_rejected_share:.1%} threshold"
         )
     return Validated(tables=tables, rejected_share=share)
-
-
-def quality_summary(tables: Tables, unknown_sponsors: list[str]) -> dict[str, Any]:
-    """The run's data-quality summary: counts, unmapped countries, unknown sponsors, rejects."""
-    unmapped = sorted(
-        set(
-            tables.trial_countries.filter(pl.col("country_code") == UNMAPPED_CODE)["country_raw"]
-            .drop_nulls()
-            .to_list()
-        )
-    )
-    rejected = tables.rejected_studies
-    return {
-        "counts": {name: frame.height for name, frame in tables.frames().items()}
-        | {"rejected_studies": rejected.height},
-        "unmapped_countries": unmapped,
-        "unknown_sponsor_spellings": len(unknown_sponsors),
-        "unknown_sponsor_examples": unknown_sponsors[:25],
-        "rejected": [
-            {"nct_id": r["nct_id"], "reason": r["reason"][:300]}
-            for r in rejected.head(50).iter_rows(named=True)
-        ],
-    }
