@@ -50,6 +50,17 @@ def main() -> None:
                "TRIALTRENDS_MAX_RPS": "0"}  # fmt: skip
         seconds = run([exe, "refresh"], env)
         print(f"trialtrends refresh (pacing off): {seconds:.2f} s wall")
+        import json
+
+        m = json.loads(next(Path(tmp, "raw").glob("*/manifest.json")).read_text())
+        q = m["quality"]
+        print(
+            f"{m['requests']} requests, {m['unique_studies']} unique studies of {fake.study_count} served, "
+            f"{m['trials_loaded']} trials loaded, {q['classified_trials']} cell-therapy, "
+            f"{q['long_term_follow_up']} long-term follow-up, {m['rejected_studies']} rejected, "
+            f"unmapped countries: {q['unmapped_countries'] or 'none'}; gates: "
+            + ", ".join(f"{g['name']}={'pass' if g['passed'] else 'FAIL'}" for g in m["gates"])
+        )
         with duckdb.connect(str(Path(tmp) / "warehouse" / "trialtrends.duckdb"), read_only=True) as con:
             for view, sql in VIEWS.items():
                 params = [args.modality] if view == "yearly_counts" else [args.modality, args.year]

@@ -49,6 +49,15 @@ QUERIES: tuple[SearchQuery, ...] = (
             "CART",
             "CAR-modified",
             "CAR-engineered",
+            # Older records and some sponsors say "chimeric receptor" or describe the product
+            # only as engineered / gene-modified T cells; the classifier sorts out the rest.
+            "chimeric receptor",
+            "chimeric T cell receptor",
+            "gene-modified T cells",
+            "genetically modified T cells",
+            "genetically engineered lymphocytes",
+            "engineered T cells",
+            "redirected T cells",
             # Approved and late-stage products are often named only by INN or brand name.
             "tisagenlecleucel",
             "axicabtagene ciloleucel",
