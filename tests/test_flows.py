@@ -44,7 +44,9 @@ def test_a_good_night_publishes(night):
     with get_client(sync_client=True) as client:
         artifacts = [a for a in client.read_artifacts() if a.key == "trialtrends-run"]
     assert artifacts, "the run published no markdown artifact"
-    assert any("## Gates" in a.data and "## Data quality" in a.data and "added: 40" in a.data for a in artifacts)
+    assert any(
+        "## Gates" in a.data and "## Data quality" in a.data and "added: 40" in a.data for a in artifacts
+    )
 
 
 def _bad_night(night, mutate):

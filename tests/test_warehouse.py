@@ -242,7 +242,11 @@ def test_incremental_refresh_merges_updated_trials(small_server, tmp_path):
     result = refresh(settings, since=date(2026, 10, 1))
     assert result.manifest["mode"] == "incremental" and result.manifest["unique_studies"] == 1
     assert read(settings, "select count(*) from trials") == [(3,)]  # the others are carried over
-    assert read(settings, "select overall_status from trials where nct_id = 'NCT90000001'") == [("COMPLETED",)]
+    assert read(settings, "select overall_status from trials where nct_id = 'NCT90000001'") == [
+        ("COMPLETED",)
+    ]
     assert read(settings, "select nct_id, change, changed_fields from trial_changes where run_id = ?",
                 [result.run.run_id]) == [("NCT90000001", "changed", ["status"])]  # fmt: skip
-    assert read(settings, "select count(*) from trial_modalities") == read(settings, "select count(*) from trial_modalities where nct_id in (select nct_id from trials)")
+    assert read(settings, "select count(*) from trial_modalities") == read(
+        settings, "select count(*) from trial_modalities where nct_id in (select nct_id from trials)"
+    )
