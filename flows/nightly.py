@@ -100,7 +100,7 @@ def nightly(
     except BaseException as exc:
         if processed is not None:
             processed.builder.abort()  # the half-built warehouse goes; the published one stays
-        pipeline.record_failure(run, exc, results or None)
+        pipeline.record_failure(run, exc, results or None, processed)
         logger.error("run %s failed, nothing published: %s", run.run_id, exc)
         raise
     finally:

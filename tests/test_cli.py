@@ -179,3 +179,21 @@ def test_refresh_from_fake_api(tmp_path):
     assert result.exit_code == 0, result.output
     assert "published" in result.output
     assert (tmp_path / "warehouse" / "trialtrends.duckdb").is_file()
+
+
+def test_rebuild_reprocesses_the_landed_run_without_the_network(tmp_path):
+    from builders import study
+    from fakeapi import FakeCtgov
+
+    with FakeCtgov([study("NCT90000001"), study("NCT90000002", title="BCMA CAR-T in myeloma")]) as fake:
+        assert invoke("refresh", "--api-url", fake.url, "--data-dir", tmp_path, "--max-rps", 0).exit_code == 0
+    # The fake API is gone: a rebuild must only read data/raw.
+    result = invoke("rebuild", "--data-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "rebuilt from its raw data" in result.output
+    count = invoke(
+        "sql", "select count(*) as n from trial_modalities", "--format", "json", "--data-dir", tmp_path
+    )
+    assert json.loads(count.output)[0]["n"] == 2
+    missing = invoke("rebuild", "--run", "no-such-run", "--data-dir", tmp_path)
+    assert_one_clear_error(missing, 1, "No run named no-such-run")

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from trialtrends import __version__
+from trialtrends.errors import TrialtrendsError
 from trialtrends.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ PAGE_SIZE = 1000
 MAX_RETRY_AFTER = 600.0
 
 
-class ApiError(RuntimeError):
+class ApiError(TrialtrendsError):
     """A request that failed for good; the message is one sentence naming the URL."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from trialtrends import __version__
+from trialtrends.errors import TrialtrendsError
 from trialtrends.settings import Settings
 
 # Exit codes (documented in the README).
@@ -48,40 +49,12 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except click.ClickException:
-            raise
         except KeyboardInterrupt as exc:
             raise UserError("Interrupted.", 130) from exc
-        except Exception as exc:
-            known = _known_errors()
-            if isinstance(exc, known):
-                raise UserError(str(exc), getattr(exc, "exit_code", EXIT_FAILED)) from exc
-            raise
+        except TrialtrendsError as exc:
+            raise UserError(str(exc), exc.exit_code) from exc
 
     return wrapper
-
-
-def _known_errors() -> tuple[type[Exception], ...]:
-    from trialtrends.query import QueryError
-
-    errors: list[type[Exception]] = [QueryError]
-    if "trialtrends.extract" in sys.modules:
-        from trialtrends.api import ApiError
-        from trialtrends.raw import RawDataError
-        from trialtrends.sources import SourceError
-
-        errors += [ApiError, RawDataError, SourceError]
-    if "trialtrends.pipeline" in sys.modules:
-        from trialtrends.gates import GateFailed
-        from trialtrends.pipeline import RefreshError
-        from trialtrends.validate import ValidationFailed
-
-        errors += [GateFailed, RefreshError, ValidationFailed]
-    if "trialtrends.report" in sys.modules:
-        from trialtrends.report import ReportError
-
-        errors.append(ReportError)
-    return tuple(errors)
 
 
 def data_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,6 +82,8 @@ def _progress_printer() -> Callable[[str, dict[str, Any]], None] | None:
     def show(event: str, detail: dict[str, Any]) -> None:
         if event == "query":
             click.echo(f"\nquery {detail['query']}", err=True)
+        elif event == "scan":
+            click.echo(f"\r  {detail['studies']} studies scanned", err=True, nl=False)
         elif event == "page":
             total = detail.get("total")
             click.echo(
@@ -163,6 +138,8 @@ def refresh(
         source=source,
         progress=_progress_printer(),
     )
+    if sys.stderr.isatty():
+        click.echo("", err=True)  # end the progress line
     m = result.manifest
     click.echo(
         f"run {m['run_id']} published {settings.warehouse_path}: "
@@ -298,16 +275,13 @@ def report(
     fmt: str, out: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
     """The landscape tables of a year: trend, phases, top countries, top sponsors."""
-    from trialtrends.report import ReportError, build_report, render_report
+    from trialtrends.report import build_report, render_report
 
     settings = Settings.from_env(data_dir=data_dir)
-    try:
-        data = build_report(
-            settings.warehouse_path, year=year, modality=modality, basis=basis, top=top,
-            role=role, include_follow_up=include_follow_up,
-        )  # fmt: skip
-    except ReportError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    data = build_report(
+        settings.warehouse_path, year=year, modality=modality, basis=basis, top=top,
+        role=role, include_follow_up=include_follow_up,
+    )  # fmt: skip
     click.echo(render_report(data, fmt), nl=False)
     if out is not None:
         from trialtrends.report_files import write_report_files

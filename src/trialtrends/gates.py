@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from trialtrends.errors import TrialtrendsError
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -24,7 +26,7 @@ class GateResult:
         return asdict(self)
 
 
-class GateFailed(RuntimeError):
+class GateFailed(TrialtrendsError):
     """One or more gates failed; the message is one line naming each."""
 
     def __init__(self, results: list[GateResult]) -> None:

@@ -23,6 +23,7 @@ import polars as pl
 
 from trialtrends import __version__, gates
 from trialtrends.classify import CLASSIFIER_VERSION, REPORT_GROUPS, classify
+from trialtrends.errors import TrialtrendsError
 from trialtrends.extract import Progress, pull
 from trialtrends.load import WarehouseBuilder
 from trialtrends.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies, nct_id_of
@@ -57,7 +58,7 @@ BULK_CHUNK_SIZE = 10_000
 MAX_UNMAPPED_COUNTRIES = 0
 
 
-class RefreshError(RuntimeError):
+class RefreshError(TrialtrendsError):
     """A refresh that failed; the message is one sentence for the user."""
 
 
@@ -442,8 +443,14 @@ def publish(
     return manifest
 
 
-def record_failure(run: RawRun, exc: BaseException, results: list[gates.GateResult] | None = None) -> None:
-    """Mark a run failed in its manifest with one-line reason (and the gates, when run)."""
+def record_failure(
+    run: RawRun,
+    exc: BaseException,
+    results: list[gates.GateResult] | None = None,
+    processed: Processed | None = None,
+) -> None:
+    """Mark a run failed in its manifest with a one-line reason, plus the gates and the
+    data-quality summary when the run got that far."""
     manifest = run.manifest()
     manifest.update(
         status=FAILED,
@@ -453,6 +460,9 @@ def record_failure(run: RawRun, exc: BaseException, results: list[gates.GateResu
     )
     if results is not None:
         manifest["gates"] = [r.as_dict() for r in results]
+    if processed is not None:
+        manifest["quality"] = processed.quality
+        manifest["classifier_version"] = CLASSIFIER_VERSION
     run.write_manifest(manifest)
 
 
@@ -461,18 +471,17 @@ def build_from_run(
 ) -> RefreshResult:
     """Process, gate and publish an already landed run; a failure is recorded, never published."""
     results: list[gates.GateResult] = []
+    processed: Processed | None = None
     try:
         processed = process_run(settings, run, on_chunk=on_chunk)
-        try:
-            results = check_gates(settings, run, processed)
-            if not all(r.passed for r in results):
-                raise gates.GateFailed(results)
-            manifest = publish(settings, run, processed, results)
-        except BaseException:
-            processed.builder.abort()
-            raise
+        results = check_gates(settings, run, processed)
+        if not all(r.passed for r in results):
+            raise gates.GateFailed(results)
+        manifest = publish(settings, run, processed, results)
     except BaseException as exc:
-        record_failure(run, exc, results or None)
+        if processed is not None:
+            processed.builder.abort()  # the half-built warehouse goes; the published one stays
+        record_failure(run, exc, results or None, processed)
         raise
     return RefreshResult(run=run, manifest=manifest, gate_results=results)
 
@@ -486,7 +495,8 @@ def refresh(
 ) -> RefreshResult:
     """The whole refresh: land (API or bulk file), process, gate, publish."""
     run = land_bulk(settings, source) if source is not None else land_api(settings, since, progress)
-    return build_from_run(settings, run)
+    on_chunk = (lambda scanned: progress("scan", {"studies": scanned})) if progress else None
+    return build_from_run(settings, run, on_chunk=on_chunk)
 
 
 def run_summary_markdown(settings: Settings, run: RawRun) -> str:

@@ -10,13 +10,15 @@ from typing import Any
 
 import duckdb
 
+from trialtrends.errors import TrialtrendsError
+
 # Statement types an analyst may run through `trialtrends sql`; everything else (DELETE,
 # COPY ... TO, ATTACH, CREATE, SET, ...) is refused before it reaches the database, and the
 # connection is read-only as a second line of defence.
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
-class QueryError(RuntimeError):
+class QueryError(TrialtrendsError):
     """A query that is refused or fails; the message is one sentence."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

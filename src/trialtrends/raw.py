@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trialtrends.errors import TrialtrendsError
+
 MANIFEST = "manifest.json"
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 
 
-class RawDataError(RuntimeError):
+class RawDataError(TrialtrendsError):
     """Landed raw data that is missing, unfinished or does not match its manifest."""
 
 

@@ -19,10 +19,11 @@ from typing import Any
 
 import orjson
 
+from trialtrends.errors import TrialtrendsError
 from trialtrends.raw import RawRun
 
 
-class SourceError(RuntimeError):
+class SourceError(TrialtrendsError):
     """An input that cannot be read as a whole (missing, truncated, corrupt)."""
 
 

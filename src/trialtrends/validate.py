@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import pandera.errors
 import polars as pl
 
+from trialtrends.errors import TrialtrendsError
 from trialtrends.normalize import Tables
 from trialtrends.schemas import TABLE_MODELS, RejectedStudies, polars_schema
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 PayloadLookup = Callable[[set[str]], dict[str, str]]
 
 
-class ValidationFailed(RuntimeError):
+class ValidationFailed(TrialtrendsError):
     """A validation problem that is not one study's fault, or too many rejected studies."""
 
 
