@@ -116,3 +116,14 @@ def test_study_failing_validation_is_quarantined_with_its_payload(tmp_path):
     assert "brief_title" in reason
     assert json.loads(payload)["protocolSection"]["identificationModule"]["nctId"] == "NCT90000007"
     assert count(settings, "select count(*) from trials") == 2
+
+
+def test_too_many_rejected_studies_fail_the_run(tmp_path):
+    from trialtrends.gates import GateFailed
+
+    settings = test_settings(tmp_path, "http://127.0.0.1:9")  # default limit: 2% rejected
+    source = write_zip(tmp_path / "s.zip", RECORDS, extra={"NCT99999999.json": "{not json"})
+    with pytest.raises(GateFailed, match=r"25\.0% of studies rejected \(limit 2\.0%\)"):
+        refresh(settings, source=source)
+    assert not settings.warehouse_path.exists()
+    assert not any(settings.warehouse_dir.glob(".building-*"))

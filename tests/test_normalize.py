@@ -207,7 +207,7 @@ def test_huge_title_is_rejected_by_validation_not_a_crash():
 def test_valid_tables_pass_validation_unchanged():
     tables = trials_of(study("NCT90000002"), study("NCT90000005", countries=[]))
     validated = validate_tables(tables, "run-test")
-    assert validated.rejected_share == 0
+    assert validated.rejected == 0
     assert validated.tables.trials.equals(tables.trials)
 
 
