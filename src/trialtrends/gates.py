@@ -6,7 +6,6 @@ in `runs`) and publishes only when every one passed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -129,7 +128,3 @@ def classifier_sanity(trials: int, classified: int, max_unclassified_share: floa
         ok,
         f"{unclassified:.1%} of {trials} trials unclassified (limit {max_unclassified_share:.0%})",
     )
-
-
-def to_json(results: list[GateResult]) -> str:
-    return json.dumps([r.as_dict() for r in results])

@@ -247,8 +247,3 @@ def _insert_runs(con: duckdb.DuckDBPyConnection, runs: Iterable[Mapping[str, Any
     if rows:
         placeholders = ", ".join("?" for _ in RUN_COLUMNS)
         con.executemany(f"insert into runs ({', '.join(RUN_COLUMNS)}) values ({placeholders})", rows)
-
-
-def read_connection(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published warehouse."""
-    return duckdb.connect(str(warehouse_path), read_only=True)
