@@ -318,57 +318,30 @@ def _csv(data: dict[str, Any]) -> str:
         "country_code",
         "sponsor_country",
     ]
+    year, ranked_by = data["year"], data["ranked_by"]
     rows: list[list[Any]] = []
-    for r in data["trend"]:
-        rows.append(["trend", r["modality"], r["year"], "", "", r["trials"], "", "", ""])
-    for r in data["cumulative"]:
-        rows.append(["cumulative", r["modality"], r["through_year"], "", "", r["trials"], "", "", ""])
-    for r in data["phases"]:
-        rows.append(["phase", r["modality"], data["year"], r["phase"], "", r["trials"], r["share"], "", ""])
-    for r in data["countries"]:
-        for g, v in r["by_modality"].items():
-            rank = r["rank"] if g == data["ranked_by"] else ""
-            rows.append(
-                [
-                    "country",
-                    g,
-                    data["year"],
-                    r["country"],
-                    rank,
-                    v["trials"],
-                    v["share"],
-                    r["country_code"],
-                    "",
-                ]
-            )
-    for r in data["countries_not_provided"]:
+
+    def add(section: str, modality: str, trials: int, **cells: Any) -> None:
         rows.append(
-            [
-                "country",
-                r["modality"],
-                data["year"],
-                "Not provided",
-                "",
-                r["trials"],
-                r["share"],
-                "XX",
-                "",
-            ]
-        )
-    for r in data["sponsors"]:
-        for g, v in r["by_modality"].items():
-            rank = r["rank"] if g == data["ranked_by"] else ""
-            rows.append(
-                [
-                    "sponsor",
-                    g,
-                    data["year"],
-                    r["sponsor"],
-                    rank,
-                    v["trials"],
-                    v["share"],
-                    "",
-                    r["sponsor_country"] or "",
-                ]
-            )
+            [section, modality, cells.get("year", year), cells.get("item", ""), cells.get("rank", ""),
+             trials, cells.get("share", ""), cells.get("country_code", ""), cells.get("sponsor_country", "")]
+        )  # fmt: skip
+
+    def add_ranked(section: str, item_key: str, rows_: list[dict[str, Any]], **cells: str) -> None:
+        for r in rows_:
+            for g, v in r["by_modality"].items():
+                rank = r["rank"] if g == ranked_by else ""
+                extra = {name: r[key] or "" for name, key in cells.items()}
+                add(section, g, v["trials"], item=r[item_key], rank=rank, share=v["share"], **extra)
+
+    for r in data["trend"]:
+        add("trend", r["modality"], r["trials"], year=r["year"])
+    for r in data["cumulative"]:
+        add("cumulative", r["modality"], r["trials"], year=r["through_year"])
+    for r in data["phases"]:
+        add("phase", r["modality"], r["trials"], item=r["phase"], share=r["share"])
+    add_ranked("country", "country", data["countries"], country_code="country_code")
+    for r in data["countries_not_provided"]:
+        add("country", r["modality"], r["trials"], item="Not provided", share=r["share"], country_code="XX")
+    add_ranked("sponsor", "sponsor", data["sponsors"], sponsor_country="sponsor_country")
     return csv_text(columns, rows)
