@@ -135,7 +135,8 @@ def _wait_for(predicate, timeout=60.0):
     return False
 
 
-def test_kill_9_during_load_leaves_the_old_warehouse_intact(corpus_server, tmp_path):
+@pytest.mark.parametrize("delay", [0.0, 0.3])
+def test_kill_9_during_load_leaves_the_old_warehouse_intact(corpus_server, tmp_path, delay):
     settings = test_settings(tmp_path, corpus_server.url)
     refresh(settings)
     before = read(settings, "select * from yearly_counts order by all")
@@ -147,15 +148,23 @@ def test_kill_9_during_load_leaves_the_old_warehouse_intact(corpus_server, tmp_p
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
+        # The building file exists from the first staged chunk until the publish.
         building = lambda: any(settings.warehouse_dir.glob(".building-*"))  # noqa: E731
         assert _wait_for(building), "the refresh never reached the load"
+        time.sleep(delay)  # 0: as the load starts; 0.3 s: in the middle of staging rows
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    assert read(settings, "select * from yearly_counts order by all") == before
-    assert read(settings, "select run_id from runs") == runs_before
-    # The next refresh cleans up the abandoned file and publishes normally.
+    if any(settings.warehouse_dir.glob(".building-*")):
+        # Killed before the publish: the old warehouse, unchanged and openable.
+        assert read(settings, "select * from yearly_counts order by all") == before
+        assert read(settings, "select run_id from runs") == runs_before
+    else:
+        # The kill landed after the atomic replace: the new warehouse, complete and openable.
+        assert read(settings, "select * from yearly_counts order by all") == before
+        assert len(read(settings, "select run_id from runs")) == len(runs_before) + 1
+    # The next refresh cleans up any abandoned file and publishes normally.
     refresh(settings)
     assert not any(settings.warehouse_dir.glob(".building-*"))
 
