@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,13 +30,24 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
+# Counts, shares and "n (x%)" cells are right-aligned; blank cells don't decide.
+_NUMERIC_TEXT = re.compile(r"^-?[\d.,]+%?( \([\d.]+%\))?$")
+
+
+def _numeric(value: Any) -> bool:
+    if value is None or value == "":
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float | Decimal):
+        return True
+    return isinstance(value, str) and bool(_NUMERIC_TEXT.match(value))
+
+
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool = False) -> str:
     """Aligned columns (numbers right-aligned); GitHub markdown when asked."""
     cells = [[_cell(v) for v in row] for row in rows]
-    numeric = [
-        all(isinstance(row[i], int | float | Decimal) or row[i] is None for row in rows) and rows
-        for i in range(len(columns))
-    ]
+    numeric = [bool(rows) and all(_numeric(row[i]) for row in rows) for i in range(len(columns))]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
