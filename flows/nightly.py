@@ -10,6 +10,7 @@ Rebuild a landed run (e.g. after a classifier change): uv run python flows/night
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,10 @@ from prefect.schedules import Cron
 from trialtrends import gates, pipeline
 from trialtrends.raw import RawRun
 from trialtrends.settings import Settings
+
+# Prefect attaches its API handler to the extra loggers but leaves their level alone, and the
+# root logger's WARNING would drop the library's INFO progress lines: this entry point opts in.
+logging.getLogger("trialtrends").setLevel(logging.INFO)
 
 DEFAULT_CRON = "0 3 * * *"
 DEFAULT_TIMEZONE = "UTC"

@@ -112,7 +112,13 @@ def test_deployment_carries_the_cron_schedule(monkeypatch):
     assert entry["schedules"][0] == {"cron": "0 3 * * *", "timezone": "UTC", "active": True}
 
 
-def test_library_logs_reach_prefect():
-    import os
+def test_library_logs_reach_prefect(night):
+    """Records from the `trialtrends` loggers are stored with the flow run's logs."""
+    from prefect.client.orchestration import get_client
+    from prefect.logging.handlers import APILogWorker
 
-    assert "trialtrends" in os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"]
+    APILogWorker.drain_all(timeout=10)  # logs are shipped in batches by a background worker
+    with get_client(sync_client=True) as client:
+        messages = [log.message for log in client.read_logs()]
+    assert any("landing raw responses" in m for m in messages)  # trialtrends.extract
+    assert any(m.startswith("published ") for m in messages)  # trialtrends.load
