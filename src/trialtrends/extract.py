@@ -17,6 +17,7 @@ from trialtrends.api import CtgovClient
 from trialtrends.queries import QUERIES, SearchQuery, search_params
 from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, new_run_id, utc_now
 from trialtrends.settings import Settings
+from trialtrends.sources import nct_id_of
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,6 @@ class PullResult:
 
     run: RawRun
     manifest: dict[str, Any]
-
-
-def _study_id(study: Any) -> str | None:
-    try:
-        return study["protocolSection"]["identificationModule"]["nctId"]
-    except (KeyError, TypeError):
-        return None
 
 
 def pull(
@@ -149,7 +143,7 @@ def _pull_query(
         entry["pages"] += 1
         manifest["pages"] += 1
         for study in page.studies:
-            nct_id = _study_id(study)
+            nct_id = nct_id_of(study)
             entry["rows"] += 1
             manifest["rows"] += 1
             if nct_id is None:

@@ -33,7 +33,7 @@ from trialtrends.schemas import (
     TrialSponsors,
     polars_schema,
 )
-from trialtrends.sources import Malformed
+from trialtrends.sources import Malformed, nct_id_of
 from trialtrends.study_text import TEXT_COLUMNS, text_row
 
 # API-NOTES: enrollmentInfo.count 99999999 means "unknown".
@@ -153,15 +153,6 @@ class Rows:
     interventions: list[tuple] = field(default_factory=list)
     text: list[dict] = field(default_factory=list)
     rejected: list[tuple] = field(default_factory=list)
-
-
-def nct_id_of(study: Any) -> str | None:
-    """The record's nctId when it has a well-formed one."""
-    try:
-        value = study["protocolSection"]["identificationModule"]["nctId"]
-    except (KeyError, TypeError):
-        return None
-    return value if isinstance(value, str) and _NCT.match(value) else None
 
 
 def _flatten_one(study: Any, run_id: str) -> Rows:

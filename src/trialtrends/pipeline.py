@@ -26,7 +26,7 @@ from trialtrends.classify import CLASSIFIER_VERSION, REPORT_GROUPS, classify
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract import Progress, pull
 from trialtrends.load import WarehouseBuilder
-from trialtrends.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies, nct_id_of
+from trialtrends.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies
 from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
 from trialtrends.settings import Settings
 from trialtrends.sources import (
@@ -34,6 +34,7 @@ from trialtrends.sources import (
     bulk_studies,
     count_entries,
     file_sha256,
+    nct_id_of,
     parse_record,
     payloads_for,
     run_studies,

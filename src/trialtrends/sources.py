@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -44,11 +45,16 @@ def parse_record(data: bytes, where: str) -> Any:
         return Malformed(where, f"invalid JSON in {where}: {exc}", data[:200_000].decode("utf-8", "replace"))
 
 
-def _nct(study: Any) -> str | None:
+_NCT = re.compile(r"^NCT\d{8}$")
+
+
+def nct_id_of(study: Any) -> str | None:
+    """The record's nctId when it has a well-formed one (NCT + 8 digits), else None."""
     try:
-        return study["protocolSection"]["identificationModule"]["nctId"]
+        value = study["protocolSection"]["identificationModule"]["nctId"]
     except (KeyError, TypeError):
         return None
+    return value if isinstance(value, str) and _NCT.match(value) else None
 
 
 def run_studies(run: RawRun) -> Iterator[Any]:
@@ -56,7 +62,7 @@ def run_studies(run: RawRun) -> Iterator[Any]:
     seen: set[str] = set()
     for _entry, page in run.iter_pages():
         for study in page.get("studies") or []:
-            nct_id = _nct(study)
+            nct_id = nct_id_of(study)
             if nct_id is not None:
                 if nct_id in seen:
                     continue
@@ -155,7 +161,7 @@ def payloads_for(studies: Iterator[Any], wanted: set[str]) -> dict[str, str]:
     """Raw JSON of the wanted nctIds, by re-reading a source (only for quarantined studies)."""
     found: dict[str, str] = {}
     for study in studies:
-        nct_id = _nct(study)
+        nct_id = nct_id_of(study)
         if nct_id in wanted and nct_id not in found:
             found[nct_id] = orjson.dumps(study).decode()
             if len(found) == len(wanted):
