@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from trialtrends.classify import CLASSIFIER_VERSION, MODALITIES, classify
-from trialtrends.study_text import text_frame, text_row
+from trialtrends.transform.classify import CLASSIFIER_VERSION, MODALITIES, classify
+from trialtrends.transform.study_text import text_frame, text_row
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "bench" / "labelled" / "modalities.csv"

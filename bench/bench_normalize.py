@@ -14,8 +14,8 @@ import time
 
 from _shared import corpus_and_records
 
-from trialtrends.normalize import normalize_studies
-from trialtrends.validate import validate_tables
+from trialtrends.transform.normalize import normalize_studies
+from trialtrends.validate.quarantine import validate_tables
 
 
 def replicate(studies: list[dict], factor: int) -> list[dict]:

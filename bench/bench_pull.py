@@ -16,7 +16,7 @@ from pathlib import Path
 from _shared import corpus_and_records
 from fakeapi import FakeCtgov
 
-from trialtrends.extract import pull
+from trialtrends.extract.api_pull import pull
 from trialtrends.settings import Settings
 
 

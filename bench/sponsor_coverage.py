@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from trialtrends.countries import map_countries
-from trialtrends.sponsors import canonicalize_sponsors, sponsor_key, unknown_spellings
+from trialtrends.transform.countries import map_countries
+from trialtrends.transform.sponsors import canonicalize_sponsors, sponsor_key, unknown_spellings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MIN_TRIALS = 3

@@ -25,9 +25,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.schedules import Cron
 
-from trialtrends import gates, pipeline
-from trialtrends.raw import RawRun
+from trialtrends import pipeline
+from trialtrends.extract.raw import RawRun
+from trialtrends.output.summary import run_summary_markdown
 from trialtrends.settings import Settings
+from trialtrends.validate import gates
 
 # Prefect attaches its API handler to the extra loggers but leaves their level alone, and the
 # root logger's WARNING would drop the library's INFO progress lines: this entry point opts in.
@@ -94,24 +96,19 @@ def nightly(
         run = land_bulk(settings, Path(source))
     else:
         run = land_api(settings, since)
-    results: list[gates.GateResult] = []
-    processed: pipeline.Processed | None = None
     try:
-        processed = process(settings, run)
-        results = check_gates(settings, run, processed)
-        if not all(r.passed for r in results):
-            raise gates.GateFailed(results)
-        publish(settings, run, processed, results)
+        with pipeline.failure_recorded(run) as attempt:
+            attempt.processed = process(settings, run)
+            attempt.results = check_gates(settings, run, attempt.processed)
+            pipeline.require_gates(attempt.results)
+            publish(settings, run, attempt.processed, attempt.results)
     except BaseException as exc:
-        if processed is not None:
-            processed.builder.abort()  # the half-built warehouse goes; the published one stays
-        pipeline.record_failure(run, exc, results or None, processed)
         logger.error("run %s failed, nothing published: %s", run.run_id, exc)
         raise
     finally:
         create_markdown_artifact(
             key="trialtrends-run",
-            markdown=pipeline.run_summary_markdown(settings, run),
+            markdown=run_summary_markdown(settings, run),
             description=f"trialtrends run {run.run_id}",
         )
     logger.info("run %s published %s", run.run_id, settings.warehouse_path)

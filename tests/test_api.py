@@ -7,7 +7,7 @@ from builders import study
 from conftest import test_settings
 from fakeapi import FakeCtgov
 
-from trialtrends.api import ApiError, CtgovClient, Pacer, backoff_delay
+from trialtrends.extract.client import ApiError, CtgovClient, Pacer, backoff_delay
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from builders import study
 from conftest import test_settings
 
+from trialtrends.extract.bulk import SourceError
+from trialtrends.extract.raw import list_runs
 from trialtrends.pipeline import refresh
-from trialtrends.raw import list_runs
-from trialtrends.sources import SourceError
 
 RECORDS = [
     study("NCT90000001", title="CD19 CAR-T cells for lymphoma"),
@@ -119,7 +119,7 @@ def test_study_failing_validation_is_quarantined_with_its_payload(tmp_path):
 
 
 def test_too_many_rejected_studies_fail_the_run(tmp_path):
-    from trialtrends.gates import GateFailed
+    from trialtrends.validate.gates import GateFailed
 
     settings = test_settings(tmp_path, "http://127.0.0.1:9")  # default limit: 2% rejected
     source = write_zip(tmp_path / "s.zip", RECORDS, extra={"NCT99999999.json": "{not json"})

@@ -8,16 +8,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trialtrends import classify as C
-from trialtrends.classify import (
+from trialtrends.data import modality_rules as R
+from trialtrends.transform import classify as C
+from trialtrends.transform.classify import (
     CLASSIFIER_VERSION,
     MODALITIES,
     REPORT_GROUPS,
     Classification,
     classify,
 )
-from trialtrends.data import modality_rules as R
-from trialtrends.study_text import TEXT_COLUMNS, text_frame, text_row
+from trialtrends.transform.study_text import TEXT_COLUMNS, text_frame, text_row
 
 # ---- helpers ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Tests for trialtrends.countries: registry country strings -> ISO alpha-2 + one display name."""
+"""Tests for trialtrends.transform.countries: registry country strings -> ISO alpha-2 + one display name."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import polars as pl
 import pycountry
 import pytest
 
-from trialtrends import countries
-from trialtrends.countries import (
+from trialtrends.transform import countries
+from trialtrends.transform.countries import (
     NOT_PROVIDED_CODE,
     NOT_PROVIDED_NAME,
     country_lookup,

@@ -13,11 +13,11 @@ from conftest import test_settings
 from fakeapi import FakeCtgov
 from openapi_spec import load_spec, validate_request
 
-from trialtrends.api import ApiError
-from trialtrends.extract import pull
-from trialtrends.queries import QUERIES, search_params
-from trialtrends.raw import RawRun, list_runs
-from trialtrends.sources import run_studies
+from trialtrends.extract.api_pull import pull
+from trialtrends.extract.bulk import run_studies
+from trialtrends.extract.client import ApiError
+from trialtrends.extract.raw import RawRun, list_runs
+from trialtrends.extract.searches import QUERIES, search_params
 
 STUDIES = [
     study("NCT90000001", title="CD19 CAR-T cells for lymphoma", updated="2024-01-05"),

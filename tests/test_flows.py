@@ -11,7 +11,7 @@ from builders import study
 from conftest import REPO, test_settings
 from fakeapi import FakeCtgov, default_metadata
 
-from trialtrends.raw import list_runs
+from trialtrends.extract.raw import list_runs
 
 sys.path.insert(0, str(REPO / "flows"))
 import nightly
@@ -120,5 +120,5 @@ def test_library_logs_reach_prefect(night):
     APILogWorker.drain_all(timeout=10)  # logs are shipped in batches by a background worker
     with get_client(sync_client=True) as client:
         messages = [log.message for log in client.read_logs()]
-    assert any("landing raw responses" in m for m in messages)  # trialtrends.extract
-    assert any(m.startswith("published ") for m in messages)  # trialtrends.load
+    assert any("landing raw responses" in m for m in messages)  # trialtrends.extract.api_pull
+    assert any(m.startswith("published ") for m in messages)  # trialtrends.load.warehouse

@@ -7,10 +7,10 @@ from builders import study
 from conftest import test_settings
 from fakeapi import FakeCtgov, default_metadata
 
-from trialtrends import gates
-from trialtrends.gates import GateFailed
+from trialtrends.extract.raw import list_runs
 from trialtrends.pipeline import refresh
-from trialtrends.raw import list_runs
+from trialtrends.validate import gates
+from trialtrends.validate.gates import GateFailed
 
 
 def test_reconciliation_tolerates_small_index_drift_only():

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from builders import DELETE, study, with_path
 
-from trialtrends.normalize import StudyError, normalize_studies, parse_partial_date, phase_label
-from trialtrends.validate import validate_tables
+from trialtrends.transform.normalize import StudyError, normalize_studies, parse_partial_date, phase_label
+from trialtrends.validate.quarantine import validate_tables
 
 
 def trials_of(*records):

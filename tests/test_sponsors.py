@@ -1,4 +1,4 @@
-"""Tests for trialtrends.sponsors: keys, alias table, roll-up, fallback and data integrity."""
+"""Tests for trialtrends.transform.sponsors: keys, alias table, roll-up, fallback and data integrity."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import polars as pl
 import pycountry
 import pytest
 
-from trialtrends import countries
-from trialtrends.sponsors import (
+from trialtrends.transform import countries
+from trialtrends.transform.sponsors import (
     SPONSOR_TYPES,
     canonicalize_sponsors,
     sponsor_key,

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trialtrends.study_text import SEP, TEXT_COLUMNS, text_frame, text_row
+from trialtrends.transform.study_text import SEP, TEXT_COLUMNS, text_frame, text_row
 
 FULL = {
     "protocolSection": {

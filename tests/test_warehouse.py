@@ -15,7 +15,7 @@ from builders import study
 from conftest import test_settings
 from fakeapi import FakeCtgov
 
-from trialtrends.load import VIEWS
+from trialtrends.load.views import VIEWS
 from trialtrends.pipeline import refresh
 
 VIEW_KEYS = {

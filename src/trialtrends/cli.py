@@ -159,8 +159,8 @@ def refresh(
 @friendly_errors
 def rebuild(data_dir: Path | None, run_id: str | None) -> None:
     """Re-normalize, reclassify and republish from landed raw data (no network)."""
+    from trialtrends.extract.raw import list_runs
     from trialtrends.pipeline import RefreshError, build_from_run
-    from trialtrends.raw import list_runs
 
     settings = Settings.from_env(data_dir=data_dir)
     runs = list_runs(settings.raw_dir)
@@ -183,7 +183,7 @@ def rebuild(data_dir: Path | None, run_id: str | None) -> None:
 @friendly_errors
 def runs(data_dir: Path | None, limit: int) -> None:
     """List refresh runs and their status (from the raw manifests, failed runs included)."""
-    from trialtrends.raw import list_runs
+    from trialtrends.extract.raw import list_runs
 
     settings = Settings.from_env(data_dir=data_dir)
     found = list_runs(settings.raw_dir)
@@ -218,11 +218,11 @@ def runs(data_dir: Path | None, limit: int) -> None:
 @friendly_errors
 def sql(query: str, data_dir: Path | None, fmt: str) -> None:
     """Run one read-only SQL query (SELECT or EXPLAIN) on the warehouse."""
-    from trialtrends.query import run_query
+    from trialtrends.output.sql import run_query
 
     settings = Settings.from_env(data_dir=data_dir)
     columns, rows = run_query(settings.warehouse_path, query)
-    from trialtrends.render import render_rows
+    from trialtrends.output.render import render_rows
 
     click.echo(render_rows(columns, rows, fmt), nl=False)
 
@@ -275,7 +275,7 @@ def report(
     fmt: str, out: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
     """The landscape tables of a year: trend, phases, top countries, top sponsors."""
-    from trialtrends.report import build_report, render_report
+    from trialtrends.output.report import build_report, render_report
 
     settings = Settings.from_env(data_dir=data_dir)
     data = build_report(
@@ -284,7 +284,7 @@ def report(
     )  # fmt: skip
     click.echo(render_report(data, fmt), nl=False)
     if out is not None:
-        from trialtrends.report_files import write_report_files
+        from trialtrends.output.files import write_report_files
 
         written = write_report_files(data, out)
         click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import resource
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,65 +18,25 @@ from typing import Any
 
 import polars as pl
 
-from trialtrends import __version__, gates
-from trialtrends.classify import CLASSIFIER_VERSION, REPORT_GROUPS, classify
+from trialtrends import __version__
 from trialtrends.errors import TrialtrendsError
-from trialtrends.extract import Progress, pull
-from trialtrends.load import WarehouseBuilder
-from trialtrends.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies
-from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
+from trialtrends.extract.api_pull import Progress, pull
+from trialtrends.extract.bulk import count_entries, file_sha256, source_kind
+from trialtrends.extract.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
+from trialtrends.process import Processed, _peak_mb, process_run
 from trialtrends.settings import Settings
-from trialtrends.sources import (
-    bulk_raw,
-    bulk_studies,
-    count_entries,
-    file_sha256,
-    nct_id_of,
-    parse_record,
-    payloads_for,
-    run_studies,
-    source_kind,
-)
-from trialtrends.validate import validate_tables
+from trialtrends.transform.classify import CLASSIFIER_VERSION, REPORT_GROUPS
+from trialtrends.validate import gates
 
 log = logging.getLogger(__name__)
 
 
-def _peak_mb() -> float:
-    """This process's peak resident memory so far (for debug logs of each stage)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# Studies normalised per chunk: bounds memory on registry-sized inputs.
-CHUNK_SIZE = 20_000
-# Smaller chunks for the parallel bulk path: several are in flight at once (raw bytes in the
-# main process, parsed records in each worker), and peak memory grows with their size.
-BULK_CHUNK_SIZE = 10_000
 # The data-quality gate tolerates this many distinct unmapped country strings.
 MAX_UNMAPPED_COUNTRIES = 0
 
 
 class RefreshError(TrialtrendsError):
     """A refresh that failed; the message is one sentence for the user."""
-
-
-@dataclass
-class Processed:
-    """A run's staged (validated, classified) tables in a warehouse being built, and the facts
-    the gates need."""
-
-    builder: WarehouseBuilder
-    scanned: int
-    duplicates: int
-    trials: int
-    classified: int
-    rejected: int
-    quality: dict[str, Any]
-
-    @property
-    def rejected_share(self) -> float:
-        # Share of the studies read, not of those kept: the bulk path keeps only cell therapy.
-        return self.rejected / max(self.scanned - self.duplicates, 1)
 
 
 @dataclass
@@ -135,190 +92,6 @@ def land_bulk(settings: Settings, source: Path) -> RawRun:
         raise
     run.write_manifest(manifest)
     return run
-
-
-def run_records(run: RawRun) -> Iterator[Any]:
-    """The study records of a landed run, streamed, whatever its kind."""
-    manifest = run.manifest()
-    if manifest.get("kind") == "bulk":
-        return bulk_studies(Path(manifest["source"]))
-    return run_studies(run)
-
-
-# ---- process ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Chunk:
-    """One chunk of records, normalized, classified and validated (ready to stage)."""
-
-    frames: dict[str, pl.DataFrame]
-    scanned: int
-    duplicates: int
-
-
-def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) -> Chunk:
-    """Normalize, classify and validate one bounded chunk of records (pure; runs in workers).
-
-    With `cell_therapy_only` (the bulk path) only trials the classifier recognises are kept:
-    a whole-registry scan keeps its cell-therapy trials, not 600k rows.
-    """
-    seen: set[str] = set()
-    counts = {"scanned": 0, "duplicates": 0}
-
-    def first_copies() -> Iterator[Any]:
-        # A generator, so each parsed record is flattened and freed before the next is parsed.
-        for record in records:
-            counts["scanned"] += 1
-            nct_id = nct_id_of(record)
-            if nct_id is not None:
-                if nct_id in seen:
-                    counts["duplicates"] += 1
-                    continue
-                seen.add(nct_id)
-            yield record
-
-    tables = build_tables(flatten_studies(first_copies(), run_id, Rows()))
-    result = classify(tables.trial_text)
-    flags = result.flags
-    if cell_therapy_only:
-        keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
-        tables = tables.filter_trials(keep)
-        flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
-    # Quarantined studies get their raw payload later (see stage): it is not kept here.
-    tables = validate_tables(tables, run_id).tables
-    kept = tables.trials["nct_id"].implode()
-    frames = {name: frame for name, frame in tables.all_frames().items() if name != "trial_text"}
-    frames["trial_modalities"] = result.modalities.filter(pl.col("nct_id").is_in(kept))
-    frames["trial_flags"] = flags.filter(pl.col("nct_id").is_in(kept))
-    return Chunk(frames, counts["scanned"], counts["duplicates"])
-
-
-def process_raw_chunk(raw: list[tuple[str, bytes]], run_id: str, cell_therapy_only: bool) -> Chunk:
-    """process_chunk over unparsed (where, bytes) records: parsing happens in the worker."""
-    return process_chunk((parse_record(data, where) for where, data in raw), run_id, cell_therapy_only)
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _parallel(
-    batches: Iterable[list[tuple[str, bytes]]], run_id: str, cell_therapy_only: bool, workers: int
-) -> Iterator[Chunk]:
-    """Chunks processed by a pool of worker processes, in input order, few in flight at once.
-
-    The main process only reads (and inflates) raw records and stages results; parsing,
-    normalising, classifying and validating run in the workers. At most workers + 1 chunks are
-    pending, so memory stays bounded whatever the input size.
-    """
-    # spawn, not fork: Polars' thread pool does not survive a fork.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[Future[Chunk]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_raw_chunk, batch, run_id, cell_therapy_only))
-            if len(pending) > workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-def stage(
-    chunks: Iterable[Chunk],
-    builder: WarehouseBuilder,
-    payloads: Callable[[set[str]], dict[str, str]] | None = None,
-    on_chunk: Callable[[int], None] | None = None,
-) -> Processed:
-    """Stage chunks into the building warehouse, keeping the first copy of a repeated study."""
-    seen: set[str] = set()
-    scanned = duplicates = trials = classified = rejected = 0
-    for chunk in chunks:
-        scanned += chunk.scanned
-        duplicates += chunk.duplicates
-        frames = chunk.frames
-        ids = frames["trials"]["nct_id"].to_list()
-        repeated = seen.intersection(ids)
-        seen.update(ids)
-        if repeated:
-            duplicates += len(repeated)
-            drop = ~pl.col("nct_id").is_in(list(repeated))
-            frames = {n: f if n == "rejected_studies" else f.filter(drop) for n, f in frames.items()}
-        for name, frame in frames.items():
-            builder.append(name, frame)
-        trials += frames["trials"].height
-        classified += int(frames["trial_flags"]["is_cell_therapy"].sum())
-        rejected += frames["rejected_studies"].height
-        if on_chunk:
-            on_chunk(scanned)
-    log.debug("staged %d scanned studies; peak RSS %.0f MB", scanned, _peak_mb())
-    missing = {r[0] for r in builder.query(
-        "select nct_id from rejected_studies where payload = 'null' and nct_id is not null")}  # fmt: skip
-    if missing and payloads is not None:
-        builder.set_payloads(payloads(missing))
-    quality = quality_summary(builder)
-    quality.update(scanned=scanned, duplicates=duplicates, classified_trials=classified)
-    return Processed(builder, scanned, duplicates, trials, classified, rejected, quality)
-
-
-def quality_summary(builder: WarehouseBuilder) -> dict[str, Any]:
-    """The run's data-quality summary, read from the staged tables."""
-
-    def column(sql: str) -> list[Any]:
-        return [row[0] for row in builder.query(sql)]
-
-    counts = {
-        name: builder.query(f"select count(*) from {name}")[0][0]
-        for name in (*Tables.TABLES, "trial_modalities", "rejected_studies")
-    }
-    unknown = column("select distinct sponsor_raw from trial_sponsors where not is_known_sponsor order by 1")
-    return {
-        "counts": counts,
-        "unmapped_countries": column(
-            f"select distinct country_raw from trial_countries where country_code = '{UNMAPPED_CODE}' "
-            "and country_raw is not null order by 1"
-        ),
-        "unknown_sponsor_spellings": len(unknown),
-        "unknown_sponsor_examples": unknown[:25],
-        "long_term_follow_up": column("select count(*) from trial_flags where is_long_term_follow_up")[0],
-        "rejected": [
-            {"nct_id": nct_id, "reason": reason[:300]}
-            for nct_id, reason in builder.query("select nct_id, reason from rejected_studies limit 50")
-        ],
-    }
-
-
-def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None) -> Processed:
-    """Process a landed run from its raw data into a warehouse being built (no network:
-    reclassifying needs no new pull). The caller publishes or aborts `processed.builder`."""
-    manifest = run.manifest()
-    payloads = lambda wanted: payloads_for(run_records(run), wanted)  # noqa: E731
-    builder = WarehouseBuilder(settings.warehouse_path, run.run_id)
-    try:
-        if manifest.get("kind") != "bulk":
-            chunks = (process_chunk(b, run.run_id, False) for b in _batches(run_studies(run), CHUNK_SIZE))
-        else:
-            source = Path(manifest["source"])
-            workers = settings.workers if (manifest.get("entries") or 0) > BULK_CHUNK_SIZE else 1
-            if workers > 1:
-                batches = _batches(bulk_raw(source), BULK_CHUNK_SIZE)
-                chunks = _parallel(batches, run.run_id, True, workers)
-            else:
-                chunks = (
-                    process_chunk(b, run.run_id, True)
-                    for b in _batches(bulk_studies(source), BULK_CHUNK_SIZE)
-                )
-        return stage(chunks, builder, payloads, on_chunk)
-    except BaseException:
-        builder.abort()
-        raise
 
 
 # ---- gates -----------------------------------------------------------------------------------
@@ -467,24 +240,46 @@ def record_failure(
     run.write_manifest(manifest)
 
 
+@dataclass
+class Attempt:
+    """What a build got to before it failed: the staged warehouse and the gate results."""
+
+    processed: Processed | None = None
+    results: list[gates.GateResult] = field(default_factory=list)
+
+
+@contextmanager
+def failure_recorded(run: RawRun) -> Iterator[Attempt]:
+    """The one failure contract of a build, for the CLI and the flow alike: whatever goes wrong
+    inside, the half-built warehouse is dropped (the published one stays), the run is marked
+    failed with a one-line reason (plus gates and quality when it got that far), and the error
+    propagates."""
+    attempt = Attempt()
+    try:
+        yield attempt
+    except BaseException as exc:
+        if attempt.processed is not None:
+            attempt.processed.builder.abort()
+        record_failure(run, exc, attempt.results or None, attempt.processed)
+        raise
+
+
+def require_gates(results: list[gates.GateResult]) -> None:
+    """Raise GateFailed unless every gate passed."""
+    if not all(r.passed for r in results):
+        raise gates.GateFailed(results)
+
+
 def build_from_run(
     settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None
 ) -> RefreshResult:
     """Process, gate and publish an already landed run; a failure is recorded, never published."""
-    results: list[gates.GateResult] = []
-    processed: Processed | None = None
-    try:
-        processed = process_run(settings, run, on_chunk=on_chunk)
-        results = check_gates(settings, run, processed)
-        if not all(r.passed for r in results):
-            raise gates.GateFailed(results)
-        manifest = publish(settings, run, processed, results)
-    except BaseException as exc:
-        if processed is not None:
-            processed.builder.abort()  # the half-built warehouse goes; the published one stays
-        record_failure(run, exc, results or None, processed)
-        raise
-    return RefreshResult(run=run, manifest=manifest, gate_results=results)
+    with failure_recorded(run) as attempt:
+        attempt.processed = process_run(settings, run, on_chunk=on_chunk)
+        attempt.results = check_gates(settings, run, attempt.processed)
+        require_gates(attempt.results)
+        manifest = publish(settings, run, attempt.processed, attempt.results)
+    return RefreshResult(run=run, manifest=manifest, gate_results=attempt.results)
 
 
 def refresh(
@@ -498,39 +293,3 @@ def refresh(
     run = land_bulk(settings, source) if source is not None else land_api(settings, since, progress)
     on_chunk = (lambda scanned: progress("scan", {"studies": scanned})) if progress else None
     return build_from_run(settings, run, on_chunk=on_chunk)
-
-
-def run_summary_markdown(settings: Settings, run: RawRun) -> str:
-    """The run's gates, data-quality summary and change log as markdown (Prefect artifact)."""
-    m = run.manifest()
-    lines = [f"# trialtrends run {m['run_id']}: {m.get('status')}", ""]
-    if m.get("error"):
-        lines += [f"**Error:** {m['error']}", ""]
-    lines += ["## Gates", "", "| gate | passed | detail |", "|---|---|---|"]
-    lines += [
-        f"| {g['name']} | {'yes' if g['passed'] else '**no**'} | {g['detail']} |"
-        for g in m.get("gates") or []
-    ]
-    quality = m.get("quality") or {}
-    if quality:
-        lines += ["", "## Data quality", "", "| table | rows |", "|---|---:|"]
-        lines += [f"| {name} | {count} |" for name, count in quality.get("counts", {}).items()]
-        lines += [
-            "",
-            f"- studies scanned: {quality.get('scanned')}, cell-therapy trials: "
-            f"{quality.get('classified_trials')}, long-term follow-up: {quality.get('long_term_follow_up')}",
-            f"- unmapped country strings: {', '.join(quality.get('unmapped_countries') or []) or 'none'}",
-            f"- sponsor spellings not in the alias table: {quality.get('unknown_sponsor_spellings')}",
-            f"- rejected studies: {len(quality.get('rejected') or [])}",
-        ]
-    if m.get("published") and settings.warehouse_path.is_file():
-        from trialtrends.query import run_query
-
-        _, rows = run_query(
-            settings.warehouse_path,
-            "select change, count(*) from trial_changes where run_id = ? group by change order by change",
-            [m["run_id"]],
-        )
-        lines += ["", "## Changes", ""]
-        lines += [f"- {change}: {count}" for change, count in rows] or ["- no changes"]
-    return "\n".join(lines) + "\n"

@@ -6,8 +6,6 @@ Each field's `description` is the single definition of that column: the warehous
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandera.polars as pa
 import polars as pl
 
@@ -71,12 +69,12 @@ class Trials(pa.DataFrameModel):
         str_length={"min_value": 1, "max_value": MAX_TITLE},
         description="Brief title as registered.",
     )
-    official_title: Optional[str] = pa.Field(
+    official_title: str | None = pa.Field(
         nullable=True,
         str_length={"max_value": MAX_TITLE},
         description="Official (scientific) title; null when not given.",
     )
-    acronym: Optional[str] = pa.Field(
+    acronym: str | None = pa.Field(
         nullable=True,
         str_length={"max_value": 200},
         description="Study acronym; null when not given.",
@@ -85,7 +83,7 @@ class Trials(pa.DataFrameModel):
         isin=OVERALL_STATUSES,
         description="Overall recruitment status, raw API code (e.g. RECRUITING, COMPLETED).",
     )
-    study_type: Optional[str] = pa.Field(
+    study_type: str | None = pa.Field(
         nullable=True,
         isin=STUDY_TYPES,
         description="INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS; null when not given.",
@@ -97,53 +95,53 @@ class Trials(pa.DataFrameModel):
     phase_codes: pl.List(pl.Utf8) = pa.Field(
         description="Raw API phase codes as registered (e.g. [PHASE1, PHASE2]); empty when none."
     )
-    enrollment_count: Optional[pl.Int64] = pa.Field(
+    enrollment_count: pl.Int64 | None = pa.Field(
         nullable=True,
         ge=0,
         description="Enrollment (actual or anticipated); null when not given or the 99999999 'unknown' sentinel.",
     )
-    start_date: Optional[pl.Date] = pa.Field(
+    start_date: pl.Date | None = pa.Field(
         nullable=True,
         description="Start date; a partial date is stored as its first day (see start_date_precision).",
     )
-    start_date_precision: Optional[str] = pa.Field(
+    start_date_precision: str | None = pa.Field(
         nullable=True,
         isin=PRECISIONS,
         description="Precision of the registered start date: year, month or day.",
     )
-    start_date_raw: Optional[str] = pa.Field(
+    start_date_raw: str | None = pa.Field(
         nullable=True,
         description="Start date string exactly as registered (yyyy, yyyy-MM or yyyy-MM-dd).",
     )
-    start_date_type: Optional[str] = pa.Field(
+    start_date_type: str | None = pa.Field(
         nullable=True,
         isin=DATE_TYPES,
         description="ACTUAL or ESTIMATED; null on old records that omit it.",
     )
-    first_submitted_date: Optional[pl.Date] = pa.Field(
+    first_submitted_date: pl.Date | None = pa.Field(
         nullable=True, description="Date the sponsor first submitted the record."
     )
-    first_posted_date: Optional[pl.Date] = pa.Field(
+    first_posted_date: pl.Date | None = pa.Field(
         nullable=True,
         description="Date the record was first posted publicly (the default 'registered' date).",
     )
-    last_update_posted_date: Optional[pl.Date] = pa.Field(
+    last_update_posted_date: pl.Date | None = pa.Field(
         nullable=True, description="Date the latest update was posted."
     )
-    first_posted_year: Optional[pl.Int32] = _year(
+    first_posted_year: pl.Int32 | None = _year(
         "Calendar year of first_posted_date (year basis first_posted)."
     )
-    first_submitted_year: Optional[pl.Int32] = _year(
+    first_submitted_year: pl.Int32 | None = _year(
         "Calendar year of first_submitted_date (year basis first_submitted)."
     )
-    start_year: Optional[pl.Int32] = _year(
+    start_year: pl.Int32 | None = _year(
         "Calendar year of the start date (year basis start); start dates are often estimated."
     )
     lead_sponsor: str = pa.Field(
         description="Canonical lead sponsor name (alias table plus deterministic normalisation)."
     )
     lead_sponsor_raw: str = pa.Field(description="Lead sponsor name exactly as registered.")
-    lead_sponsor_class: Optional[str] = pa.Field(
+    lead_sponsor_class: str | None = pa.Field(
         nullable=True,
         isin=AGENCY_CLASSES,
         description="Registry agency class of the lead sponsor (INDUSTRY, NIH, OTHER, ...).",
@@ -151,7 +149,7 @@ class Trials(pa.DataFrameModel):
     lead_sponsor_parent: str = pa.Field(
         description="Parent organisation of the lead sponsor (e.g. a university for its affiliated hospital); the sponsor itself when none."
     )
-    lead_sponsor_country: Optional[str] = pa.Field(
+    lead_sponsor_country: str | None = pa.Field(
         nullable=True, description="Home country of the lead sponsor, where known."
     )
     has_locations: bool = pa.Field(description="True when the record lists at least one site.")
@@ -172,7 +170,7 @@ class TrialCountries(pa.DataFrameModel):
     country: str = pa.Field(
         description="One canonical English country name; 'Not provided' for trials without locations."
     )
-    country_raw: Optional[str] = pa.Field(
+    country_raw: str | None = pa.Field(
         nullable=True,
         description="Country string as registered (the first spelling seen for this trial).",
     )
@@ -195,7 +193,7 @@ class TrialSponsors(pa.DataFrameModel):
     role: str = pa.Field(isin=ROLES, description="lead (the lead sponsor) or collaborator.")
     sponsor: str = pa.Field(description="Canonical organisation name.")
     sponsor_raw: str = pa.Field(description="Organisation name exactly as registered.")
-    agency_class: Optional[str] = pa.Field(
+    agency_class: str | None = pa.Field(
         nullable=True,
         isin=AGENCY_CLASSES,
         description="Registry agency class (INDUSTRY, NIH, OTHER, ...).",
@@ -203,7 +201,7 @@ class TrialSponsors(pa.DataFrameModel):
     sponsor_parent: str = pa.Field(
         description="Parent organisation through the reviewed parent mapping; the sponsor itself when none."
     )
-    sponsor_country: Optional[str] = pa.Field(
+    sponsor_country: str | None = pa.Field(
         nullable=True, description="Home country of the organisation, where known."
     )
     sponsor_type: str = pa.Field(
@@ -220,21 +218,21 @@ class TrialSites(pa.DataFrameModel):
 
     nct_id: str = _nct()
     site_seq: pl.Int32 = pa.Field(ge=1, description="Position of the site in the record (1-based).")
-    facility: Optional[str] = pa.Field(nullable=True, description="Facility name as registered.")
-    city: Optional[str] = pa.Field(nullable=True, description="City.")
-    state: Optional[str] = pa.Field(nullable=True, description="State or province.")
-    zip: Optional[str] = pa.Field(nullable=True, description="Postal code.")
-    country_raw: Optional[str] = pa.Field(nullable=True, description="Country string as registered.")
-    country_code: Optional[str] = pa.Field(
+    facility: str | None = pa.Field(nullable=True, description="Facility name as registered.")
+    city: str | None = pa.Field(nullable=True, description="City.")
+    state: str | None = pa.Field(nullable=True, description="State or province.")
+    zip: str | None = pa.Field(nullable=True, description="Postal code.")
+    country_raw: str | None = pa.Field(nullable=True, description="Country string as registered.")
+    country_code: str | None = pa.Field(
         nullable=True,
         description="ISO 3166-1 alpha-2 code of the site's country (ZZ when unmapped).",
     )
-    country: Optional[str] = pa.Field(nullable=True, description="Canonical English country name.")
-    site_status: Optional[str] = pa.Field(nullable=True, description="Site recruitment status, raw API code.")
-    latitude: Optional[pl.Float64] = pa.Field(
+    country: str | None = pa.Field(nullable=True, description="Canonical English country name.")
+    site_status: str | None = pa.Field(nullable=True, description="Site recruitment status, raw API code.")
+    latitude: pl.Float64 | None = pa.Field(
         nullable=True, ge=-90, le=90, description="Site latitude (geoPoint)."
     )
-    longitude: Optional[pl.Float64] = pa.Field(
+    longitude: pl.Float64 | None = pa.Field(
         nullable=True, ge=-180, le=180, description="Site longitude (geoPoint)."
     )
 
@@ -264,7 +262,7 @@ class TrialInterventions(pa.DataFrameModel):
 
     nct_id: str = _nct()
     intervention_seq: pl.Int32 = pa.Field(ge=1, description="Position in the record (1-based).")
-    intervention_type: Optional[str] = pa.Field(
+    intervention_type: str | None = pa.Field(
         nullable=True,
         isin=INTERVENTION_TYPES,
         description="Raw API intervention type (BIOLOGICAL, GENETIC, DRUG, ...); null when not given.",
@@ -273,7 +271,7 @@ class TrialInterventions(pa.DataFrameModel):
     other_names: pl.List(pl.Utf8) = pa.Field(
         description="Other names (synonyms, product codes) as registered."
     )
-    description: Optional[str] = pa.Field(nullable=True, description="Intervention description.")
+    description: str | None = pa.Field(nullable=True, description="Intervention description.")
 
     class Config(_Strict):
         unique = ["nct_id", "intervention_seq"]
@@ -282,9 +280,7 @@ class TrialInterventions(pa.DataFrameModel):
 class RejectedStudies(pa.DataFrameModel):
     """One row per study quarantined by normalisation or validation."""
 
-    nct_id: Optional[str] = pa.Field(
-        nullable=True, description="Identifier when the record has a usable one."
-    )
+    nct_id: str | None = pa.Field(nullable=True, description="Identifier when the record has a usable one.")
     run_id: str = pa.Field(description="Run that rejected the study.")
     reason: str = pa.Field(description="Why the study was rejected (every failed check, '; '-separated).")
     payload: str = pa.Field(description="The raw study record as JSON, for inspection.")

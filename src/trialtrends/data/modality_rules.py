@@ -1,6 +1,6 @@
 r"""Reviewed rules of the cell-therapy modality classifier: every regex, and the reason for it.
 
-This module is data: `trialtrends.classify` compiles it and holds no rule of its own. Change a rule
+This module is data: `trialtrends.transform.classify` compiles it and holds no rule of its own. Change a rule
 here, say why in its `reason`, and bump `CLASSIFIER_VERSION` in `classify.py`.
 
 Regex dialect: Rust `regex` (what Polars runs). No look-around and no back-references, so

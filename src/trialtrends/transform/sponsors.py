@@ -48,7 +48,7 @@ from typing import TypeVar
 import polars as pl
 import polars.selectors as cs
 
-from trialtrends import countries
+from trialtrends.transform import countries
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from trialtrends import __version__
-from trialtrends.api import CtgovClient
-from trialtrends.queries import QUERIES, SearchQuery, search_params
-from trialtrends.raw import FAILED, RUNNING, SUCCEEDED, RawRun, new_run_id, utc_now
+from trialtrends.extract.client import CtgovClient
+from trialtrends.extract.raw import FAILED, RUNNING, SUCCEEDED, RawRun, new_run_id, utc_now
+from trialtrends.extract.records import nct_id_of
+from trialtrends.extract.searches import QUERIES, SearchQuery, search_params
 from trialtrends.settings import Settings
-from trialtrends.sources import nct_id_of
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from trialtrends.warehouse_schema import TABLES, TABLES_BY_NAME
+from trialtrends.load.ddl import TABLES, TABLES_BY_NAME, quote
+from trialtrends.load.views import create_views
 
 log = logging.getLogger(__name__)
 
@@ -33,35 +33,14 @@ TRIAL_TABLES = (
     "trials", "trial_countries", "trial_sponsors", "trial_sites", "trial_conditions",
     "trial_interventions", "trial_modalities", "trial_flags",
 )  # fmt: skip
-# Views in dependency order; each file in sql/ is named after the view it creates.
-VIEWS = (
-    "trial_years", "trial_report_groups", "trial_group_years", "yearly_counts", "phase_distribution",
-    "country_table", "sponsor_table", "latest_changes",
-)  # fmt: skip
-
-
-def sql_dir() -> Path:
-    """The folder of view files: packaged in the wheel, or `sql/` of a source checkout."""
-    packaged = resources.files("trialtrends") / "sql"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "sql"
-
-
-def view_sql(name: str) -> str:
-    return (sql_dir() / f"{name}.sql").read_text()
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLES:
         con.execute(table.ddl())
-        con.execute(f"comment on table {table.name} is {_quote(table.comment)}")
+        con.execute(f"comment on table {table.name} is {quote(table.comment)}")
         for column in table.columns:
-            con.execute(f"comment on column {table.name}.{column.name} is {_quote(column.comment)}")
+            con.execute(f"comment on column {table.name}.{column.name} is {quote(column.comment)}")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
@@ -71,12 +50,6 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> N
         con.execute(f"insert into {name} ({', '.join(columns)}) select {', '.join(columns)} from incoming")
     finally:
         con.unregister("incoming")
-
-
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create every view from sql/, in dependency order."""
-    for name in VIEWS:
-        con.execute(view_sql(name))
 
 
 def _cleanup_abandoned(warehouse_dir: Path) -> None:
@@ -118,7 +91,7 @@ def _changes_sql(run_id: str, incremental: bool) -> str:
                ], lambda x: x is not null) as changed_fields
         from new full outer join old on new.nct_id = old.nct_id
     )
-    select {_quote(run_id)}, nct_id, change, case when change = 'changed' then changed_fields else [] end
+    select {quote(run_id)}, nct_id, change, case when change = 'changed' then changed_fields else [] end
     from joined
     where change is not null and (change <> 'changed' or len(changed_fields) > 0)
     order by nct_id
@@ -179,7 +152,7 @@ class WarehouseBuilder:
         previous = self.warehouse_path if self.warehouse_path.is_file() else None
         try:
             if previous is not None:
-                con.execute(f"attach {_quote(str(previous))} as prev (read_only)")
+                con.execute(f"attach {quote(str(previous))} as prev (read_only)")
                 if incremental:
                     con.execute("create temp table batch_ids as select nct_id from trials")
                     for name in TRIAL_TABLES:

@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from trialtrends.report import provenance_lines, report_tables
+from trialtrends.output.report import provenance_lines, report_tables
 
 COLORS = {"CAR-T": "#1f77b4", "TCR-T": "#ff7f0e", "TIL": "#2ca02c", "NK": "#9467bd", "ALL": "#7f7f7f"}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from trialtrends.api import PAGE_SIZE
+from trialtrends.extract.client import PAGE_SIZE
 
 
 @dataclass(frozen=True)

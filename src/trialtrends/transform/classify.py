@@ -1,6 +1,6 @@
 """Rule-based classifier: which immune cell-therapy modalities does a trial test?
 
-Input is the text frame of `trialtrends.study_text` (one row per study). The rules live in
+Input is the text frame of `trialtrends.transform.study_text` (one row per study). The rules live in
 `trialtrends.data.modality_rules`; this module compiles them once and applies them with Polars
 string expressions (no Python loop per study), so the 600k-study bulk run stays fast.
 
@@ -29,7 +29,7 @@ from functools import lru_cache
 import polars as pl
 
 from trialtrends.data import modality_rules as R
-from trialtrends.study_text import TEXT_COLUMNS
+from trialtrends.transform.study_text import TEXT_COLUMNS
 
 logger = logging.getLogger(__name__)
 

@@ -207,3 +207,8 @@ TABLES: tuple[Table, ...] = (
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"

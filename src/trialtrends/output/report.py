@@ -13,8 +13,8 @@ from typing import Any
 
 import duckdb
 
-from trialtrends.query import QueryError, connect
-from trialtrends.render import csv_text, json_default, text_table
+from trialtrends.output.render import csv_text, json_default, text_table
+from trialtrends.output.sql import QueryError, connect
 
 REPORT_VERSION = 1
 GROUPS = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")

@@ -16,7 +16,7 @@ import pandera.errors
 import polars as pl
 
 from trialtrends.errors import TrialtrendsError
-from trialtrends.normalize import Tables
+from trialtrends.transform.normalize import Tables
 from trialtrends.schemas import TABLE_MODELS, RejectedStudies, polars_schema
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Validate: the table contracts (pandera models), per-study quarantine and the run gates."""
