@@ -17,8 +17,6 @@ import orjson
 import polars as pl
 
 from trialtrends.extract.records import Malformed, nct_id_of
-from trialtrends.transform import countries, sponsors
-from trialtrends.transform.study_text import TEXT_COLUMNS, text_row
 from trialtrends.schemas import (
     AGENCY_CLASSES,
     INTERVENTION_TYPES,
@@ -35,6 +33,8 @@ from trialtrends.schemas import (
     TrialSponsors,
     polars_schema,
 )
+from trialtrends.transform import countries, sponsors
+from trialtrends.transform.study_text import TEXT_COLUMNS, text_row
 
 # API-NOTES: enrollmentInfo.count 99999999 means "unknown".
 ENROLLMENT_SENTINEL = 99999999

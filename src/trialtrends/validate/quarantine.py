@@ -16,8 +16,8 @@ import pandera.errors
 import polars as pl
 
 from trialtrends.errors import TrialtrendsError
-from trialtrends.transform.normalize import Tables
 from trialtrends.schemas import TABLE_MODELS, RejectedStudies, polars_schema
+from trialtrends.transform.normalize import Tables
 
 log = logging.getLogger(__name__)
 
