@@ -129,6 +129,8 @@ def test_no_cell_product_gets_no_row():
         "is_cell_therapy": False,
         "is_long_term_follow_up": False,
         "is_in_vivo_car": False,
+        "is_expanded_access": False,
+        "cell_source": "unclear",
         "targets": [],
         "classifier_version": CLASSIFIER_VERSION,
     }

@@ -31,7 +31,7 @@ TMP_PREFIX = ".building-"
 # Tables whose rows belong to one trial: merged by nct_id in incremental mode.
 TRIAL_TABLES = (
     "trials", "trial_countries", "trial_sponsors", "trial_sites", "trial_conditions",
-    "trial_interventions", "trial_modalities", "trial_flags",
+    "trial_interventions", "trial_modalities", "trial_flags", "trial_diseases", "trial_products",
 )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from functools import lru_cache
 import polars as pl
 
 from trialtrends.data import modality_rules as R
+from trialtrends.schemas import TrialFlags, TrialModalities, polars_schema
 from trialtrends.transform.study_text import TEXT_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -95,20 +96,14 @@ _EVIDENCE_WINDOW = 50
 _MASK_REPLACEMENT = "${k1}${k3}${k4}${k5} ~ ${k2}"
 _EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String))
 
-MODALITIES_SCHEMA = {
-    "nct_id": pl.String(),
-    "modality": pl.String(),
-    "evidence": pl.String(),
-    "classifier_version": pl.String(),
-}
-FLAGS_SCHEMA = {
-    "nct_id": pl.String(),
-    "is_cell_therapy": pl.Boolean(),
-    "is_long_term_follow_up": pl.Boolean(),
-    "is_in_vivo_car": pl.Boolean(),
-    "targets": pl.List(pl.String()),
-    "classifier_version": pl.String(),
-}
+# The output frames' dtypes come from their table contracts (one definition per column).
+MODALITIES_SCHEMA = polars_schema(TrialModalities)
+FLAGS_SCHEMA = polars_schema(TrialFlags)
+# Expanded access is a way to get a product, not a trial of it: flagged and kept out of the
+# default counts (study type, or the statuses only expanded-access records carry).
+EXPANDED_ACCESS_STATUSES = (
+    "AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -636,10 +631,11 @@ def _modality_rows(cand: pl.DataFrame, comp: _Compiled) -> pl.DataFrame:
         ]
     )
     texts = cand.select("_row", *[pl.col("m__" + c) for c in SCAN_COLUMNS])
-    long = long.join(texts, on="_row", how="left").select(
+    long = long.join(texts.join(cand.select("_row", "_ltfu"), on="_row"), on="_row", how="left").select(
         "_row",
         "nct_id",
         "modality",
+        "_ltfu",
         "_column",
         pl.col("_column").replace_strict(_TIER_OF, default=None).alias("_tier"),
         pl.coalesce(pl.when(pl.col("_column") == c).then(pl.col("m__" + c)) for c in SCAN_COLUMNS).alias(
@@ -651,7 +647,14 @@ def _modality_rows(cand: pl.DataFrame, comp: _Compiled) -> pl.DataFrame:
         _evidence(long, comp)
         .with_columns(pl.col("modality").replace_strict(order).alias("_order"))
         .sort("_row", "_order")
-        .select("nct_id", "modality", "evidence", pl.lit(CLASSIFIER_VERSION).alias("classifier_version"))
+        .select(
+            "nct_id",
+            "modality",
+            # Follow-up protocols give no product: the treated patients are the exposure.
+            pl.when(pl.col("_ltfu")).then(pl.lit("follow_up")).otherwise(pl.lit("investigational")).alias("role"),
+            "evidence",
+            pl.lit(CLASSIFIER_VERSION).alias("classifier_version"),
+        )
         .unique(["nct_id", "modality"], keep="first", maintain_order=True)
         .cast(MODALITIES_SCHEMA)
     )
@@ -680,7 +683,7 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     modalities = _modality_rows(cand, comp)
 
     flags = (
-        frame.select("_row", "nct_id")
+        frame.select("_row", "nct_id", "study_type", "overall_status")
         .join(
             cand.select("_row", "is_cell_therapy", "is_long_term_follow_up", "is_in_vivo_car", "targets"),
             on="_row",
@@ -692,6 +695,13 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
             pl.col("is_cell_therapy").fill_null(False),
             pl.col("is_long_term_follow_up").fill_null(False),
             pl.col("is_in_vivo_car").fill_null(False),
+            (
+                (pl.col("study_type") == "EXPANDED_ACCESS")
+                | pl.col("overall_status").is_in(EXPANDED_ACCESS_STATUSES)
+            )
+            .fill_null(False)
+            .alias("is_expanded_access"),
+            pl.lit("unclear").alias("cell_source"),
             pl.col("targets").fill_null(_EMPTY_LIST),
             pl.lit(CLASSIFIER_VERSION).alias("classifier_version"),
         )

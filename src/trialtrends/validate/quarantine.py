@@ -16,7 +16,7 @@ import pandera.errors
 import polars as pl
 
 from trialtrends.errors import TrialtrendsError
-from trialtrends.schemas import TABLE_MODELS, RejectedStudies, polars_schema
+from trialtrends.schemas import CLASSIFIER_MODELS, TABLE_MODELS, RejectedStudies, polars_schema
 from trialtrends.transform.normalize import Tables
 
 log = logging.getLogger(__name__)
@@ -93,3 +93,22 @@ def validate_tables(tables: Tables, run_id: str, payloads: PayloadLookup | None 
         )
     RejectedStudies.validate(tables.rejected_studies, lazy=True)
     return Validated(tables=tables, rejected=len(bad))
+
+
+def validate_classified(frames: dict[str, pl.DataFrame]) -> None:
+    """Check the classifiers' output frames against their contracts.
+
+    The classifiers compute every value from rule data, so a failure here is a bug in a rule or
+    the engine, never one study's fault: it fails the run instead of quarantining.
+    """
+    for name, model in CLASSIFIER_MODELS.items():
+        if name not in frames:
+            continue
+        try:
+            model.validate(frames[name], lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            cases = exc.failure_cases.head(5).iter_rows(named=True)
+            raise ValidationFailed(
+                f"classifier output {name} breaks its contract: "
+                + "; ".join(f"{r['column']}: {r['check']} ({r['failure_case']!r})" for r in cases)
+            ) from exc
