@@ -36,8 +36,8 @@ def main() -> None:
                 m = result.manifest
                 times.append(seconds)
                 print(
-                    f"run {i + 1}: {m['requests']} requests, {m['bytes_received'] / 1e6:.1f} MB, "
-                    f"{m['pages']} pages, {m['unique_studies']} unique studies, {seconds:.2f} s"
+                    f"run {i + 1}: {m.requests} requests, {m.bytes_received / 1e6:.1f} MB, "
+                    f"{m.pages} pages, {m.unique_studies} unique studies, {seconds:.2f} s"
                 )
     print(f"served {len(studies)} studies; median {statistics.median(times):.2f} s over {len(times)} runs")
 

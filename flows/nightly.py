@@ -27,6 +27,7 @@ from prefect.schedules import Cron
 
 from trialtrends import pipeline
 from trialtrends.extract.raw import RawRun
+from trialtrends.manifest import RunManifest
 from trialtrends.output.summary import run_summary_markdown
 from trialtrends.settings import Settings
 from trialtrends.validate import gates
@@ -75,7 +76,7 @@ def check_gates(settings: Settings, run: RawRun, processed: pipeline.Processed) 
 @task(cache_policy=NO_CACHE)
 def publish(
     settings: Settings, run: RawRun, processed: pipeline.Processed, results: list[gates.GateResult]
-) -> dict:
+) -> RunManifest:
     return pipeline.publish(settings, run, processed, results)
 
 
@@ -90,27 +91,30 @@ def nightly(
     """Pull (or read a bulk file, or reuse a landed run), gate, and publish the warehouse."""
     logger = get_run_logger()
     settings = Settings.from_env(data_dir=data_dir, api_url=api_url)
-    if rebuild:
-        run = RawRun.open(settings.raw_dir / rebuild)
-    elif source:
-        run = land_bulk(settings, Path(source))
-    else:
-        run = land_api(settings, since)
-    try:
-        with pipeline.failure_recorded(run) as attempt:
-            attempt.processed = process(settings, run)
-            attempt.results = check_gates(settings, run, attempt.processed)
-            pipeline.require_gates(attempt.results)
-            publish(settings, run, attempt.processed, attempt.results)
-    except BaseException as exc:
-        logger.error("run %s failed, nothing published: %s", run.run_id, exc)
-        raise
-    finally:
-        create_markdown_artifact(
-            key="trialtrends-run",
-            markdown=run_summary_markdown(settings, run),
-            description=f"trialtrends run {run.run_id}",
-        )
+    # One writer per data folder: a manual refresh running now makes this night fail at once.
+    with pipeline.exclusive(settings, "prefect nightly flow"):
+        if rebuild:
+            run = pipeline.start_rebuild(settings, pipeline.rebuildable(settings, rebuild))
+        elif source:
+            run = land_bulk(settings, Path(source))
+        else:
+            run = land_api(settings, since)
+        try:
+            with pipeline.failure_recorded(run) as attempt:
+                pipeline.check_landed(run)
+                attempt.processed = process(settings, run)
+                attempt.results = check_gates(settings, run, attempt.processed)
+                pipeline.require_gates(attempt.results)
+                publish(settings, run, attempt.processed, attempt.results)
+        except BaseException as exc:
+            logger.error("run %s failed, nothing published: %s", run.run_id, exc)
+            raise
+        finally:
+            create_markdown_artifact(
+                key="trialtrends-run",
+                markdown=run_summary_markdown(settings, run),
+                description=f"trialtrends run {run.run_id}",
+            )
     logger.info("run %s published %s", run.run_id, settings.warehouse_path)
     return run.run_id
 

@@ -1058,6 +1058,8 @@ class RecordedRequest:
     params: list[tuple[str, str]]
     status: int | None = None
     fault: str | None = None
+    # The request headers as received (name -> value; names as sent), to check what reaches the wire.
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def query(self) -> dict[str, str]:
@@ -1102,7 +1104,9 @@ class RequestLog:
         return f"RequestLog({self.snapshot()!r})"
 
 
-FAULT_KINDS = frozenset({"429", "500", "502", "503", "html", "truncated", "slow", "hang", "reset"})
+FAULT_KINDS = frozenset(
+    {"429", "500", "502", "503", "html", "truncated", "truncated_gzip", "slow", "hang", "reset"}
+)
 _FAULT_OPTIONS = {
     "429": {"retry_after"},
     "500": {"retry_after", "body"},
@@ -1110,6 +1114,7 @@ _FAULT_OPTIONS = {
     "503": {"retry_after", "body"},
     "html": {"status"},
     "truncated": {"fraction", "declare_length"},
+    "truncated_gzip": {"fraction"},
     "slow": {"seconds"},
     "hang": {"max_seconds"},
     "reset": set(),
@@ -1199,6 +1204,8 @@ class FakeCtgov:
         self.max_page_size = max_page_size
         self.stray_token_on_full_last_page = stray_token_on_full_last_page
         self.repeat_study_across_pages = repeat_study_across_pages
+        # Compress JSON for clients that send Accept-Encoding: gzip, as the real API does.
+        self.gzip_responses = True
         self.requests = RequestLog()
         # Search resolves AREA[Field] on the true data model; `metadata=` only changes what
         # /studies/metadata reports and which `fields=` names are accepted (schema drift).
@@ -1208,6 +1215,7 @@ class FakeCtgov:
         self.metadata = metadata
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
+        self._switches: list[list[Any]] = []
         self._bytes_sent = 0
         self._cache: OrderedDict[tuple, list[int]] = OrderedDict()
         self._generation = 0
@@ -1350,7 +1358,7 @@ class FakeCtgov:
         """Answer one GET: record it, apply a queued fault, else route it."""
         parts = urlsplit(h.path)
         params = parse_qsl(parts.query, keep_blank_values=True)
-        record = RecordedRequest("GET", parts.path, params)
+        record = RecordedRequest("GET", parts.path, params, headers=dict(h.headers.items()))
         self.requests.append(record)
         sub = parts.path[len(BASE_PATH) :] if parts.path.startswith(BASE_PATH + "/") else None
         fault = self._take_fault(sub) if sub else None
@@ -1364,7 +1372,34 @@ class FakeCtgov:
                 return
         response = self._respond(sub, params)
         record.status = response.status
+        if self.gzip_responses and "gzip" in h.headers.get("Accept-Encoding", "") and response.status == 200:
+            response = Response(
+                response.status, gzip.compress(response.body, mtime=0), response.content_type,
+                [*response.headers, ("Content-Encoding", "gzip")],
+            )  # fmt: skip
         self._write(h, response)
+        if sub == "/studies":
+            self._maybe_switch()
+
+    def switch_generation_after(
+        self, studies_requests: int, studies: Iterable[dict], *, data_timestamp: str
+    ) -> None:
+        """After the next `studies_requests` answered /studies requests, refresh the data (a
+        new generation: /version reports the new dataTimestamp and old page tokens expire),
+        as the registry's daily refresh does in the middle of a crawl."""
+        with self._lock:
+            self._switches.append([studies_requests, list(studies), data_timestamp])
+
+    def _maybe_switch(self) -> None:
+        with self._lock:
+            if not self._switches:
+                return
+            pending = self._switches[0]
+            pending[0] -= 1
+            if pending[0] > 0:
+                return
+            self._switches.pop(0)
+        self.set_studies(pending[1], data_timestamp=pending[2])
 
     def _take_fault(self, sub: str) -> _Fault | None:
         """Pop one firing of the first queued fault matching the path."""
@@ -1416,6 +1451,14 @@ class FakeCtgov:
             return status
         if kind == "truncated":
             return self._send_truncated(h, self._respond(sub, params), opts)
+        if kind == "truncated_gzip":
+            # A gzip body whose deflate stream breaks part-way (length declared as sent): the
+            # client's gzip decoder fails, as it does on a body damaged in transit.
+            body = gzip.compress(self._respond(sub, params).body, mtime=0)
+            cut = body[: max(40, int(len(body) * float(opts.get("fraction", 0.5))))]
+            cut = cut[:10] + bytes(b ^ 0xFF for b in cut[10:40]) + cut[40:]
+            self._write(h, Response(200, cut, "application/json", [("Content-Encoding", "gzip")]))
+            return 200
         if kind == "hang":
             self._hang(h, float(opts.get("max_seconds", 60.0)))
             return None

@@ -93,7 +93,9 @@ def test_exhausted_retries_name_the_url(server, client):
     with pytest.raises(ApiError) as info:
         list(client.paginate({"pageSize": "10"}))
     message = str(info.value)
-    assert server.url in message and "after 5 attempts" in message and "HTTP 503" in message
+    # Host and path, not the whole URL-encoded query (one short sentence).
+    assert "127.0.0.1" in message and "/api/v2/studies after 5 attempts" in message and "HTTP 503" in message
+    assert "pageSize" not in message
 
 
 def test_other_4xx_fails_at_once_quoting_the_api(server, client):
@@ -125,3 +127,61 @@ def test_pacer_spaces_requests():
 def test_version_and_metadata(client):
     assert client.version().data["apiVersion"]
     assert isinstance(client.metadata().data, list)
+
+
+def test_headers_reach_the_wire_on_every_request(server, client):
+    all_ids(client)
+    client.version()
+    client.metadata()
+    assert len(server.requests) >= 5
+    for request in server.requests:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        assert headers["user-agent"].startswith("trialtrends/"), headers
+        assert "python-urllib3" not in headers["user-agent"] and "python-requests" not in headers["user-agent"]
+        assert headers["accept"] == "application/json"
+        assert "gzip" in headers["accept-encoding"]
+
+
+def test_gzip_bodies_are_decoded_and_landed_as_json(server, client):
+    response = client.version()
+    assert response.data["apiVersion"] == "2.0.5" and response.body.startswith(b"{")
+
+
+def test_truncated_gzip_body_is_retried(server, client):
+    server.inject("truncated_gzip", times=2)
+    _, ids = all_ids(client)
+    assert len(ids) == 25 and client.stats.retries == 2
+    assert any("gzip" in line for line in client.stats.retry_log)
+
+
+def test_http_date_retry_after_is_parsed():
+    from trialtrends.extract.client import _retry_after_seconds
+
+    assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
+    assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
+    assert _retry_after_seconds("120") == 120.0
+    assert _retry_after_seconds("soon") is None
+
+
+def test_environment_proxy_settings_apply(server, tmp_path, monkeypatch):
+    # A proxy from the environment is used (here a dead one, so the request fails through it),
+    # unless NO_PROXY exempts the host: proof that environment settings reach the request.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    with CtgovClient(test_settings(tmp_path, server.url, max_retries=0)) as c, pytest.raises(ApiError):
+        c.version()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with CtgovClient(test_settings(tmp_path, server.url, max_retries=0)) as c:
+        assert c.version().data["apiVersion"] == "2.0.5"
+
+
+@pytest.mark.parametrize(
+    ("url", "cause"),
+    [
+        ("http://127.0.0.1:9/api/v2", "connection refused"),
+        ("http://no-such-host.invalid/api/v2", "name resolution failed"),
+    ],
+)
+def test_connection_failures_name_their_cause(tmp_path, url, cause):
+    with CtgovClient(test_settings(tmp_path, url, max_retries=0)) as c, pytest.raises(ApiError) as info:
+        c.version()
+    assert cause in str(info.value), str(info.value)

@@ -42,8 +42,8 @@ def test_zip_loads_cell_therapy_trials_only(tmp_path):
     source = write_zip(tmp_path / "ctg-studies.json.zip", RECORDS)
     result = refresh(settings, source=source)
     m = result.manifest
-    assert m["kind"] == "bulk" and m["entries"] == 3 and m["scanned"] == 3
-    assert m["source_sha256"] and m["source_bytes"] == source.stat().st_size
+    assert m.kind == "bulk" and m.entries == 3 and m.scanned == 3
+    assert m.source_sha256 and m.source_bytes == source.stat().st_size
     assert count(settings, "select count(*) from trials") == 2  # aspirin scanned, not loaded
     assert count(settings, "select count(*) from runs where kind = 'bulk' and published") == 1
 
@@ -68,7 +68,7 @@ def test_truncated_zip_is_rejected_and_nothing_published(tmp_path):
     with pytest.raises(SourceError, match="truncated or corrupt"):
         refresh(settings, source=truncated)
     assert settings.warehouse_path.read_bytes() == before
-    assert list_runs(settings.raw_dir)[-1].manifest()["status"] == "failed"
+    assert list_runs(settings.raw_dir)[-1].manifest().status == "failed"
 
 
 def test_corrupt_entry_fails_the_run(tmp_path):

@@ -14,9 +14,8 @@ from fakeapi import FakeCtgov
 from openapi_spec import load_spec, validate_request
 
 from trialtrends.extract.api_pull import pull
-from trialtrends.extract.bulk import run_studies
 from trialtrends.extract.client import ApiError
-from trialtrends.extract.raw import RawRun, list_runs
+from trialtrends.extract.raw import RawRun, list_runs, select_studies
 from trialtrends.extract.searches import QUERIES, search_params
 
 STUDIES = [
@@ -40,20 +39,21 @@ def test_full_pull_lands_every_page_with_checksums(server, tmp_path):
     settings = test_settings(tmp_path, server.url)
     result = pull(settings)
     manifest = result.manifest
-    assert manifest["status"] == "succeeded" and manifest["landed"] is True
-    assert manifest["api_version"] == "2.0.5" and manifest["data_timestamp"]
-    assert manifest["unique_studies"] == 4  # the aspirin trial matches no query
-    assert [q["name"] for q in manifest["queries"]] == [q.name for q in QUERIES]
-    for q in manifest["queries"]:
+    # Landed, and running until processing publishes it (a kill now is never "succeeded").
+    assert manifest.status == "running" and manifest.landed is True
+    assert manifest.api_version == "2.0.5" and manifest.data_timestamp
+    assert manifest.unique_studies == 4  # the aspirin trial matches no query
+    assert [q["name"] for q in manifest.queries] == [q.name for q in QUERIES]
+    for q in manifest.queries:
         assert q["params"]["pageSize"] == "1000" and q["params"]["countTotal"] == "true"
         assert q["unique"] == q["total_count"]
     run = RawRun.open(result.run.path)
     assert run.verify() == []
-    for entry in manifest["files"]:
+    for entry in manifest.files:
         data = (run.path / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
         json.loads(gzip.decompress(data))  # each body exactly as received: valid JSON
-    ids = {s["protocolSection"]["identificationModule"]["nctId"] for s in run_studies(run)}
+    ids = {s["protocolSection"]["identificationModule"]["nctId"] for s in select_studies(run).records()}
     assert ids == {"NCT90000001", "NCT90000002", "NCT90000003", "NCT90000004"}
 
 
@@ -67,10 +67,10 @@ def test_raw_files_are_read_only_and_never_overwritten(server, tmp_path):
 
 def test_incremental_pull_uses_last_update_range(server, tmp_path):
     result = pull(test_settings(tmp_path, server.url), since=date(2025, 1, 1))
-    assert result.manifest["mode"] == "incremental"
-    for q in result.manifest["queries"]:
+    assert result.manifest.mode == "incremental"
+    for q in result.manifest.queries:
         assert q["params"]["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2025-01-01,MAX]"
-    ids = {s["protocolSection"]["identificationModule"]["nctId"] for s in run_studies(result.run)}
+    ids = {s["protocolSection"]["identificationModule"]["nctId"] for s in select_studies(result.run).records()}
     assert ids == {"NCT90000002", "NCT90000003"}
 
 
@@ -81,8 +81,8 @@ def test_failed_pull_is_marked_failed(server, tmp_path):
         pull(settings)
     (run,) = list_runs(settings.raw_dir)
     manifest = run.manifest()
-    assert manifest["status"] == "failed" and not manifest["landed"]
-    assert "Giving up" in manifest["error"]
+    assert manifest.status == "failed" and not manifest.landed
+    assert "Giving up" in manifest.error
 
 
 def test_every_request_is_valid_against_the_openapi_document(server, tmp_path, shared_ctgov):
@@ -114,7 +114,7 @@ def test_corpus_with_every_fault_lands_every_study_once(corpus_studies, tmp_path
         result = pull(settings)
     run = result.run
     assert run.verify() == []
-    landed = [s["protocolSection"]["identificationModule"]["nctId"] for s in run_studies(run)]
+    landed = [s["protocolSection"]["identificationModule"]["nctId"] for s in select_studies(run).records()]
     assert len(landed) == len(set(landed))
     # Every served study that any query matches is landed; the corpus is a CAR-T pull, so
     # (almost) all of it matches and none of the non-cell-therapy records should be missed
@@ -124,6 +124,6 @@ def test_corpus_with_every_fault_lands_every_study_once(corpus_studies, tmp_path
         matched |= set(fake.matching_ids(search_params(q)))
     assert set(landed) == matched
     assert len(matched) > 0.9 * len([i for i in expected if i in matched])
-    assert result.manifest["retries"] >= 8
-    assert result.manifest["duplicates_seen"] >= 1
+    assert result.manifest.retries >= 8
+    assert result.manifest.duplicates_seen >= 1
     assert sum("retrying" in r.message for r in caplog.records) >= 8

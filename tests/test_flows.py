@@ -57,13 +57,13 @@ def _bad_night(night, mutate):
     assert state.is_failed()
     assert settings.warehouse_path.read_bytes() == before
     manifest = list_runs(settings.raw_dir)[-1].manifest()
-    assert manifest["status"] == "failed" and not manifest.get("published")
+    assert manifest.status == "failed" and not manifest.published
     return manifest
 
 
 def test_count_drop_gate_fails_the_flow(night):
     m = _bad_night(night, lambda f: f.set_studies(GOOD[:10]))
-    assert "gate reconciliation failed" in m["error"]
+    assert "gate reconciliation failed" in m.error
 
 
 def test_schema_drift_gate_fails_the_flow(night):
@@ -71,13 +71,13 @@ def test_schema_drift_gate_fails_the_flow(night):
         fake.metadata = [n for n in default_metadata() if n["name"] != "derivedSection"]
 
     m = _bad_night(night, drift)
-    assert "gate schema_drift failed" in m["error"]
+    assert "gate schema_drift failed" in m.error
 
 
 def test_data_quality_gate_fails_the_flow(night):
     odd = [study(f"NCT9100{i:04d}", title="CD19 CAR-T cells", countries=["Atlantis"]) for i in range(3)]
     m = _bad_night(night, lambda f: f.set_studies(GOOD + odd))
-    assert "gate data_quality failed" in m["error"]
+    assert "gate data_quality failed" in m.error
 
 
 def test_classifier_sanity_gate_fails_the_flow(night):
@@ -88,14 +88,14 @@ def test_classifier_sanity_gate_fails_the_flow(night):
         for i in range(1, 41)
     ]  # fmt: skip
     m = _bad_night(night, lambda f: f.set_studies(background))
-    assert "gate classifier_sanity failed" in m["error"]
+    assert "gate classifier_sanity failed" in m.error
 
 
 def test_api_failure_fails_the_flow(night, monkeypatch):
     monkeypatch.setenv("TRIALTRENDS_MAX_RETRIES", "0")
     monkeypatch.setattr(nightly.land_api, "retries", 0)
     m = _bad_night(night, lambda f: f.inject("503", times=1000))
-    assert "Giving up" in m["error"]
+    assert "Giving up" in m.error
 
 
 def test_deployment_carries_the_cron_schedule(monkeypatch):

@@ -58,14 +58,14 @@ def _published_then(tmp_path, mutate, **overrides):
             refresh(settings)
     assert settings.warehouse_path.read_bytes() == before
     manifest = list_runs(settings.raw_dir)[-1].manifest()
-    assert manifest["status"] == "failed" and manifest["published"] is False
+    assert manifest.status == "failed" and manifest.published is False
     return str(info.value), manifest
 
 
 def test_count_drop_fails_reconciliation(tmp_path):
     message, manifest = _published_then(tmp_path, lambda f: f.set_studies(GOOD[:20]))
     assert "gate reconciliation failed" in message and "last good run" in message
-    assert any(g["name"] == "reconciliation" and not g["passed"] for g in manifest["gates"])
+    assert any(g["name"] == "reconciliation" and not g["passed"] for g in manifest.gates)
 
 
 def test_schema_drift_fails(tmp_path):

@@ -140,12 +140,7 @@ def refresh(
     )
     if sys.stderr.isatty():
         click.echo("", err=True)  # end the progress line
-    m = result.manifest
-    click.echo(
-        f"run {m['run_id']} published {settings.warehouse_path}: "
-        f"{m.get('trials_loaded') if m.get('trials_loaded') is not None else 'merged'} trials, "
-        f"{m['quality']['classified_trials']} cell-therapy, {m['rejected_studies']} rejected"
-    )
+    click.echo(_published_line(settings, result.manifest))
 
 
 @main.command()
@@ -159,22 +154,25 @@ def refresh(
 @friendly_errors
 def rebuild(data_dir: Path | None, run_id: str | None) -> None:
     """Re-normalize, reclassify and republish from landed raw data (no network)."""
-    from trialtrends.extract.raw import list_runs
-    from trialtrends.pipeline import RefreshError, build_from_run
+    from trialtrends.pipeline import rebuild as run_rebuild
 
     settings = Settings.from_env(data_dir=data_dir)
-    runs = list_runs(settings.raw_dir)
-    if run_id:
-        chosen = [r for r in runs if r.run_id == run_id]
-    else:
-        # A run that landed whole: a succeeded one, or one that failed only after landing.
-        chosen = [r for r in runs if _landed(r.manifest())][-1:]
-    if not chosen:
-        wanted = f"named {run_id}" if run_id else "that landed successfully"
-        raise RefreshError(f"No run {wanted} in {settings.raw_dir}.")
-    # The run is processed again from its own raw files: same run id, new classification.
-    result = build_from_run(settings, chosen[0])
-    click.echo(f"run {result.run.run_id} rebuilt from its raw data and published")
+    # A rebuild is a new run that reads the chosen run's raw files; that run's record stays as it was.
+    result = run_rebuild(settings, run_id)
+    click.echo(
+        f"{_published_line(settings, result.manifest)} (rebuilt from run {result.manifest.rebuild_of})"
+    )
+
+
+def _published_line(settings: Settings, m: Any) -> str:
+    trials = m.trials_loaded if m.trials_loaded is not None else "merged"
+    line = (
+        f"run {m.run_id} published {settings.warehouse_path}: {trials} trials, "
+        f"{(m.quality or {}).get('classified_trials')} cell-therapy, {m.rejected_studies} rejected"
+    )
+    if m.recovered_warehouse:
+        line += f" (the previous warehouse could not be read: moved to {m.recovered_warehouse})"
+    return line
 
 
 @main.command()
@@ -191,15 +189,16 @@ def runs(data_dir: Path | None, limit: int) -> None:
         raise UserError(f"No runs in {settings.raw_dir}: run `trialtrends refresh` first.", EXIT_NO_WAREHOUSE)
     for run in reversed(found[-limit:]):
         m = run.manifest()
-        failed = [g["name"] for g in m.get("gates") or [] if not g.get("passed")]
+        failed = m.failed_gates()
         line = (
-            f"{m['run_id']}  {m.get('status', '?'):9}  {m.get('kind', '?'):4} "
-            f"{'published' if m.get('published') else 'unpublished':11}  "
-            f"studies={m.get('unique_studies', m.get('entries'))}  "
-            f"classifier={m.get('classifier_version', '-')}"
+            f"{m.run_id}  {m.status:9}  {m.kind:4} "
+            f"{'published' if m.published else 'unpublished':11}  "
+            f"studies={m.studies}  classifier={m.classifier_version or '-'}"
         )
-        if m.get("error"):
-            line += f"\n    error: {m['error']}"
+        if m.rebuild_of:
+            line += f"  rebuild of {m.rebuild_of}"
+        if m.error:
+            line += f"\n    error: {m.error}"
         elif failed:
             line += f"  failed gates: {', '.join(failed)}"
         click.echo(line)
@@ -288,7 +287,3 @@ def report(
 
         written = write_report_files(data, out)
         click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
-
-
-def _landed(manifest: dict[str, Any]) -> bool:
-    return bool(manifest.get("landed"))

@@ -14,16 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from trialtrends import __version__
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.api_pull import Progress, pull
 from trialtrends.extract.bulk import count_entries, file_sha256, source_kind
-from trialtrends.extract.raw import FAILED, RUNNING, SUCCEEDED, RawRun, list_runs, new_run_id, utc_now
-from trialtrends.process import Processed, _peak_mb, process_run
+from trialtrends.extract.raw import RawRun, list_runs, new_run_id, stale_temp_files
+from trialtrends.lock import data_dir_lock
+from trialtrends.manifest import ABANDONED, RUNNING, SUCCEEDED, RunManifest, utc_now
+from trialtrends.process import Processed, _peak_mb, process_run, records_run
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import CLASSIFIER_VERSION, REPORT_GROUPS
 from trialtrends.validate import gates
@@ -42,8 +42,38 @@ class RefreshError(TrialtrendsError):
 @dataclass
 class RefreshResult:
     run: RawRun
-    manifest: dict[str, Any]
+    manifest: RunManifest
     gate_results: list[gates.GateResult] = field(default_factory=list)
+
+
+# ---- one writer at a time --------------------------------------------------------------------
+
+
+@contextmanager
+def exclusive(settings: Settings, command: str | None = None) -> Iterator[None]:
+    """Hold the data folder's writer lock (refresh, rebuild, the flow), then tidy what dead
+    runs left: runs still marked running are abandoned, half-written raw files go."""
+    with data_dir_lock(settings.data_dir, wait=settings.lock_wait, command=command):
+        tidy(settings)
+        yield
+
+
+def tidy(settings: Settings) -> None:
+    """With the lock held nobody else is running: whatever says `running` was killed."""
+    for run in list_runs(settings.raw_dir):
+        manifest = run.manifest()
+        if manifest.status == RUNNING:
+            manifest.status = ABANDONED
+            manifest.published = False
+            manifest.finished_at = manifest.finished_at or utc_now()
+            manifest.error = "the process running it ended before it finished"
+            if manifest.landed:
+                manifest.error += " (all its raw data had landed: `trialtrends rebuild --run` can process it)"
+            run.write_manifest(manifest)
+            log.warning("run %s was left running by a process that died: marked abandoned", run.run_id)
+    for stale in stale_temp_files(settings.raw_dir):
+        log.info("removing %s, a half-written file of a killed run", stale)
+        stale.unlink(missing_ok=True)
 
 
 # ---- land ------------------------------------------------------------------------------------
@@ -63,33 +93,86 @@ def land_bulk(settings: Settings, source: Path) -> RawRun:
     if not source.exists():
         raise RefreshError(f"{source} does not exist")
     run = RawRun.create(settings.raw_dir, new_run_id())
-    manifest: dict[str, Any] = {
-        "run_id": run.run_id,
-        "kind": "bulk",
-        "status": RUNNING,
-        "error": None,
-        "started_at": utc_now(),
-        "finished_at": None,
-        "trialtrends_version": __version__,
-        "mode": "full",
-        "source": str(source),
-        "source_kind": None,
-        "source_bytes": None,
-        "source_sha256": None,
-        "entries": None,
-        "files": [],
-    }
+    manifest = RunManifest(run_id=run.run_id, kind="bulk", source=str(source))
     run.write_manifest(manifest)
     try:
-        manifest["source_kind"] = source_kind(source)
+        manifest.source_kind = source_kind(source)
         if source.is_file():
-            manifest["source_bytes"] = source.stat().st_size
-            manifest["source_sha256"] = file_sha256(source)
-        manifest["entries"] = count_entries(source)
-        manifest["landed"] = True
-    except Exception as exc:
-        record_failure(run, exc)
+            manifest.source_bytes = source.stat().st_size
+            manifest.source_sha256 = file_sha256(source)
+        manifest.entries = count_entries(source)
+        manifest.landed = True
+    except BaseException as exc:
+        manifest.mark_failed(exc)
+        run.write_manifest(manifest)
         raise
+    run.write_manifest(manifest)
+    return run
+
+
+# ---- rebuild ---------------------------------------------------------------------------------
+
+
+def rebuildable(settings: Settings, run_id: str | None = None) -> RawRun:
+    """The landed run to rebuild: the one named, or the newest whose input landed completely."""
+    runs = [r for r in list_runs(settings.raw_dir) if r.manifest().rebuild_of is None]
+    if run_id is not None:
+        chosen = [r for r in list_runs(settings.raw_dir) if r.run_id == run_id]
+        if not chosen:
+            raise RefreshError(f"No landed run {run_id} under {settings.raw_dir} (see `trialtrends runs`).")
+        run = chosen[0]
+    else:
+        landed = [r for r in runs if r.manifest().landed]
+        if not landed:
+            raise RefreshError(
+                f"No completely landed run under {settings.raw_dir}: run `trialtrends refresh`."
+            )
+        run = landed[-1]
+    check_rebuildable(run)
+    return run
+
+
+def check_landed(run: RawRun) -> None:
+    """Refuse a run whose input did not land completely (a pull that stopped half-way)."""
+    manifest = run.manifest()
+    if not manifest.landed:
+        raise RefreshError(
+            f"Run {run.run_id} did not land completely (status {manifest.status}): its raw data is partial, "
+            "so it cannot be built; rebuild another run or refresh."
+        )
+
+
+def check_rebuildable(run: RawRun) -> None:
+    """Refuse a run whose input did not land completely, or a bulk file that has changed."""
+    check_landed(run)
+    manifest = run.manifest()
+    if manifest.kind == "bulk" and manifest.source_sha256:
+        source = Path(manifest.source or "")
+        if not source.is_file():
+            raise RefreshError(f"Run {run.run_id} read {source}, which is no longer there.")
+        size = source.stat().st_size
+        digest = file_sha256(source) if size == manifest.source_bytes else None
+        if digest != manifest.source_sha256:
+            raise RefreshError(
+                f"{source} has changed since run {run.run_id} read it (sha256 {manifest.source_sha256[:12]}… "
+                f"recorded, {(digest or 'size ' + str(size))[:12]}… now); refresh from it instead."
+            )
+
+
+def start_rebuild(settings: Settings, source: RawRun) -> RawRun:
+    """A new run that reprocesses `source`'s landed data; `source`'s manifest is left as it is."""
+    check_rebuildable(source)
+    m = source.manifest()
+    run = RawRun.create(settings.raw_dir, new_run_id())
+    fresh = ("run_id", "started_at", "trialtrends_version")
+    copied = {k: v for k, v in m.to_dict().items() if k not in fresh}
+    manifest = RunManifest.from_dict({**copied, "run_id": run.run_id})
+    manifest.status, manifest.error, manifest.finished_at = RUNNING, None, None
+    manifest.published = False
+    manifest.rebuild_of = m.rebuild_of or source.run_id
+    manifest.files, manifest.crawls = [], []  # the data stays in (and is read from) the source run
+    for name in ("gates", "quality", "rejected_studies", "trials_loaded", "scanned", "classifier_version"):
+        setattr(manifest, name, None)
     run.write_manifest(manifest)
     return run
 
@@ -104,12 +187,8 @@ def last_good_unique(settings: Settings, run: RawRun) -> int | None:
         if other.run_id == run.run_id:
             continue
         m = other.manifest()
-        if (
-            m.get("published")
-            and m.get("kind") == current.get("kind")
-            and m.get("mode") == current.get("mode")
-        ):
-            return m.get("unique_studies")
+        if m.published and m.kind == current.kind and m.mode == current.mode:
+            return m.studies
     return None
 
 
@@ -117,23 +196,25 @@ def check_gates(settings: Settings, run: RawRun, processed: Processed) -> list[g
     """Every gate for this run (the caller publishes only if all passed)."""
     manifest = run.manifest()
     results = []
-    if manifest.get("kind") == "api":
+    if manifest.kind == "api":
         results.append(
             gates.reconciliation(
-                manifest.get("queries", []),
-                manifest.get("unique_studies", 0),
-                last_good_unique(settings, run) if manifest.get("mode") == "full" else None,
+                manifest.queries,
+                manifest.unique_studies or 0,
+                last_good_unique(settings, run) if manifest.mode == "full" else None,
                 settings.max_count_drop,
             )
         )
-        metadata_entry = next((f for f in manifest.get("files", []) if f.get("kind") == "metadata"), None)
-        metadata = json.loads(run.read_body(metadata_entry)) if metadata_entry else None
+        data = records_run(run)
+        metadata_entry = data.manifest().file_of_kind("metadata")
+        metadata = json.loads(data.read_body(metadata_entry)) if metadata_entry else None
         results.append(gates.schema_drift(metadata))
     else:
-        entries = manifest.get("entries")
-        ok = entries == processed.scanned
+        ok = manifest.entries == processed.scanned
         results.append(
-            gates.GateResult("reconciliation", ok, f"scanned {processed.scanned} of {entries} entries")
+            gates.GateResult(
+                "reconciliation", ok, f"scanned {processed.scanned} of {manifest.entries} entries"
+            )
         )
     results.append(
         gates.data_quality(
@@ -143,13 +224,9 @@ def check_gates(settings: Settings, run: RawRun, processed: Processed) -> list[g
             MAX_UNMAPPED_COUNTRIES,
         )
     )
-    if manifest.get("kind") == "api":
+    if manifest.kind == "api":
         results.append(
-            gates.classifier_sanity(
-                processed.trials,
-                processed.classified,
-                settings.max_unclassified_share,
-            )
+            gates.classifier_sanity(processed.trials, processed.classified, settings.max_unclassified_share)
         )
     else:
         results.append(
@@ -170,48 +247,39 @@ def report_groups_frame() -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"modality": pl.Utf8, "report_group": pl.Utf8}, orient="row")
 
 
-def run_rows(settings: Settings, current: dict[str, Any]) -> list[dict[str, Any]]:
+def run_rows(settings: Settings, current: RunManifest) -> list[dict[str, object]]:
     """Rows for `runs`: every landed run's manifest, with the current run as it will publish."""
-    rows = []
-    for run in list_runs(settings.raw_dir):
-        m = current if run.run_id == current["run_id"] else run.manifest()
-        rows.append(
-            {
-                **m,
-                "published": bool(m.get("published")),
-                "started_at": (m.get("started_at") or "").replace("Z", "") or None,
-                "finished_at": (m.get("finished_at") or "").replace("Z", "") or None,
-                "trials_loaded": m.get("trials_loaded"),
-                "rejected_studies": m.get("rejected_studies"),
-                "unique_studies": m.get("unique_studies", m.get("entries")),
-                "source": m.get("source"),
-            }
-        )
-    return rows
+    return [
+        (current if run.run_id == current.run_id else run.manifest()).runs_row()
+        for run in list_runs(settings.raw_dir)
+    ]
 
 
 def publish(
     settings: Settings, run: RawRun, processed: Processed, results: list[gates.GateResult]
-) -> dict[str, Any]:
+) -> RunManifest:
     """Finish and publish the staged warehouse; record the outcome in the manifest."""
     manifest = run.manifest()
-    incremental = manifest.get("mode") == "incremental"
+    incremental = manifest.mode == "incremental"
     processed.builder.append("report_groups", report_groups_frame())
-    manifest.update(
-        status=SUCCEEDED,
-        published=True,
-        finished_at=utc_now(),
-        classifier_version=CLASSIFIER_VERSION,
-        gates=[r.as_dict() for r in results],
-        quality=processed.quality,
-        rejected_studies=processed.rejected,
-        scanned=processed.scanned,
-        # After an incremental merge the table also holds trials carried over from before.
-        trials_loaded=None if incremental else processed.trials,
-    )
-    if manifest.get("kind") == "bulk":
-        manifest["unique_studies"] = processed.scanned - processed.duplicates
+    manifest.status = SUCCEEDED
+    manifest.published = True
+    manifest.finished_at = utc_now()
+    manifest.classifier_version = CLASSIFIER_VERSION
+    manifest.gates = [r.as_dict() for r in results]
+    manifest.quality = processed.quality
+    manifest.rejected_studies = processed.rejected
+    manifest.scanned = processed.scanned
+    # After an incremental merge the table also holds trials carried over from before.
+    manifest.trials_loaded = None if incremental else processed.trials
+    if manifest.kind == "bulk":
+        manifest.unique_studies = processed.scanned - processed.duplicates
+    # The manifest is final before the swap, so `runs` in the new warehouse shows it published;
+    # an unreadable previous warehouse is moved aside by the builder (recorded below).
     processed.builder.publish(run_rows(settings, manifest), incremental=incremental)
+    if processed.builder.recovered is not None:
+        manifest.recovered_warehouse = str(processed.builder.recovered)
+        log.warning("published as a first load: the previous warehouse was unreadable")
     run.write_manifest(manifest)
     log.debug("published; peak RSS %.0f MB", _peak_mb())
     return manifest
@@ -226,17 +294,12 @@ def record_failure(
     """Mark a run failed in its manifest with a one-line reason, plus the gates and the
     data-quality summary when the run got that far."""
     manifest = run.manifest()
-    manifest.update(
-        status=FAILED,
-        published=False,
-        finished_at=utc_now(),
-        error=str(exc) or type(exc).__name__,
-    )
+    manifest.mark_failed(exc)
     if results is not None:
-        manifest["gates"] = [r.as_dict() for r in results]
+        manifest.gates = [r.as_dict() for r in results]
     if processed is not None:
-        manifest["quality"] = processed.quality
-        manifest["classifier_version"] = CLASSIFIER_VERSION
+        manifest.quality = processed.quality
+        manifest.classifier_version = CLASSIFIER_VERSION
     run.write_manifest(manifest)
 
 
@@ -273,8 +336,13 @@ def require_gates(results: list[gates.GateResult]) -> None:
 def build_from_run(
     settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None
 ) -> RefreshResult:
-    """Process, gate and publish an already landed run; a failure is recorded, never published."""
+    """Process, gate and publish a landed run; a failure is recorded, never published.
+
+    Refuses a run whose input did not land completely (a pull that stopped half-way, a bulk
+    file that changed since): publishing part of a night would look like a drop in trials.
+    """
     with failure_recorded(run) as attempt:
+        check_landed(run)
         attempt.processed = process_run(settings, run, on_chunk=on_chunk)
         attempt.results = check_gates(settings, run, attempt.processed)
         require_gates(attempt.results)
@@ -289,7 +357,16 @@ def refresh(
     source: Path | None = None,
     progress: Progress | None = None,
 ) -> RefreshResult:
-    """The whole refresh: land (API or bulk file), process, gate, publish."""
-    run = land_bulk(settings, source) if source is not None else land_api(settings, since, progress)
-    on_chunk = (lambda scanned: progress("scan", {"studies": scanned})) if progress else None
-    return build_from_run(settings, run, on_chunk=on_chunk)
+    """The whole refresh: land (API or bulk file), process, gate, publish; one at a time."""
+    with exclusive(settings, "refresh"):
+        run = land_bulk(settings, source) if source is not None else land_api(settings, since, progress)
+        on_chunk = (lambda scanned: progress("scan", {"studies": scanned})) if progress else None
+        return build_from_run(settings, run, on_chunk=on_chunk)
+
+
+def rebuild(
+    settings: Settings, run_id: str | None = None, on_chunk: Callable[[int], None] | None = None
+) -> RefreshResult:
+    """Reprocess a landed run (after a rule change) as a new run, without the network."""
+    with exclusive(settings, "rebuild"):
+        return build_from_run(settings, start_rebuild(settings, rebuildable(settings, run_id)), on_chunk)

@@ -18,8 +18,8 @@ from typing import Any
 
 import polars as pl
 
-from trialtrends.extract.bulk import bulk_raw, bulk_studies, payloads_for, run_studies
-from trialtrends.extract.raw import RawRun
+from trialtrends.extract.bulk import bulk_raw, bulk_studies, payloads_for
+from trialtrends.extract.raw import RawRun, select_studies
 from trialtrends.extract.records import nct_id_of, parse_record
 from trialtrends.load.warehouse import WarehouseBuilder
 from trialtrends.schemas import TrialDiseases, TrialProducts, polars_schema
@@ -62,12 +62,18 @@ class Processed:
         return self.rejected / max(self.scanned - self.duplicates, 1)
 
 
+def records_run(run: RawRun) -> RawRun:
+    """The run whose landed data a run reads: itself, or for a rebuild the run it rebuilds."""
+    source = run.manifest().rebuild_of
+    return RawRun.open(run.path.parent / source) if source else run
+
+
 def run_records(run: RawRun) -> Iterator[Any]:
-    """The study records of a landed run, streamed, whatever its kind."""
+    """The study records of a landed run, streamed, whatever its kind (one copy per study)."""
     manifest = run.manifest()
-    if manifest.get("kind") == "bulk":
-        return bulk_studies(Path(manifest["source"]))
-    return run_studies(run)
+    if manifest.kind == "bulk":
+        return bulk_studies(Path(manifest.source or ""))
+    return select_studies(records_run(run)).records()
 
 
 # ---- process ---------------------------------------------------------------------------------
@@ -229,12 +235,15 @@ def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None]
     manifest = run.manifest()
     payloads = lambda wanted: payloads_for(run_records(run), wanted)  # noqa: E731
     builder = WarehouseBuilder(settings.warehouse_path, run.run_id)
+    conflicts: list[dict[str, Any]] = []
     try:
-        if manifest.get("kind") != "bulk":
-            chunks = (process_chunk(b, run.run_id, False) for b in _batches(run_studies(run), CHUNK_SIZE))
+        if manifest.kind != "bulk":
+            selection = select_studies(records_run(run))
+            conflicts = selection.conflicts
+            chunks = (process_chunk(b, run.run_id, False) for b in _batches(selection.records(), CHUNK_SIZE))
         else:
-            source = Path(manifest["source"])
-            workers = settings.workers if (manifest.get("entries") or 0) > BULK_CHUNK_SIZE else 1
+            source = Path(manifest.source or "")
+            workers = settings.workers if (manifest.entries or 0) > BULK_CHUNK_SIZE else 1
             if workers > 1:
                 batches = _batches(bulk_raw(source), BULK_CHUNK_SIZE)
                 chunks = _parallel(batches, run.run_id, True, workers)
@@ -243,7 +252,12 @@ def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None]
                     process_chunk(b, run.run_id, True)
                     for b in _batches(bulk_studies(source), BULK_CHUNK_SIZE)
                 )
-        return stage(chunks, builder, payloads, on_chunk)
+        processed = stage(chunks, builder, payloads, on_chunk)
+        if conflicts:
+            log.warning("%d studies came back in different versions; kept the newest of each", len(conflicts))
+        processed.quality["conflicting_duplicates"] = len(conflicts)
+        processed.quality["conflicting_duplicate_examples"] = conflicts[:25]
+        return processed
     except BaseException:
         builder.abort()
         raise

@@ -44,6 +44,8 @@ class Settings:
     # Worker processes for large bulk inputs (the API path's few thousand studies need none).
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
+    # Seconds a refresh or rebuild waits for another run's data-folder lock (0: fail at once).
+    lock_wait: float = 0.0
 
     @property
     def raw_dir(self) -> Path:
@@ -74,6 +76,7 @@ class Settings:
             max_count_drop=_float_env("TRIALTRENDS_MAX_COUNT_DROP", 0.10),
             max_unclassified_share=_float_env("TRIALTRENDS_MAX_UNCLASSIFIED_SHARE", 0.85),
             workers=int(_float_env("TRIALTRENDS_WORKERS", min(2, os.cpu_count() or 1))),
+            lock_wait=_float_env("TRIALTRENDS_LOCK_WAIT", 0.0),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

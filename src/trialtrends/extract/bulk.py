@@ -19,25 +19,11 @@ from typing import Any
 import orjson
 
 from trialtrends.errors import TrialtrendsError
-from trialtrends.extract.raw import RawRun
 from trialtrends.extract.records import nct_id_of, parse_record
 
 
 class SourceError(TrialtrendsError):
     """An input that cannot be read as a whole (missing, truncated, corrupt)."""
-
-
-def run_studies(run: RawRun) -> Iterator[Any]:
-    """Studies of a landed API run, each nctId once (the first page that had it wins)."""
-    seen: set[str] = set()
-    for _entry, page in run.iter_pages():
-        for study in page.get("studies") or []:
-            nct_id = nct_id_of(study)
-            if nct_id is not None:
-                if nct_id in seen:
-                    continue
-                seen.add(nct_id)
-            yield study
 
 
 # ---- bulk sources ---------------------------------------------------------------------------

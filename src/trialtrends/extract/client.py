@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -29,7 +33,12 @@ MAX_RETRY_AFTER = 600.0
 
 
 class ApiError(TrialtrendsError):
-    """A request that failed for good; the message is one sentence naming the URL."""
+    """A request that failed for good; the message is one sentence naming the host and path."""
+
+
+class PageTokenExpired(ApiError):
+    """The API refused a page token as stale: the data was refreshed mid-crawl (API-NOTES:
+    restart the crawl rather than resume with an old token)."""
 
 
 class _Retryable(Exception):
@@ -116,14 +125,55 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
     return delay
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def _retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP-date (RFC 9110); None if unusable."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        # An HTTP-date Retry-After: rare here; fall back to our own backoff.
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def short_url(url: str) -> str:
+    """host/path of a URL, for error sentences (not the whole URL-encoded query)."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}" if parts.netloc else url
+
+
+def connection_cause(exc: BaseException) -> str:
+    """Why a connection failed, in words (name resolution, refused, TLS, reset, ...)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None and seen.args and isinstance(seen.args[0], BaseException):
+            nxt = seen.args[0]
+        seen = nxt
+    text = " ".join(f"{type(e).__name__} {e}" for e in chain)
+    if isinstance(exc, requests.exceptions.SSLError) or "SSLError" in text or "CERTIFICATE" in text:
+        return "TLS error"
+    if (
+        any(isinstance(e, socket.gaierror) for e in chain)
+        or "NameResolutionError" in text
+        or ("Name or service not known" in text or "Temporary failure in name resolution" in text)
+    ):
+        return "name resolution failed"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
+        return "connection refused"
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset by peer" in text:
+        return "connection reset"
+    if "RemoteDisconnected" in text or "closed connection" in text:
+        return "the server closed the connection"
+    return f"connection failed ({type(exc).__name__})"
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -144,6 +194,8 @@ class CtgovClient:
             "nightly cell-therapy landscape tables)"
         )
         self.session.headers["Accept"] = "application/json"
+        # The API compresses; requests decodes (a truncated gzip body is retried, see _attempt).
+        self.session.headers["Accept-Encoding"] = "gzip"
         self.pacer = Pacer(settings.max_rps)
         self.stats = ClientStats()
 
@@ -159,14 +211,19 @@ class CtgovClient:
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Response:
         """GET one JSON document, retrying transient failures; raise ApiError when it fails."""
         url = f"{self.base_url}/{path.lstrip('/')}"
-        prepared = requests.Request("GET", url, params=dict(params or {})).prepare()
+        # Prepared through the session, so its User-Agent and Accept headers go on the wire.
+        prepared = self.session.prepare_request(requests.Request("GET", url, params=dict(params or {})))
+        # Proxies and the CA bundle from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE, ...).
+        send_kwargs = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         full_url = prepared.url or url
+        where = short_url(full_url)
         tries = self.settings.max_retries + 1
         last_reason = ""
         for attempt in range(tries):
             self.pacer.wait()
             try:
-                response = self._attempt(prepared, full_url)
+                paged = bool(params and "pageToken" in params)
+                response = self._attempt(prepared, full_url, send_kwargs, paged)
                 response.attempts = attempt + 1
                 return response
             except _Retryable as exc:
@@ -178,26 +235,29 @@ class CtgovClient:
                 )
                 self.stats.retries += 1
                 message = (
-                    f"retrying {full_url} in {delay:.2f}s "
-                    f"(attempt {attempt + 2}/{tries}) after: {last_reason}"
+                    f"retrying {where} in {delay:.2f}s (attempt {attempt + 2}/{tries}) after: {last_reason}"
                 )
                 self.stats.retry_log.append(message)
                 log.warning(message)
                 time.sleep(delay)
-        raise ApiError(f"Giving up on {full_url} after {tries} attempts; last error: {last_reason}")
+        raise ApiError(f"Giving up on {where} after {tries} attempts; last error: {last_reason}")
 
-    def _attempt(self, prepared: requests.PreparedRequest, url: str) -> Response:
+    def _attempt(
+        self, prepared: requests.PreparedRequest, url: str, send_kwargs: dict[str, Any], paged: bool
+    ) -> Response:
         self.stats.requests += 1
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         try:
-            resp = self.session.send(prepared, timeout=timeout)
+            resp = self.session.send(prepared, timeout=timeout, **send_kwargs)
             body = resp.content  # reads the whole body: a reset mid-body raises here
         except requests.Timeout as exc:
             raise _Retryable(f"timed out ({type(exc).__name__})") from exc
-        except requests.ConnectionError as exc:
-            raise _Retryable(f"connection failed ({type(exc).__name__})") from exc
+        except requests.exceptions.ContentDecodingError as exc:
+            raise _Retryable("truncated or corrupt gzip body") from exc
         except requests.exceptions.ChunkedEncodingError as exc:
             raise _Retryable("connection broke mid-body") from exc
+        except requests.ConnectionError as exc:
+            raise _Retryable(connection_cause(exc)) from exc
         self.stats.bytes_received += len(body)
         status = resp.status_code
         if status == 429:
@@ -208,8 +268,12 @@ class CtgovClient:
             raise _Retryable(f"HTTP {status}", _retry_after_seconds(resp.headers.get("Retry-After")))
         if status >= 400:
             # API-NOTES: error bodies are text/plain and say what is wrong; quote them.
-            text = body.decode("utf-8", "replace")
-            raise ApiError(f"The API refused {url} with HTTP {status}: {_short(text)}")
+            text = _short(body.decode("utf-8", "replace"))
+            if paged and status == 400 and "token" in text.lower():
+                # VERIFY on the first live run: the wording of a stale-token 400 (logged here).
+                log.warning("page token refused by %s: %s", short_url(url), text)
+                raise PageTokenExpired(f"The API refused a page token for {short_url(url)}: {text}")
+            raise ApiError(f"The API refused {short_url(url)} with HTTP {status}: {text}")
         content_type = resp.headers.get("Content-Type", "")
         head = body.lstrip()[:1]
         if "html" in content_type.lower() or head == b"<":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,32 +18,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trialtrends.errors import TrialtrendsError
+import orjson
 
-MANIFEST = "manifest.json"
-RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+from trialtrends.errors import TrialtrendsError
+from trialtrends.extract.records import nct_id_of
+from trialtrends.manifest import MANIFEST, RunManifest, atomic_write
 
 
 class RawDataError(TrialtrendsError):
     """Landed raw data that is missing, unfinished or does not match its manifest."""
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def new_run_id() -> str:
     """Unique run id that sorts by start time: UTC time to the microsecond plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + secrets.token_hex(2)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -77,7 +64,7 @@ class RawRun:
             raise RawDataError(f"{target} already exists; raw files are never overwritten")
         # mtime=0 keeps the gzip bytes a pure function of the body (reproducible checksums).
         data = gzip.compress(body, compresslevel=6, mtime=0)
-        _atomic_write(target, data)
+        atomic_write(target, data)
         target.chmod(0o444)
         return {
             "file": target.name,
@@ -86,12 +73,11 @@ class RawRun:
             "body_bytes": len(body),
         }
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        body = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False).encode()
-        _atomic_write(self.path / MANIFEST, body + b"\n")
+    def write_manifest(self, manifest: RunManifest) -> None:
+        manifest.write(self.path)
 
-    def manifest(self) -> dict[str, Any]:
-        return json.loads((self.path / MANIFEST).read_text())
+    def manifest(self) -> RunManifest:
+        return RunManifest.read(self.path)
 
     def read_body(self, entry: dict[str, Any]) -> bytes:
         """A landed body, after checking its file against the manifest's sha256."""
@@ -104,7 +90,7 @@ class RawRun:
     def verify(self) -> list[str]:
         """Every problem between the manifest and the files on disk (empty when all is well)."""
         problems = []
-        for entry in self.manifest().get("files", []):
+        for entry in self.manifest().files:
             file = self.path / entry["file"]
             if not file.is_file():
                 problems.append(f"{file} is missing")
@@ -114,9 +100,16 @@ class RawRun:
 
     def iter_pages(self) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
         """(manifest file entry, parsed page) for every landed /studies page, in landing order."""
-        for entry in self.manifest().get("files", []):
+        for entry in self.manifest().files:
             if entry.get("kind") == "page":
                 yield entry, json.loads(self.read_body(entry))
+
+
+def stale_temp_files(raw_dir: Path) -> list[Path]:
+    """Half-written files (`.*.tmp`) a killed run left in the raw folders."""
+    if not raw_dir.is_dir():
+        return []
+    return sorted(p for p in raw_dir.glob("*/.*.tmp") if p.is_file())
 
 
 def list_runs(raw_dir: Path) -> list[RawRun]:
@@ -124,3 +117,56 @@ def list_runs(raw_dir: Path) -> list[RawRun]:
     if not raw_dir.is_dir():
         return []
     return [RawRun(p) for p in sorted(raw_dir.iterdir()) if (p / MANIFEST).is_file()]
+
+
+@dataclass
+class StudySelection:
+    """The studies of a landed API run, one copy per nctId, and the conflicts found choosing.
+
+    A study can come back more than once in one pull (in two queries, or repeated across pages
+    while the index moves). Identical copies are simply duplicates. Copies that differ are a
+    conflict: the one with the newer lastUpdatePostDate is kept (the later one on a tie, as it
+    was served last), and the conflict is recorded for the data-quality summary.
+    """
+
+    run: RawRun
+    chosen: dict[str, tuple[int, int]]  # nct_id -> (page index, position) of the kept copy
+    conflicts: list[dict[str, Any]]
+
+    def records(self) -> Iterator[Any]:
+        """The chosen copies (and records without a usable nctId), in landing order."""
+        for page_index, (_entry, page) in enumerate(self.run.iter_pages()):
+            for position, study in enumerate(page.get("studies") or []):
+                nct_id = nct_id_of(study)
+                if nct_id is None or self.chosen.get(nct_id) == (page_index, position):
+                    yield study
+
+
+def _last_update(study: Any) -> str:
+    try:
+        return str(study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"])
+    except (KeyError, TypeError):
+        return ""
+
+
+def select_studies(run: RawRun) -> StudySelection:
+    """Choose one copy of every study of a landed API run (a first pass over its pages)."""
+    best: dict[str, tuple[str, int, int]] = {}
+    digests: dict[str, set[str]] = {}
+    for page_index, (_entry, page) in enumerate(run.iter_pages()):
+        for position, study in enumerate(page.get("studies") or []):
+            nct_id = nct_id_of(study)
+            if nct_id is None:
+                continue
+            digests.setdefault(nct_id, set()).add(
+                hashlib.sha256(orjson.dumps(study, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            )
+            candidate = (_last_update(study), page_index, position)
+            if nct_id not in best or candidate[0] >= best[nct_id][0]:
+                best[nct_id] = candidate
+    conflicts = [
+        {"nct_id": nct_id, "versions": len(seen), "kept_last_update": best[nct_id][0] or None}
+        for nct_id, seen in sorted(digests.items())
+        if len(seen) > 1
+    ]
+    return StudySelection(run, {k: (v[1], v[2]) for k, v in best.items()}, conflicts)

@@ -22,12 +22,22 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from trialtrends.errors import TrialtrendsError
 from trialtrends.load.ddl import TABLES, TABLES_BY_NAME, quote
 from trialtrends.load.views import create_views
+from trialtrends.lock import try_lock
 
 log = logging.getLogger(__name__)
 
 TMP_PREFIX = ".building-"
+OWNER_SUFFIX = ".owner"
+# DuckDB 2.0 writes storage v2 by default, which DuckDB 1.x clients (the CLI on PyPI, DBeaver,
+# JDBC) refuse; v1.4.0 opens in every client from DuckDB 1.4 on.
+STORAGE_VERSION = "v1.4.0"
+
+
+class WarehouseError(TrialtrendsError):
+    """The warehouse cannot be built or published (one sentence)."""
 # Tables whose rows belong to one trial: merged by nct_id in incremental mode.
 TRIAL_TABLES = (
     "trials", "trial_countries", "trial_sponsors", "trial_sites", "trial_conditions",
@@ -53,9 +63,43 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> N
 
 
 def _cleanup_abandoned(warehouse_dir: Path) -> None:
-    for stale in warehouse_dir.glob(f"{TMP_PREFIX}*"):
-        log.warning("removing %s left by an interrupted load", stale)
-        stale.unlink(missing_ok=True)
+    """Remove building files whose builder is gone (its owner lock is free), never a live one."""
+    bases = {Path(str(p).split(".duckdb")[0] + ".duckdb") for p in warehouse_dir.glob(f"{TMP_PREFIX}*")}
+    for building in sorted(bases):
+        owner = Path(f"{building}{OWNER_SUFFIX}")
+        fd = try_lock(owner) if owner.exists() else None
+        if owner.exists() and fd is None:
+            continue  # its builder is alive (another process, or this one)
+        log.warning("removing %s left by an interrupted load", building)
+        for leftover in (building, Path(f"{building}.wal"), owner):
+            leftover.unlink(missing_ok=True)
+        if fd is not None:
+            os.close(fd)
+
+
+def _readable(path: Path) -> str | None:
+    """None when the warehouse file opens, else why not (one line)."""
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            return None  # held by a writer: readable, just busy (the attach will say so)
+        return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    return None
+
+
+def move_aside_if_unreadable(warehouse_path: Path, run_id: str) -> Path | None:
+    """A published warehouse that cannot be opened is moved to `<name>.corrupt-<run_id>` (kept
+    for inspection, never deleted) so the pipeline heals by publishing a fresh one."""
+    if not warehouse_path.exists():
+        return None
+    why = "it is not a file" if not warehouse_path.is_file() else _readable(warehouse_path)
+    if why is None:
+        return None
+    aside = warehouse_path.with_name(f"{warehouse_path.name}.corrupt-{run_id}")
+    os.replace(warehouse_path, aside)
+    log.warning("the published warehouse could not be opened (%s); moved it to %s", why, aside)
+    return aside
 
 
 def _changes_sql(run_id: str, incremental: bool) -> str:
@@ -112,14 +156,20 @@ class WarehouseBuilder:
         warehouse_dir.mkdir(parents=True, exist_ok=True)
         _cleanup_abandoned(warehouse_dir)
         self.tmp = warehouse_dir / f"{TMP_PREFIX}{run_id}.duckdb"
-        self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(
-            str(self.tmp), config={"memory_limit": memory_limit}
-        )
+        # The owner lock says "this building file is live" to any other builder's clean-up.
+        self._owner = Path(f"{self.tmp}{OWNER_SUFFIX}")
+        self._owner_fd = try_lock(self._owner)
+        self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(config={"memory_limit": memory_limit})
         try:
+            # Written in a storage format that maintained DuckDB clients (1.4 and newer) open.
+            self.con.execute(f"attach {quote(str(self.tmp))} as warehouse (storage_version '{STORAGE_VERSION}')")
+            self.con.execute("use warehouse")
             _create_tables(self.con)
         except BaseException:
             self.abort()
             raise
+        #: Where an unreadable published warehouse was moved by this publish, if it was.
+        self.recovered: Path | None = None
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self.con is None:
@@ -149,11 +199,25 @@ class WarehouseBuilder:
         and gains this run's changes.
         """
         con = self._connection()
-        previous = self.warehouse_path if self.warehouse_path.is_file() else None
         try:
+            if incremental and _readable(self.warehouse_path) is not None:
+                raise WarehouseError(
+                    f"The published warehouse {self.warehouse_path} cannot be read, so an incremental "
+                    "run has nothing to merge into; run a full `trialtrends refresh` (it moves the file aside)."
+                )
+            self.recovered = move_aside_if_unreadable(self.warehouse_path, self.run_id)
+            previous = self.warehouse_path if self.warehouse_path.is_file() else None
             if previous is not None:
-                con.execute(f"attach {quote(str(previous))} as prev (read_only)")
+                try:
+                    con.execute(f"attach {quote(str(previous))} as prev (read_only)")
+                except duckdb.IOException as exc:
+                    raise WarehouseError(
+                        f"Cannot read the published warehouse {previous} to compare against it "
+                        f"({str(exc).splitlines()[0][:160]}); if a DuckDB client holds it open for writing, "
+                        "close it (or open it with -readonly) and run again."
+                    ) from exc
                 if incremental:
+                    _check_same_layout(con)
                     con.execute("create temp table batch_ids as select nct_id from trials")
                     for name in TRIAL_TABLES:
                         cols = ", ".join(c.name for c in TABLES_BY_NAME[name].columns)
@@ -175,12 +239,15 @@ class WarehouseBuilder:
             _insert_runs(con, runs)
             create_views(con)
             con.execute("checkpoint")
+            con.execute("use memory")
+            con.execute("detach warehouse")
             con.close()
             self.con = None
             with open(self.tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(self.tmp, self.warehouse_path)
             _fsync_dir(self.warehouse_path.parent)
+            self._release_owner()
         except BaseException:
             self.abort()
             raise
@@ -194,6 +261,27 @@ class WarehouseBuilder:
             self.con = None
         self.tmp.unlink(missing_ok=True)
         Path(f"{self.tmp}.wal").unlink(missing_ok=True)
+        self._release_owner()
+
+    def _release_owner(self) -> None:
+        if self._owner_fd is not None:
+            self._owner.unlink(missing_ok=True)
+            os.close(self._owner_fd)
+            self._owner_fd = None
+
+
+def _check_same_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """An incremental merge copies rows from the previous warehouse: it must have this layout."""
+    for name in TRIAL_TABLES:
+        want = [c.name for c in TABLES_BY_NAME[name].columns]
+        have = [r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'prev' and table_name = ? "
+            "order by column_index", [name]).fetchall()]  # fmt: skip
+        if have != want:
+            raise WarehouseError(
+                f"The published warehouse has an older layout (table {name} differs), so an incremental "
+                "run cannot merge into it; run a full `trialtrends refresh` once."
+            )
 
 
 def _fsync_dir(path: Path) -> None:
