@@ -123,7 +123,7 @@ def test_single_study_404_alias_and_bad_id(fake: FakeCtgov) -> None:
 
 
 def test_requests_are_recorded_with_status_and_bytes(fake: FakeCtgov) -> None:
-    response = get(fake, pageSize=2, **{"query.term": "cells"})
+    get(fake, pageSize=2, **{"query.term": "cells"})
     get(fake, "/version", bogus=1)
     assert [(r.path, r.status) for r in fake.requests] == [("/api/v2/studies", 200), ("/api/v2/version", 400)]
     assert fake.requests[0].params == [("pageSize", "2"), ("query.term", "cells")]
