@@ -6,9 +6,15 @@ No network and no publishing here: `pipeline` gates and publishes what this stag
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
 import resource
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -29,6 +35,8 @@ from trialtrends.transform.normalize import UNMAPPED_CODE, Rows, Tables, build_t
 from trialtrends.validate.quarantine import validate_classified, validate_tables
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _peak_mb() -> float:
@@ -144,6 +152,24 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the main process dies (kill -9 included), so no orphan
+    keeps parsing (and holding memory) after its run is gone."""
+    with contextlib.suppress(OSError, AttributeError):
+        # Linux: the kernel signals the worker the moment its parent dies.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a fallback): poll for re-parenting
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def _parallel(
     batches: Iterable[list[tuple[str, bytes]]], run_id: str, cell_therapy_only: bool, workers: int
 ) -> Iterator[Chunk]:
@@ -155,7 +181,9 @@ def _parallel(
     """
     # spawn, not fork: Polars' thread pool does not survive a fork.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque[Future[Chunk]] = deque()
         for batch in batches:
             pending.append(pool.submit(process_raw_chunk, batch, run_id, cell_therapy_only))
