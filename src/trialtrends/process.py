@@ -28,9 +28,10 @@ from trialtrends.extract.bulk import bulk_raw, bulk_studies, payloads_for
 from trialtrends.extract.raw import RawRun, select_studies
 from trialtrends.extract.records import nct_id_of, parse_record
 from trialtrends.load.warehouse import WarehouseBuilder
-from trialtrends.schemas import TrialDiseases, TrialProducts, polars_schema
+from trialtrends.schemas import TrialProducts, polars_schema
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import classify
+from trialtrends.transform.diseases import classify_diseases
 from trialtrends.transform.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies
 from trialtrends.validate.quarantine import validate_classified, validate_tables
 
@@ -130,7 +131,7 @@ def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) 
     frames = {name: frame for name, frame in tables.all_frames().items() if name != "trial_text"}
     frames["trial_modalities"] = result.modalities.filter(pl.col("nct_id").is_in(kept))
     frames["trial_flags"] = flags.filter(pl.col("nct_id").is_in(kept))
-    frames["trial_diseases"] = pl.DataFrame(schema=polars_schema(TrialDiseases))
+    frames["trial_diseases"] = classify_diseases(tables.trial_text.filter(pl.col("nct_id").is_in(kept)))
     frames["trial_products"] = pl.DataFrame(schema=polars_schema(TrialProducts))
     validate_classified(frames)
     return Chunk(frames, counts["scanned"], counts["duplicates"])

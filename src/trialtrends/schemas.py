@@ -356,7 +356,7 @@ class TrialDiseases(pa.DataFrameModel):
     area: str = pa.Field(isin=DISEASE_AREAS, description="Disease area: haematological malignancy, solid tumour, autoimmune / immune-mediated, infectious disease, other non-oncology or unknown.")
     category: Optional[str] = pa.Field(nullable=True, description="Disease category within the area (B-cell lymphoma, multiple myeloma, CNS tumours, SLE, ...).")
     entity: Optional[str] = pa.Field(nullable=True, description="Disease entity (DLBCL, glioblastoma, lupus nephritis, ...); null when only the category is named.")
-    evidence: str = pa.Field(description="Field and text that matched (e.g. 'conditions: Diffuse Large B-Cell Lymphoma').")
+    evidence: Optional[str] = pa.Field(nullable=True, description="Field and text that matched (e.g. 'conditions: Diffuse Large B-Cell Lymphoma'); null for 'unknown'.")
 
     class Config(_Strict):
         unique = ["nct_id", "area", "category", "entity"]

@@ -26,6 +26,7 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "intervention_descriptions",
     "arm_groups",
     "intervention_mesh",
+    "condition_mesh",
     "study_type",
     "overall_status",
 )
@@ -76,7 +77,8 @@ def text_row(study: dict) -> dict[str, str | None]:
     cond = _dict(protocol.get("conditionsModule"))
     design = _dict(protocol.get("designModule"))
     arms_mod = _dict(protocol.get("armsInterventionsModule"))
-    browse = _dict(_dict(study.get("derivedSection")).get("interventionBrowseModule"))
+    derived = _dict(study.get("derivedSection"))
+    browse = _dict(derived.get("interventionBrowseModule"))
 
     names: list[str] = []
     other_names: list[str] = []
@@ -123,6 +125,13 @@ def text_row(study: dict) -> dict[str, str | None]:
         [_str(m.get("term")) for m in meshes if isinstance(m, dict)] if isinstance(meshes, list) else []
     )
 
+    condition_meshes = _dict(derived.get("conditionBrowseModule")).get("meshes")
+    condition_mesh = (
+        [_str(m.get("term")) for m in condition_meshes if isinstance(m, dict)]
+        if isinstance(condition_meshes, list)
+        else []
+    )
+
     return {
         "nct_id": _str(ident.get("nctId")),
         "brief_title": _str(ident.get("briefTitle")),
@@ -138,6 +147,8 @@ def text_row(study: dict) -> dict[str, str | None]:
         "intervention_descriptions": SEP.join(descriptions) if descriptions else None,
         "arm_groups": SEP.join(arms) if arms else None,
         "intervention_mesh": _join_parts(mesh_terms, SEP),
+        # The study's own condition MeSH terms (not their ancestors): the disease rules read them.
+        "condition_mesh": _join_parts(condition_mesh, SEP),
         "study_type": _str(design.get("studyType")),
         "overall_status": _str(status.get("overallStatus")),
     }
