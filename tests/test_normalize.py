@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from builders import DELETE, study, with_path
 
-from trialtrends.transform.normalize import StudyError, normalize_studies, parse_partial_date, phase_label
+from trialtrends.transform.flatten import StudyError, parse_partial_date, phase_label
+from trialtrends.transform.normalize import normalize_studies
 from trialtrends.validate.quarantine import validate_tables
 
 

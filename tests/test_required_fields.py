@@ -9,7 +9,8 @@ import pytest
 from fakeapi import default_metadata
 
 from trialtrends.extract.raw import _last_update
-from trialtrends.transform.normalize import Rows, build_tables, flatten_studies
+from trialtrends.transform.flatten import Rows, flatten_studies
+from trialtrends.transform.normalize import build_tables
 from trialtrends.transform.study_text import text_row
 from trialtrends.validate.gates import metadata_paths, required_fields
 

@@ -32,7 +32,8 @@ from trialtrends.schemas import TrialProducts, polars_schema
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import classify
 from trialtrends.transform.diseases import classify_diseases
-from trialtrends.transform.normalize import UNMAPPED_CODE, Rows, Tables, build_tables, flatten_studies
+from trialtrends.transform.flatten import UNMAPPED_CODE, Rows, flatten_studies
+from trialtrends.transform.normalize import Tables, build_tables
 from trialtrends.validate.quarantine import validate_classified, validate_tables
 
 log = logging.getLogger(__name__)
