@@ -32,7 +32,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             countries=["United States"],
         ),
         study(
-            "NCT90000003", title="CD33 CAR-NK cells in AML", summary="CD33 CAR-NK cells", posted="2022-06-01"
+            "NCT90000003",
+            title="CD33 CAR-NK cells in AML",
+            summary="CD33 CAR-NK cells",
+            posted="2022-06-01",
+            interventions=[{"type": "BIOLOGICAL", "name": "CD33 CAR-NK cells"}],
         ),
     ]
     with FakeCtgov(records) as fake:
