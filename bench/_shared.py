@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -13,8 +12,11 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def shared_ctgov() -> Path:
-    """TRIALTRENDS_SHARED_CTGOV, default ../shared/ctgov; exit with a reason when absent."""
-    path = Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV") or REPO.parent / "shared" / "ctgov")
+    """The shared material (its one path setting: fakeapi.shared_ctgov_dir); exit with a reason
+    when absent."""
+    from fakeapi import shared_ctgov_dir
+
+    path = shared_ctgov_dir()
     if not (path / "corpus").is_dir():
         sys.exit(f"skipped: shared ClinicalTrials.gov material not found at {path} "
                  "(set TRIALTRENDS_SHARED_CTGOV)")  # fmt: skip

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import polars as pl
+from _shared import shared_ctgov
 
 from trialtrends.transform.countries import map_countries
 from trialtrends.transform.sponsors import canonicalize_sponsors, sponsor_key, unknown_spellings
@@ -28,10 +28,6 @@ from trialtrends.transform.sponsors import canonicalize_sponsors, sponsor_key, u
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MIN_TRIALS = 3
 
-
-def shared_ctgov() -> Path:
-    """The shared material folder (TRIALTRENDS_SHARED_CTGOV, default ../shared/ctgov)."""
-    return Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV", REPO_ROOT.parent / "shared" / "ctgov"))
 
 
 def load_leads(root: Path) -> pl.DataFrame:

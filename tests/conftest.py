@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,19 +12,15 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 sys.path.insert(0, str(TESTS))  # builders, fakeapi, openapi_spec are plain modules here
 
-from fakeapi import FakeCtgov  # noqa: E402
+from fakeapi import FakeCtgov, shared_ctgov_dir  # noqa: E402
 
 from trialtrends.settings import Settings  # noqa: E402
 
 
-def shared_ctgov_path() -> Path:
-    """The one path setting for shared material: TRIALTRENDS_SHARED_CTGOV or ../shared/ctgov."""
-    return Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV") or REPO.parent / "shared" / "ctgov")
-
-
 @pytest.fixture(scope="session")
 def shared_ctgov() -> Path:
-    path = shared_ctgov_path()
+    """The shared material, read in place through its one path setting (fakeapi.shared_ctgov_dir)."""
+    path = shared_ctgov_dir()
     if not (path / "corpus").is_dir():
         pytest.skip(f"shared ClinicalTrials.gov material not found at {path} (set TRIALTRENDS_SHARED_CTGOV)")
     return path

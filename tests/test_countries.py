@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import polars as pl
@@ -62,11 +61,6 @@ API_NOTES_STRINGS = {
     "Christmas Island": ("CX", "Christmas Island"),
 }
 
-
-def shared_ctgov() -> Path:
-    """The shared ClinicalTrials.gov material (TRIALTRENDS_SHARED_CTGOV, default ../shared/ctgov)."""
-    default = REPO_ROOT.parent / "shared" / "ctgov"
-    return Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV", default))
 
 
 @pytest.mark.parametrize(("raw", "expected"), sorted(API_NOTES_STRINGS.items()))
@@ -182,10 +176,8 @@ def _shared_country_strings(root: Path) -> set[str]:
 
 
 @pytest.mark.shared
-def test_every_shared_country_string_maps() -> None:
-    root = shared_ctgov()
-    if not (root / "corpus").is_dir():
-        pytest.skip(f"shared ClinicalTrials.gov material not found at {root}")
+def test_every_shared_country_string_maps(shared_ctgov: Path) -> None:
+    root = shared_ctgov
     values = _shared_country_strings(root)
     assert {"Czech Republic", "Swaziland", "Turkey (Türkiye)"} <= values  # removed + 2026 spellings
     assert unmapped(pl.DataFrame({"country_raw": sorted(values)})) == []

@@ -6,7 +6,6 @@ import collections
 import csv
 import gzip
 import json
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -25,11 +24,6 @@ from trialtrends.transform.sponsors import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-def shared_ctgov() -> Path:
-    """The shared ClinicalTrials.gov material (TRIALTRENDS_SHARED_CTGOV, default ../shared/ctgov)."""
-    default = REPO_ROOT.parent / "shared" / "ctgov"
-    return Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV", default))
 
 
 def read_data_csv(name: str) -> list[dict[str, str]]:
@@ -315,10 +309,8 @@ def _shared_sponsors(root: Path) -> tuple[collections.Counter[str], set[str]]:
 
 
 @pytest.mark.shared
-def test_shared_sponsors_are_covered() -> None:
-    root = shared_ctgov()
-    if not (root / "corpus").is_dir():
-        pytest.skip(f"shared ClinicalTrials.gov material not found at {root}")
+def test_shared_sponsors_are_covered(shared_ctgov: Path) -> None:
+    root = shared_ctgov
     leads, record_names = _shared_sponsors(root)
     frame = pl.DataFrame(
         {"sponsor_raw": list(leads), "trial_count": list(leads.values())},
