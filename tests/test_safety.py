@@ -143,7 +143,11 @@ def test_kill_9_of_the_holder_frees_the_lock_and_the_next_run_proceeds(slow_serv
 
 
 def test_lock_names_its_holder_in_one_sentence(tmp_path):
-    with data_dir_lock(tmp_path, command="refresh"), pytest.raises(DataDirBusy) as info, data_dir_lock(tmp_path):
+    with (
+        data_dir_lock(tmp_path, command="refresh"),
+        pytest.raises(DataDirBusy) as info,
+        data_dir_lock(tmp_path),
+    ):
         pass
     message = str(info.value)
     assert message.count(". ") == 0 and f"pid {os.getpid()} (refresh)" in message
@@ -425,3 +429,18 @@ def test_bulk_workers_exit_when_their_parent_is_killed(tmp_path):
         for w in workers:
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+def test_a_damaged_manifest_of_another_run_does_not_stop_the_night(tmp_path):
+    with FakeCtgov(OLD) as fake:
+        settings = test_settings(tmp_path, fake.url)
+        damaged = RawRun.create(settings.raw_dir, "20250101T000000.000000Z-bad0")
+        (damaged.path / "manifest.json").write_text('{"run_id": "20250101T0000')  # cut short
+        result = refresh(settings)
+    assert result.manifest.published
+    assert [r[0] for r in read(settings, "select run_id from runs")] == [result.run.run_id]
+    rebuilt = CliRunner().invoke(
+        main, ["rebuild", "--run", damaged.run_id, "--data-dir", str(settings.data_dir)]
+    )
+    assert rebuilt.exit_code == 1 and "is not a readable run manifest" in rebuilt.output
+    assert len(rebuilt.output.strip().splitlines()) == 1

@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from trialtrends import __version__
+from trialtrends.errors import TrialtrendsError
 
 MANIFEST = "manifest.json"
 RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
+
+
+class ManifestError(TrialtrendsError):
+    """A manifest.json that cannot be read (damaged by hand or by a full disk)."""
 
 
 def utc_now() -> str:
@@ -100,7 +105,14 @@ class RunManifest:
 
     @classmethod
     def read(cls, run_dir: Path) -> RunManifest:
-        return cls.from_dict(json.loads((run_dir / MANIFEST).read_text()))
+        path = run_dir / MANIFEST
+        try:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return cls.from_dict(data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ManifestError(f"{path} is not a readable run manifest ({exc})") from exc
 
     def write(self, run_dir: Path) -> None:
         body = json.dumps(self.to_dict(), indent=2, ensure_ascii=False).encode()

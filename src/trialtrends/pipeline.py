@@ -22,7 +22,7 @@ from trialtrends.extract.api_pull import Progress, pull
 from trialtrends.extract.bulk import count_entries, file_sha256, source_kind
 from trialtrends.extract.raw import RawRun, list_runs, new_run_id, stale_temp_files
 from trialtrends.lock import data_dir_lock
-from trialtrends.manifest import ABANDONED, RUNNING, SUCCEEDED, RunManifest, utc_now
+from trialtrends.manifest import ABANDONED, RUNNING, SUCCEEDED, ManifestError, RunManifest, utc_now
 from trialtrends.process import Processed, _peak_mb, process_run, records_run
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import CLASSIFIER_VERSION, REPORT_GROUPS
@@ -58,10 +58,19 @@ def exclusive(settings: Settings, command: str | None = None) -> Iterator[None]:
         yield
 
 
+def readable_runs(settings: Settings) -> Iterator[tuple[RawRun, RunManifest]]:
+    """Every landed run with its manifest, oldest first; an unreadable manifest is skipped with
+    a warning (one damaged folder must not stop every later night)."""
+    for run in list_runs(settings.raw_dir):
+        try:
+            yield run, run.manifest()
+        except ManifestError as exc:
+            log.warning("skipping run %s: %s", run.run_id, exc)
+
+
 def tidy(settings: Settings) -> None:
     """With the lock held nobody else is running: whatever says `running` was killed."""
-    for run in list_runs(settings.raw_dir):
-        manifest = run.manifest()
+    for run, manifest in readable_runs(settings):
         if manifest.status == RUNNING:
             manifest.status = ABANDONED
             manifest.published = False
@@ -115,14 +124,14 @@ def land_bulk(settings: Settings, source: Path) -> RawRun:
 
 def rebuildable(settings: Settings, run_id: str | None = None) -> RawRun:
     """The landed run to rebuild: the one named, or the newest whose input landed completely."""
-    runs = [r for r in list_runs(settings.raw_dir) if r.manifest().rebuild_of is None]
+    runs = [r for r, m in readable_runs(settings) if m.rebuild_of is None and m.landed]
     if run_id is not None:
         chosen = [r for r in list_runs(settings.raw_dir) if r.run_id == run_id]
         if not chosen:
             raise RefreshError(f"No landed run {run_id} under {settings.raw_dir} (see `trialtrends runs`).")
         run = chosen[0]
     else:
-        landed = [r for r in runs if r.manifest().landed]
+        landed = runs
         if not landed:
             raise RefreshError(
                 f"No completely landed run under {settings.raw_dir}: run `trialtrends refresh`."
@@ -183,10 +192,9 @@ def start_rebuild(settings: Settings, source: RawRun) -> RawRun:
 def last_good_unique(settings: Settings, run: RawRun) -> int | None:
     """Unique studies of the last published run of the same kind and mode, for the drop gate."""
     current = run.manifest()
-    for other in reversed(list_runs(settings.raw_dir)):
+    for other, m in reversed(list(readable_runs(settings))):
         if other.run_id == run.run_id:
             continue
-        m = other.manifest()
         if m.published and m.kind == current.kind and m.mode == current.mode:
             return m.studies
     return None
@@ -250,8 +258,8 @@ def report_groups_frame() -> pl.DataFrame:
 def run_rows(settings: Settings, current: RunManifest) -> list[dict[str, object]]:
     """Rows for `runs`: every landed run's manifest, with the current run as it will publish."""
     return [
-        (current if run.run_id == current.run_id else run.manifest()).runs_row()
-        for run in list_runs(settings.raw_dir)
+        (current if run.run_id == current.run_id else manifest).runs_row()
+        for run, manifest in readable_runs(settings)
     ]
 
 
