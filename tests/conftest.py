@@ -57,6 +57,18 @@ def test_settings(tmp_path: Path, api_url: str, **overrides: object) -> Settings
 test_settings.__test__ = False  # a helper, not a test
 
 
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.005) -> bool:
+    """Poll until predicate() is true or the timeout passes (for tests of real processes)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
 @pytest.fixture(scope="session")
 def corpus_server(corpus_studies: list[dict]) -> Iterator[FakeCtgov]:
     server = FakeCtgov(corpus_studies)

@@ -20,7 +20,7 @@ import orjson
 import pytest
 from builders import study
 from click.testing import CliRunner
-from conftest import test_settings
+from conftest import test_settings, wait_for
 from fakeapi import FakeCtgov, default_metadata
 
 from trialtrends.cli import main
@@ -62,13 +62,6 @@ def cli_process(settings, *args: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def lock_held(settings) -> bool:

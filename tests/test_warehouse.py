@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 from builders import study
-from conftest import test_settings
+from conftest import test_settings, wait_for
 from fakeapi import FakeCtgov
 
 from trialtrends.load.views import VIEWS
@@ -126,13 +126,6 @@ def test_open_reader_keeps_its_snapshot_and_nothing_is_corrupted(small_server, t
     assert read(settings, "select count(*) from runs") == [(before + 1,)]
 
 
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.002)
-    return False
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3])
@@ -150,7 +143,7 @@ def test_kill_9_during_load_leaves_the_old_warehouse_intact(corpus_server, tmp_p
     try:
         # The building file exists from the first staged chunk until the publish.
         building = lambda: any(settings.warehouse_dir.glob(".building-*"))  # noqa: E731
-        assert _wait_for(building), "the refresh never reached the load"
+        assert wait_for(building), "the refresh never reached the load"
         time.sleep(delay)  # 0: as the load starts; 0.3 s: in the middle of staging rows
         os.kill(proc.pid, signal.SIGKILL)
     finally:
