@@ -86,10 +86,11 @@ def slow_server():
         yield fake
 
 
-@pytest.mark.parametrize("attempt", range(3))
+@pytest.mark.parametrize("attempt", range(2))
 def test_two_cli_refreshes_at_once_one_publishes_the_other_refuses(slow_server, tmp_path, attempt):
     settings = test_settings(tmp_path, slow_server.url)
-    slow_server.inject("slow", times=5, path="/studies", seconds=0.4)
+    # The first refresh holds the lock for at least 6 s: time enough for the second to start and be refused.
+    slow_server.inject("slow", times=1, path="/studies", seconds=6)
     first = cli_process(settings, "refresh")
     assert wait_for(lambda: lock_held(settings)), "the first refresh never took the lock"
     second = cli_process(settings, "refresh")
@@ -108,7 +109,7 @@ def test_two_cli_refreshes_at_once_one_publishes_the_other_refuses(slow_server, 
 
 def test_second_run_can_wait_for_the_lock(slow_server, tmp_path):
     settings = test_settings(tmp_path, slow_server.url)
-    slow_server.inject("slow", times=5, path="/studies", seconds=0.3)
+    slow_server.inject("slow", times=1, path="/studies", seconds=3)
     first = cli_process(settings, "refresh")
     assert wait_for(lambda: lock_held(settings))
     waiting = test_settings(tmp_path, slow_server.url, lock_wait=120)
@@ -154,7 +155,7 @@ def test_flow_and_cli_at_once_one_publishes_the_other_refuses(prefect_harness, s
     import nightly
 
     settings = test_settings(tmp_path, slow_server.url)
-    slow_server.inject("slow", times=5, path="/studies", seconds=0.4)
+    slow_server.inject("slow", times=1, path="/studies", seconds=6)
     cli = cli_process(settings, "refresh")
     assert wait_for(lambda: lock_held(settings))
     state = nightly.nightly(data_dir=str(settings.data_dir), api_url=slow_server.url, return_state=True)
