@@ -1,24 +1,30 @@
 """A fake ClinicalTrials.gov API v2 server on 127.0.0.1 for the trialtrends tests.
 
-Standard library only (http.server). It mirrors the OpenAPI document (ctg-oas-v2.yaml, 2.0.5) for
-everything a client uses and the facts in ../shared/API-NOTES.md: /version, /studies (Essie-like
-search, filters, opaque page tokens bound to the other parameters, countTotal on the first page
-only, pageSize cut to 1000), /studies/{nctId} (404 / 301 for an alias), /studies/metadata; errors
-are text/plain. Tests arm faults (429, 5xx, HTML, truncated, slow, hang, reset) and data quirks
-(stray token after an exactly full last page, a study repeated across pages) at run time.
+Standard library only (http.server). It emulates exactly what the trialtrends client sends
+(`extract/client.py`, `extract/searches.py`), shaped as the OpenAPI document (ctg-oas-v2.yaml,
+2.0.5) and ../shared/API-NOTES.md say: `/version`, `/studies/metadata`, and `/studies` with
+`query.term`, `filter.advanced`, `format=json`, `pageSize` (cut to 1000), `countTotal` (first
+page only) and opaque `pageToken`s bound to the other parameters and to the data generation.
+Errors are text/plain. A parameter or endpoint the spec defines but the fake does not emulate
+is a 400/404 saying "not emulated by the fake", so a client change that starts sending it fails
+loudly instead of testing against invented behaviour. Tests arm faults (429, 5xx, HTML,
+truncated, slow, hang, reset) and data quirks (stray token after an exactly full last page, a
+study repeated across pages, a data refresh mid-crawl) at run time.
 
 Essie decisions (documented here because the real engine is not reachable):
-- `AND`/`OR`/`NOT` only in UPPERCASE; adjacent terms are ANDed; precedence NOT > AND > OR.
-- Matching is per word, case-insensitive; any non-word character splits words, so "CAR-T",
-  "CAR T" and "car-t" are the same two words; a bare "CAR-T" or a quoted phrase needs them
-  adjacent (within one field value), bare `CAR T` only needs both words somewhere.
-  "CART" is one different word (it is also an ordinary word: cartilage trials say "CART").
-- Plural relaxation: cell ~ cells, therapy ~ therapies, lymphoma ~ lymphomas (no synonyms);
-  `EXPANSION[None]` turns it off. `COVERAGE[...]` and `SEARCH[...]` are accepted and ignored.
-- `AREA[Field]RANGE[a,b]` on date fields compares partial dates by their first day
-  (2022-03 -> 2022-03-01); a partial upper bound covers its whole period (RANGE[2022,2022] is
-  the whole year); `AREA[StartDate]2022` equals RANGE[2022,2022]; a study lacking the field never
-  matches. RANGE also works on numeric fields and on ages ("16 years").
+- `AND`/`OR`/`NOT` only in UPPERCASE; adjacent terms are ANDed; precedence NOT > AND > OR;
+  parentheses group.
+- `query.term` searches the BasicSearch area (titles, acronym, summary, conditions, keywords,
+  interventions and other names, outcomes, sponsors, ids). Matching is per word,
+  case-insensitive; any non-word character splits words, so "CAR-T", "CAR T" and "car-t" are the
+  same two words; a bare "CAR-T" or a quoted phrase needs them adjacent (within one field
+  value), bare `CAR T` only needs both words somewhere. "CART" is one different word.
+- Plural relaxation: cell ~ cells, therapy ~ therapies, lymphoma ~ lymphomas (no synonyms).
+- `AREA[DateField]RANGE[a,b]` (a date field of the data model, e.g. LastUpdatePostDate) compares
+  partial dates by their first day (2022-03 -> 2022-03-01); a partial upper bound covers its whole
+  period (RANGE[2022,2022] is the whole year); MIN/MAX are open ends; a study lacking the field
+  never matches. Other operators (EXPANSION, COVERAGE, MISSING, AREA on other fields...) are a
+  400 "not emulated by the fake".
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ import contextlib
 import gzip
 import hashlib
 import json
-import math
 import os
 import re
 import select
@@ -43,7 +48,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 if __package__:
     from .openapi_spec import load_spec, ref_name, resolve
@@ -55,8 +60,9 @@ FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "fakeapi"
 BASE_PATH = "/api/v2"
 DEFAULT_PAGE_SIZE = 10  # spec: pageSize "If not specified or set to 0, the default value" (10)
 
-# Exactly the query parameter names the spec defines per operation (a test checks this).
-STUDIES_PARAMS = frozenset(
+# Exactly the query parameter names the spec defines per operation (a test checks this):
+# anything else is "unknown parameter" (the live API's wording), these are "not emulated".
+SPEC_STUDIES_PARAMS = frozenset(
     {
         "format", "markupFormat", "query.cond", "query.term", "query.locn", "query.titles",
         "query.intr", "query.outc", "query.spons", "query.lead", "query.id", "query.patient",
@@ -66,28 +72,12 @@ STUDIES_PARAMS = frozenset(
         "pageSize", "pageToken",
     }
 )  # fmt: skip
-STUDY_PARAMS = frozenset({"format", "markupFormat", "fields"})
-METADATA_PARAMS = frozenset({"includeIndexedOnly", "includeHistoricOnly"})
+SPEC_METADATA_PARAMS = frozenset({"includeIndexedOnly", "includeHistoricOnly"})
+# What the client sends to /studies (extract/searches.py, client.paginate), and so emulated.
+STUDIES_PARAMS = frozenset({"query.term", "filter.advanced", "format", "pageSize", "countTotal", "pageToken"})
 # Spec: "every other parameter must be repeated unchanged" except these three.
 _PAGING_PARAMS = frozenset({"countTotal", "pageSize", "pageToken"})
-# Parameters that change which studies match (the rest only shape the response).
-_RESPONSE_PARAMS = frozenset({"format", "markupFormat", "fields", "geoDecay", "aggFilters"})
-
-STATUSES = (
-    "ACTIVE_NOT_RECRUITING", "COMPLETED", "ENROLLING_BY_INVITATION", "NOT_YET_RECRUITING",
-    "RECRUITING", "SUSPENDED", "TERMINATED", "WITHDRAWN", "AVAILABLE", "NO_LONGER_AVAILABLE",
-    "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING", "WITHHELD", "UNKNOWN",
-)  # fmt: skip
-_NCT_PATTERN = re.compile(r"^[Nn][Cc][Tt]0*[1-9]\d{0,7}$")  # spec pattern of nctId / filter.ids
-_GEO_PATTERN = re.compile(r"^distance\((-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?)(km|mi)?\)$")
-_GEO_DECAY_PATTERN = re.compile(
-    r"^func:(gauss|exp|linear),scale:(\d+(\.\d+)?(km|mi)),offset:(\d+(\.\d+)?(km|mi)),"
-    r"decay:(\d+(\.\d+)?)$"
-)
-_FIELD_ITEM = re.compile(r"^([a-zA-Z][a-zA-Z0-9\-. ]*)|(@query)$")  # spec pattern of `fields`
-_SORT_ITEM = re.compile(r"^(([a-zA-Z][a-zA-Z0-9\-. ]*)|(@relevance))(:(asc|desc))?$")
-_LIST_SPLIT = re.compile(r"[,|]")  # spec: "comma- or pipe-separated list"
-_IDS_ONLY = re.compile(r"^\s*NCT\d{1,8}(?:[\s,]+NCT\d{1,8})*\s*$", re.IGNORECASE)
+NOT_EMULATED = "not emulated by the fake"
 
 
 # --------------------------------------------------------------------------- shared material
@@ -111,15 +101,6 @@ def load_shared_corpus(base: Path | None = None) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def load_shared_records(base: Path | None = None) -> list[dict]:
-    """The 64 full study records (records/NCT*.json); FileNotFoundError when absent."""
-    folder = (base or shared_ctgov_dir()) / "records"
-    paths = sorted(folder.glob("NCT*.json"))
-    if not paths:
-        raise FileNotFoundError(f"no records in {folder}")
-    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
-
-
 def load_fixture_studies(name: str = "studies.json") -> list[dict]:
     """Small hand-written studies from tests/fixtures/fakeapi/."""
     return json.loads((FIXTURE_DIR / name).read_text(encoding="utf-8"))
@@ -129,11 +110,6 @@ def nct_id_of(study: dict) -> str | None:
     """`protocolSection.identificationModule.nctId` of a study, if present."""
     ident = study.get("protocolSection", {}).get("identificationModule", {})
     return ident.get("nctId")
-
-
-def normalize_nct(value: str) -> str:
-    """NCT123 -> NCT00000123 (the spec pattern allows dropped leading zeros)."""
-    return "NCT" + value[3:].lstrip("0").zfill(8)
 
 
 # --------------------------------------------------------------------------- text matching
@@ -164,7 +140,7 @@ def word_variants(word: str) -> frozenset[str]:
 
 
 class TextIndex:
-    """Word positions of one study's text in one search area (built once, then only read)."""
+    """Word positions of one study's searchable text (built once, then only read)."""
 
     __slots__ = ("positions", "tokens")
 
@@ -205,95 +181,44 @@ def extract(obj: Any, path: tuple[str, ...]) -> list[Any]:
     return [v for v in current if v is not None and v != ""]
 
 
-def _as_text(value: Any) -> str | None:
-    """A leaf value as searchable text (booleans as true/false; structures are skipped)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    return None
-
-
-# Search areas as JSON paths. Names follow the API's search areas; contents follow the
-# NLM search-area docs loosely (e.g. ConditionSearch also covers titles, keywords and MeSH terms).
+# The BasicSearch area that query.term searches (API-NOTES "Search"; NLM search-area docs).
 _P = "protocolSection."
-_TITLES = (_P + "identificationModule.briefTitle", _P + "identificationModule.officialTitle")
-_ACRONYM = (_P + "identificationModule.acronym",)
-_CONDITIONS = (
-    _P + "conditionsModule.conditions",
-    _P + "conditionsModule.keywords",
-    *_TITLES,
-    "derivedSection.conditionBrowseModule.meshes.term",
-)
-_INTERVENTIONS = (
-    _P + "armsInterventionsModule.interventions.name",
-    _P + "armsInterventionsModule.interventions.otherNames",
-    _P + "armsInterventionsModule.interventions.description",
-    _P + "armsInterventionsModule.armGroups.label",
-    _P + "armsInterventionsModule.armGroups.description",
-    _P + "armsInterventionsModule.armGroups.interventionNames",
-    "derivedSection.interventionBrowseModule.meshes.term",
-)
-_OUTCOMES = tuple(
-    f"{_P}outcomesModule.{kind}Outcomes.{part}"
-    for kind in ("primary", "secondary", "other")
-    for part in ("measure", "description")
-)
-_SPONSORS = (
-    _P + "sponsorCollaboratorsModule.leadSponsor.name",
-    _P + "sponsorCollaboratorsModule.collaborators.name",
-)
-_LOCATIONS = tuple(
-    f"{_P}contactsLocationsModule.locations.{part}"
-    for part in ("facility", "city", "state", "zip", "country")
-)
-_IDS = (
-    _P + "identificationModule.nctId",
-    _P + "identificationModule.nctIdAliases",
-    _P + "identificationModule.orgStudyIdInfo.id",
-    _P + "identificationModule.secondaryIdInfos.id",
-    *_ACRONYM,
-)
-_DESCRIPTION = (
-    _P + "descriptionModule.briefSummary",
-    _P + "descriptionModule.detailedDescription",
-)
-_BASIC = tuple(
-    dict.fromkeys(
-        (*_TITLES, *_ACRONYM, *_DESCRIPTION, *_CONDITIONS, *_INTERVENTIONS, *_OUTCOMES,
-         *_SPONSORS, *_IDS)
+_BASIC_SEARCH = tuple(
+    tuple(path.split("."))
+    for path in (
+        _P + "identificationModule.briefTitle",
+        _P + "identificationModule.officialTitle",
+        _P + "identificationModule.acronym",
+        _P + "identificationModule.nctId",
+        _P + "identificationModule.nctIdAliases",
+        _P + "identificationModule.orgStudyIdInfo.id",
+        _P + "identificationModule.secondaryIdInfos.id",
+        _P + "descriptionModule.briefSummary",
+        _P + "descriptionModule.detailedDescription",
+        _P + "conditionsModule.conditions",
+        _P + "conditionsModule.keywords",
+        "derivedSection.conditionBrowseModule.meshes.term",
+        _P + "armsInterventionsModule.interventions.name",
+        _P + "armsInterventionsModule.interventions.otherNames",
+        _P + "armsInterventionsModule.interventions.description",
+        _P + "armsInterventionsModule.armGroups.label",
+        _P + "armsInterventionsModule.armGroups.description",
+        _P + "armsInterventionsModule.armGroups.interventionNames",
+        "derivedSection.interventionBrowseModule.meshes.term",
+        *(
+            f"{_P}outcomesModule.{kind}Outcomes.{part}"
+            for kind in ("primary", "secondary", "other")
+            for part in ("measure", "description")
+        ),
+        _P + "sponsorCollaboratorsModule.leadSponsor.name",
+        _P + "sponsorCollaboratorsModule.collaborators.name",
     )
-)  # fmt: skip
-SEARCH_AREAS: dict[str, tuple[tuple[str, ...], ...]] = {
-    name: tuple(tuple(p.split(".")) for p in paths)
-    for name, paths in {
-        "BasicSearch": _BASIC,
-        "ConditionSearch": _CONDITIONS,
-        "InterventionSearch": _INTERVENTIONS,
-        "TitleSearch": (*_TITLES, *_ACRONYM),
-        "OutcomeSearch": _OUTCOMES,
-        "SponsorSearch": _SPONSORS,
-        "LocationSearch": _LOCATIONS,
-        "IdSearch": _IDS,
-        "PatientSearch": (*_BASIC, _P + "eligibilityModule.eligibilityCriteria", *_LOCATIONS),
-        # Internal area for query.lead ("Searches in LeadSponsorName field"); not addressable.
-        "_LeadSponsor": (_SPONSORS[0],),
-    }.items()
-}
-_AREA_LOOKUP = {name.lower(): name for name in SEARCH_AREAS if not name.startswith("_")}
-# Which area each query.* parameter searches (spec descriptions of the parameters).
-QUERY_AREAS = {
-    "query.cond": "ConditionSearch",
-    "query.term": "BasicSearch",
-    "query.locn": "LocationSearch",
-    "query.titles": "TitleSearch",
-    "query.intr": "InterventionSearch",
-    "query.outc": "OutcomeSearch",
-    "query.spons": "SponsorSearch",
-    "query.lead": "_LeadSponsor",
-    "query.id": "IdSearch",
-    "query.patient": "PatientSearch",
-}
+)
+
+
+def _basic_text(study: dict) -> TextIndex:
+    """Word index of a study's BasicSearch text."""
+    return TextIndex(str(v) for path in _BASIC_SEARCH for v in extract(study, path) if isinstance(v, str))
 
 
 # --------------------------------------------------------------------------- field tree
@@ -547,33 +472,7 @@ def field_map(nodes: list[dict]) -> dict[str, FieldInfo]:
 
 
 class EssieError(ValueError):
-    """A malformed or unsupported search expression (the API answers 400)."""
-
-
-@dataclass(frozen=True)
-class _Ctx:
-    """Where a term is evaluated: a search area (text) or one field (AREA[Field])."""
-
-    area: str | None = None
-    field: FieldInfo | None = None
-    exact: bool = False  # EXPANSION[None]: no plural relaxation
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        """Cache key of the text index this context reads."""
-        return ("area", self.area) if self.area else ("field", *self._field.path)
-
-    @property
-    def paths(self) -> tuple[tuple[str, ...], ...]:
-        """JSON paths whose text this context searches."""
-        return SEARCH_AREAS[self.area] if self.area else (self._field.path,)
-
-    @property
-    def _field(self) -> FieldInfo:
-        """The field of an AREA[Field] context (every context has an area or a field)."""
-        if self.field is None:
-            raise ValueError("context has neither area nor field")
-        return self.field
+    """A malformed or not emulated search expression (the API answers 400)."""
 
 
 class _Node:
@@ -592,36 +491,24 @@ class _All(_Node):
 
 @dataclass
 class _Term(_Node):
-    ctx: _Ctx
     seq: tuple[frozenset[str], ...]
 
     def match(self, ds: _Dataset, i: int) -> bool:
-        return ds.text_index(self.ctx)[i].has_phrase(self.seq)
+        return ds.text(i).has_phrase(self.seq)
 
 
 @dataclass
-class _Range(_Node):
-    field: FieldInfo
-    kind: str  # date | number | age | text
-    low: Any
-    high: Any
+class _DateRange(_Node):
+    path: tuple[str, ...]
+    low: str | None
+    high: str | None
 
     def match(self, ds: _Dataset, i: int) -> bool:
-        # A study lacking the field has no keys, so RANGE never matches it (API-NOTES).
+        # A study lacking the field has no dates, so RANGE never matches it (API-NOTES).
         return any(
             (self.low is None or self.low <= v) and (self.high is None or v <= self.high)
-            for v in ds.keys(self.field, self.kind)[i]
+            for v in ds.dates(self.path)[i]
         )
-
-
-@dataclass
-class _Missing(_Node):
-    ctx: _Ctx
-
-    def match(self, ds: _Dataset, i: int) -> bool:
-        if self.ctx.field is not None:
-            return not ds.keys(self.ctx.field, "raw")[i]
-        return not ds.text_index(self.ctx)[i].tokens
 
 
 @dataclass
@@ -648,63 +535,14 @@ class _Not(_Node):
         return not self.part.match(ds, i)
 
 
-@dataclass
-class _IdSet(_Node):
-    ids: frozenset[str]
-
-    def match(self, ds: _Dataset, i: int) -> bool:
-        # filter.ids searches NCTId and NCTIdAlias (spec description).
-        return ds.ids[i] in self.ids or not self.ids.isdisjoint(ds.aliases_of[i])
-
-
-@dataclass
-class _StatusIn(_Node):
-    statuses: frozenset[str]
-
-    def match(self, ds: _Dataset, i: int) -> bool:
-        status = ds.studies[i].get("protocolSection", {}).get("statusModule", {})
-        return status.get("overallStatus") in self.statuses
-
-
-@dataclass
-class _Geo(_Node):
-    lat: float
-    lon: float
-    km: float
-
-    def match(self, ds: _Dataset, i: int) -> bool:
-        points = extract(ds.studies[i], _GEO_POINT_PATH)
-        return any(
-            isinstance(p, dict) and _haversine_km(self.lat, self.lon, p.get("lat"), p.get("lon")) <= self.km
-            for p in points
-        )
-
-
-_GEO_POINT_PATH = ("protocolSection", "contactsLocationsModule", "locations", "geoPoint")
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: Any, lon2: Any) -> float:
-    """Great-circle distance in km (inf when a point is incomplete)."""
-    if not isinstance(lat2, int | float) or not isinstance(lon2, int | float):
-        return math.inf
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
-
-
-_OPERATORS = frozenset({"AREA", "RANGE", "EXPANSION", "COVERAGE", "SEARCH"})
-_EXPANSIONS = frozenset({"none", "term", "concept", "relaxation", "lossy"})
-_BRACKET_OP = re.compile(r"([A-Z][A-Z_]*)\[([^\]]*)\]")
+_OPERATOR = re.compile(r"([A-Z][A-Z_]*)\[([^\]]*)\]")
+_AREA_RANGE = re.compile(r"^AREA\[([^\]]*)\]RANGE\[([^\]]*)\]$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?$", re.IGNORECASE)
-_AGE_DAYS = {"year": 365.25, "month": 30.4375, "week": 7.0, "day": 1.0, "hour": 1 / 24, "minute": 1 / 1440}
 
 
-def _lex(expr: str) -> list[tuple]:
-    """Tokens: ("(",), (")",), ("AND",), ("OR",), ("NOT",), ("MISSING",), ("OP", name, arg),
-    ("TERM", text)."""
-    out: list[tuple] = []
+def _lex(expr: str) -> list[tuple[str, ...]]:
+    """Tokens: ("(",), (")",), ("AND",), ("OR",), ("NOT",), ("RANGE", field, arg), ("TERM", text)."""
+    out: list[tuple[str, ...]] = []
     i, n = 0, len(expr)
     while i < n:
         c = expr[i]
@@ -714,200 +552,125 @@ def _lex(expr: str) -> list[tuple]:
             out.append((c,))
             i += 1
         elif c == '"':
-            i = _lex_phrase(expr, i, out)
+            end = expr.find('"', i + 1)
+            if end < 0:
+                raise EssieError("unterminated quoted phrase")
+            out.append(("TERM", expr[i + 1 : end]))
+            i = end + 1
         else:
-            i = _lex_chunk(expr, i, out)
+            j = i
+            while j < n and not expr[j].isspace() and expr[j] not in '()"':
+                if expr[j] == "[":  # brackets may hold spaces: RANGE[2024-01-01, MAX]
+                    k = expr.find("]", j)
+                    if k < 0:
+                        raise EssieError("unclosed [")
+                    j = k
+                j += 1
+            out.append(_chunk(expr[i:j]))
+            i = j
     return out
 
 
-def _lex_phrase(expr: str, i: int, out: list[tuple]) -> int:
-    """Read a "quoted phrase" starting at i (backslash escapes a quote); return the next index."""
-    buf, j = [], i + 1
-    while j < len(expr) and expr[j] != '"':
-        if expr[j] == "\\" and j + 1 < len(expr):
-            j += 1
-        buf.append(expr[j])
-        j += 1
-    if j >= len(expr):
-        raise EssieError("unterminated quoted phrase")
-    out.append(("TERM", "".join(buf)))
-    return j + 1
-
-
-def _lex_chunk(expr: str, i: int, out: list[tuple]) -> int:
-    """Read a bare chunk (term, operator word or OP[arg] prefixes); return the next index."""
-    buf, j, escaped = [], i, False
-    while j < len(expr) and not expr[j].isspace() and expr[j] not in '()"':
-        if expr[j] == "\\" and j + 1 < len(expr):  # \MISSING is the word, not the operator
-            escaped = True
-            buf.append(expr[j + 1])
-            j += 2
-        elif expr[j] == "[":  # brackets may hold spaces: RANGE[MIN, 16 years]
-            k = expr.find("]", j)
-            if k < 0:
-                raise EssieError("unclosed [")
-            buf.append(expr[j : k + 1])
-            j = k + 1
-        else:
-            buf.append(expr[j])
-            j += 1
-    chunk = "".join(buf)
-    if escaped:
-        out.append(("TERM", chunk))
-        return j
-    while chunk:
-        m = _BRACKET_OP.match(chunk)
-        if m:
-            if m.group(1) not in _OPERATORS:
-                raise EssieError(f"unknown operator {m.group(1)}[...]")
-            out.append(("OP", m.group(1), m.group(2).strip()))
-            chunk = chunk[m.end() :]
-            continue
-        if chunk in ("AND", "OR", "NOT", "MISSING"):
-            out.append((chunk,))
-        else:
-            out.append(("TERM", chunk))
-        break
-    return j
+def _chunk(chunk: str) -> tuple[str, ...]:
+    """One bare chunk: an operator word, AREA[Field]RANGE[a,b], or a term."""
+    if chunk in ("AND", "OR", "NOT"):
+        return (chunk,)
+    m = _AREA_RANGE.match(chunk)
+    if m:
+        return ("RANGE", m.group(1).strip(), m.group(2))
+    op = _OPERATOR.match(chunk)
+    if op:
+        raise EssieError(f"{op.group(0)} is {NOT_EMULATED} (only AREA[DateField]RANGE[...])")
+    return ("TERM", chunk)
 
 
 class _Parser:
     """Recursive descent over Essie tokens: or := and (OR and)*; and := unary (AND? unary)*."""
 
-    def __init__(self, tokens: list[tuple], fields: dict[str, FieldInfo]) -> None:
+    def __init__(self, tokens: list[tuple[str, ...]], fields: dict[str, FieldInfo]) -> None:
         self.tokens = tokens
         self.pos = 0
         self.fields = fields
 
-    def peek(self) -> tuple | None:
-        """The next token without consuming it."""
+    def peek(self) -> tuple[str, ...] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def take(self) -> tuple:
-        """Consume and return the next token."""
+    def take(self) -> tuple[str, ...]:
         token = self.tokens[self.pos]
         self.pos += 1
         return token
 
-    def parse(self, ctx: _Ctx) -> _Node:
-        """Parse the whole expression."""
+    def parse(self) -> _Node:
+        """The whole expression (empty = every study)."""
         if not self.tokens:
             return _All()
-        node = self.parse_or(ctx)
+        node = self.parse_or()
         leftover = self.peek()
         if leftover is not None:
             raise EssieError(f"unexpected {leftover[0]!r}")
         return node
 
-    def parse_or(self, ctx: _Ctx) -> _Node:
-        """OR has the lowest precedence."""
-        parts = [self.parse_and(ctx)]
+    def parse_or(self) -> _Node:
+        parts = [self.parse_and()]
         while self.peek() == ("OR",):
             self.take()
-            parts.append(self.parse_and(ctx))
+            parts.append(self.parse_and())
         return parts[0] if len(parts) == 1 else _Or(parts)
 
-    def parse_and(self, ctx: _Ctx) -> _Node:
+    def parse_and(self) -> _Node:
         """Explicit AND or adjacency (implicit AND)."""
-        parts = [self.parse_unary(ctx)]
+        parts = [self.parse_unary()]
         while self.peek() not in (None, ("OR",), (")",)):
             if self.peek() == ("AND",):
                 self.take()
-            parts.append(self.parse_unary(ctx))
+            parts.append(self.parse_unary())
         return parts[0] if len(parts) == 1 else _And(parts)
 
-    def parse_unary(self, ctx: _Ctx) -> _Node:
-        """NOT and context operators bind tighter than AND."""
-        token = self.peek()
-        if token == ("NOT",):
+    def parse_unary(self) -> _Node:
+        if self.peek() == ("NOT",):
             self.take()
-            return _Not(self.parse_unary(ctx))
-        if token is not None and token[0] == "OP" and token[1] != "RANGE":
-            self.take()
-            return self.parse_unary(self.apply_context(token[1], token[2], ctx))
-        return self.parse_primary(ctx)
+            return _Not(self.parse_unary())
+        return self.parse_primary()
 
-    def apply_context(self, op: str, arg: str, ctx: _Ctx) -> _Ctx:
-        """The context after AREA[...] / EXPANSION[...] / COVERAGE[...] / SEARCH[...]."""
-        if op == "AREA":
-            area = _AREA_LOOKUP.get(arg.lower())
-            if area:
-                return _Ctx(area=area, exact=ctx.exact)
-            info = self.fields.get(arg.lower())
-            if info is None:
-                raise EssieError(f"unknown search area or field AREA[{arg}]")
-            return _Ctx(field=info, exact=ctx.exact)
-        if op == "EXPANSION":
-            if arg.lower() not in _EXPANSIONS:
-                raise EssieError(f"unknown EXPANSION[{arg}]")
-            return replace(ctx, exact=arg.lower() == "none")
-        return ctx  # COVERAGE / SEARCH: accepted, no effect in the fake
-
-    def parse_primary(self, ctx: _Ctx) -> _Node:
-        """A group, a term or phrase, RANGE[...] or MISSING."""
+    def parse_primary(self) -> _Node:
+        """A group, a term or phrase, or AREA[DateField]RANGE[a,b]."""
         token = self.peek()
         if token is None:
             raise EssieError("expression ends where a term was expected")
         self.take()
         if token == ("(",):
-            node = self.parse_or(ctx)
+            node = self.parse_or()
             if self.peek() != (")",):
                 raise EssieError("missing )")
             self.take()
             return node
         if token[0] == "TERM":
-            return _term(token[1], ctx)
-        if token[0] == "OP":  # RANGE
-            return _range(token[2], ctx)
-        if token == ("MISSING",):
-            return _Missing(ctx)
+            tokens = words(token[1])
+            return _Term(tuple(word_variants(w) for w in tokens)) if tokens else _All()
+        if token[0] == "RANGE":
+            return self.date_range(token[1], token[2])
         raise EssieError(f"unexpected {token[0]!r}")
 
-
-def _term(text: str, ctx: _Ctx) -> _Node:
-    """A word or phrase; on a date field a partial date (AREA[StartDate]2022)."""
-    if ctx.field is not None and ctx.field.source == "DATE":
-        value = text.strip()
-        if not _PARTIAL_DATE.match(value):
-            raise EssieError(f"{value!r} is not a date for AREA[{ctx.field.piece}]")
-        return _Range(ctx.field, "date", _date_key(value), _date_key(value, upper=True))
-    tokens = words(text)
-    if not tokens:
-        return _All()
-    seq = tuple(frozenset({w}) if ctx.exact else word_variants(w) for w in tokens)
-    return _Term(ctx, seq)
+    def date_range(self, name: str, arg: str) -> _Node:
+        info = self.fields.get(name.lower())
+        if info is None:
+            raise EssieError(f"unknown field AREA[{name}]")
+        if info.source != "DATE":
+            raise EssieError(f"AREA[{name}]RANGE on a {info.source} field is {NOT_EMULATED} (dates only)")
+        bounds = [b.strip() for b in arg.split(",")]
+        if len(bounds) != 2:
+            raise EssieError(f"RANGE[{arg}] needs two bounds")
+        low, high = (_date_bound(b, open_word) for b, open_word in zip(bounds, ("MIN", "MAX"), strict=True))
+        return _DateRange(info.path, low, high)
 
 
-def _range(arg: str, ctx: _Ctx) -> _Node:
-    """RANGE[low, high] on the field of the enclosing AREA (MIN/MAX for open ends)."""
-    info = ctx.field
-    if info is None:
-        raise EssieError("RANGE[...] must follow AREA[Field]")
-    parts = [p.strip() for p in arg.split(",")]
-    if len(parts) != 2:
-        raise EssieError(f"RANGE[{arg}] needs two bounds")
-    low, high = parts
-    ages = all(p.upper() in ("MIN", "MAX") or _AGE.match(p) for p in parts)
-    kind = {"DATE": "date", "NUMERIC": "number"}.get(info.source, "age" if ages else "text")
-    return _Range(info, kind, _bound(low, kind, "MIN"), _bound(high, kind, "MAX"))
-
-
-def _bound(value: str, kind: str, open_word: str) -> Any:
-    """One RANGE bound as a comparable key (None for MIN/MAX)."""
+def _date_bound(value: str, open_word: str) -> str | None:
+    """One RANGE bound as a comparable yyyy-MM-dd (None for MIN/MAX)."""
     if value.upper() == open_word:
         return None
-    if kind == "date":
-        if not _PARTIAL_DATE.match(value):
-            raise EssieError(f"bad date {value!r} in RANGE (yyyy, yyyy-MM or yyyy-MM-dd)")
-        return _date_key(value, upper=open_word == "MAX")
-    if kind == "number":
-        try:
-            return float(value)
-        except ValueError:
-            raise EssieError(f"bad number {value!r} in RANGE") from None
-    if kind == "age":
-        return _age_days(value)
-    return value.lower()
+    if not _PARTIAL_DATE.match(value):
+        raise EssieError(f"bad date {value!r} in RANGE (yyyy, yyyy-MM or yyyy-MM-dd, or {open_word})")
+    return _date_key(value, upper=open_word == "MAX")
 
 
 def _date_key(value: str, *, upper: bool = False) -> str:
@@ -920,15 +683,9 @@ def _date_key(value: str, *, upper: bool = False) -> str:
     return value
 
 
-def _age_days(value: str) -> float | None:
-    """'16 Years' -> days (None when not an age)."""
-    m = _AGE.match(value.strip())
-    return float(m.group(1)) * _AGE_DAYS[m.group(2).lower()] if m else None
-
-
-def compile_expression(expr: str, area: str, fields: dict[str, FieldInfo]) -> _Node:
-    """Compile an Essie expression searched in `area` by default; raises EssieError."""
-    return _Parser(_lex(expr), fields).parse(_Ctx(area=area))
+def compile_expression(expr: str, fields: dict[str, FieldInfo]) -> _Node:
+    """Compile an Essie expression; raises EssieError."""
+    return _Parser(_lex(expr), fields).parse()
 
 
 # --------------------------------------------------------------------------- served data
@@ -948,15 +705,9 @@ class _Dataset:
         self.generation = generation
         self.ids = [nct for nct, _ in pairs]
         self.studies = [study for _, study in pairs]
-        self.by_id = {nct: i for i, nct in enumerate(self.ids)}
-        self.aliases_of = [
-            frozenset(s["protocolSection"]["identificationModule"].get("nctIdAliases", ()))
-            for s in self.studies
-        ]
-        self.alias_target = {a: self.ids[i] for i, al in enumerate(self.aliases_of) for a in al}
         self._encoded: list[bytes | None] = [None] * len(self.ids)
-        self._text: dict[tuple[str, ...], list[TextIndex]] = {}
-        self._keys: dict[tuple[Any, ...], list[list[Any]]] = {}
+        self._text: list[TextIndex | None] = [None] * len(self.ids)
+        self._dates: dict[tuple[str, ...], list[list[str]]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -969,51 +720,23 @@ class _Dataset:
             self._encoded[i] = data
         return data
 
-    def text_index(self, ctx: _Ctx) -> list[TextIndex]:
-        """Per-study word index of an area or field (built on first use; races are harmless)."""
-        got = self._text.get(ctx.key)
+    def text(self, i: int) -> TextIndex:
+        """The study's BasicSearch word index (built on first use; races are harmless)."""
+        index = self._text[i]
+        if index is None:
+            index = self._text[i] = _basic_text(self.studies[i])
+        return index
+
+    def dates(self, path: tuple[str, ...]) -> list[list[str]]:
+        """Per-study yyyy-MM-dd keys of a date field (partial dates by their first day)."""
+        got = self._dates.get(path)
         if got is None:
-            got = [self._index_study(s, ctx.paths) for s in self.studies]
-            self._text[ctx.key] = got
+            got = [
+                [_date_key(v) for v in extract(s, path) if isinstance(v, str) and _PARTIAL_DATE.match(v)]
+                for s in self.studies
+            ]
+            self._dates[path] = got
         return got
-
-    @staticmethod
-    def _index_study(study: dict, paths: tuple[tuple[str, ...], ...]) -> TextIndex:
-        """Word index of the texts at the given paths."""
-        texts = (_as_text(v) for path in paths for v in extract(study, path))
-        return TextIndex(t for t in texts if t)
-
-    def keys(self, info: FieldInfo, kind: str) -> list[list[Any]]:
-        """Per-study comparable keys of a field (dates, numbers, ages, lowercased text, raw)."""
-        cache_key = (info.path, kind)
-        got = self._keys.get(cache_key)
-        if got is None:
-            got = [_field_keys(extract(s, info.path), kind) for s in self.studies]
-            self._keys[cache_key] = got
-        return got
-
-
-def _field_keys(values: list[Any], kind: str) -> list[Any]:
-    """Comparable keys of one study's field values; unparsable values are dropped."""
-    if kind == "raw":
-        return values
-    out: list[Any] = []
-    for value in values:
-        if kind == "date":
-            if isinstance(value, str) and _PARTIAL_DATE.match(value):
-                out.append(_date_key(value))
-        elif kind == "number":
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out.append(float(value))
-        elif kind == "age":
-            days = _age_days(value) if isinstance(value, str) else None
-            if days is not None:
-                out.append(days)
-        else:
-            text = _as_text(value)
-            if text is not None:
-                out.append(text.lower())
-    return out
 
 
 # --------------------------------------------------------------------------- HTTP plumbing
@@ -1204,11 +927,9 @@ class FakeCtgov:
         self.max_page_size = max_page_size
         self.stray_token_on_full_last_page = stray_token_on_full_last_page
         self.repeat_study_across_pages = repeat_study_across_pages
-        # Compress JSON for clients that send Accept-Encoding: gzip, as the real API does.
-        self.gzip_responses = True
         self.requests = RequestLog()
         # Search resolves AREA[Field] on the true data model; `metadata=` only changes what
-        # /studies/metadata reports and which `fields=` names are accepted (schema drift).
+        # /studies/metadata reports (schema-drift tests).
         default_tree = default_metadata(spec_file)
         self._model_fields = field_map(default_tree)
         self._default_metadata_json = json.dumps(default_tree).encode()
@@ -1340,7 +1061,7 @@ class FakeCtgov:
         Paging parameters are ignored; a bad parameter raises HttpError like the endpoint's 400.
         """
         pairs = list(params.items()) if isinstance(params, dict) else list(params)
-        p = _params_dict(pairs, STUDIES_PARAMS)
+        p = _check_params(pairs, STUDIES_PARAMS, SPEC_STUDIES_PARAMS)
         ds = self._data
         return [ds.ids[i] for i in self._matches(ds, p)]
 
@@ -1372,7 +1093,8 @@ class FakeCtgov:
                 return
         response = self._respond(sub, params)
         record.status = response.status
-        if self.gzip_responses and "gzip" in h.headers.get("Accept-Encoding", "") and response.status == 200:
+        # The real API compresses JSON for clients that send Accept-Encoding: gzip.
+        if "gzip" in h.headers.get("Accept-Encoding", "") and response.status == 200:
             response = Response(
                 response.status, gzip.compress(response.body, mtime=0), response.content_type,
                 [*response.headers, ("Content-Encoding", "gzip")],
@@ -1417,6 +1139,7 @@ class FakeCtgov:
         return None
 
     def _write(self, h: _Handler, response: Response) -> None:
+        """Send a complete response (client disconnects are ignored)."""
         """Send a complete response (client disconnects are ignored)."""
         try:
             h.send_response(response.status)
@@ -1511,66 +1234,30 @@ class FakeCtgov:
         """Route to an endpoint; HttpError becomes a text/plain answer."""
         try:
             if sub == "/version":
-                _params_dict(params, frozenset())
+                _check_params(params, frozenset(), frozenset())
                 return json_response({"apiVersion": self.api_version, "dataTimestamp": self.data_timestamp})
             if sub == "/studies":
                 return self._list_studies(params)
             if sub == "/studies/metadata":
-                p = _params_dict(params, METADATA_PARAMS)
-                for name in p:
-                    _parse_bool(name, p[name])
+                _check_params(params, frozenset(), SPEC_METADATA_PARAMS)
                 if self.metadata is None:
                     return json_response(self._default_metadata_json)
                 return json_response(self.metadata)
-            m = re.fullmatch(r"/studies/([^/]+)", sub or "")
-            if m:
-                return self._one_study(m.group(1), params)
         except HttpError as err:
             return text_response(err.status, err.message)
+        if sub is not None:  # /studies/{nctId}, /studies/enums, /stats/...: never sent by the client
+            return text_response(
+                404, f"`{BASE_PATH}{sub}` is {NOT_EMULATED} (only /version, /studies, /studies/metadata)"
+            )
         return text_response(404, "Not Found")
-
-    def metadata_tree(self) -> list:
-        """What /studies/metadata answers: the `metadata=` override or the default tree."""
-        return self.metadata if self.metadata is not None else json.loads(self._default_metadata_json)
-
-    def _served_fields(self) -> dict[str, FieldInfo]:
-        """Field names accepted by `fields=`/`sort=` (follows a `metadata=` override)."""
-        if self.metadata is None:
-            return self._model_fields
-        return field_map(self.metadata)
-
-    # ----------------------------------------------------------------- /studies/{nctId}
-
-    def _one_study(self, raw_id: str, params: list[tuple[str, str]]) -> Response:
-        """One study; 301 to the current id for an alias; 404 text/plain when unknown."""
-        p = _params_dict(params, STUDY_PARAMS)
-        _check_format(p, ("csv", "json", "json.zip", "fhir.json", "ris"))
-        projection = self._projection(p["fields"]) if "fields" in p else None
-        if not _NCT_PATTERN.match(raw_id):
-            raise HttpError(400, f"`{raw_id}` is not a valid NCT number")
-        nct = normalize_nct(raw_id)
-        ds = self._data
-        if nct in ds.by_id:
-            i = ds.by_id[nct]
-            body = ds.encoded(i) if projection is None else _encode(ds.studies[i], projection)
-            return json_response(body)
-        if nct in ds.alias_target:  # spec: "If found in NCTIdAlias field, 301 HTTP redirect"
-            query = urlencode(params)
-            location = f"{BASE_PATH}/studies/{ds.alias_target[nct]}" + (f"?{query}" if query else "")
-            return text_response(301, "Moved Permanently", [("Location", location)])
-        raise HttpError(404, f"Study {nct} not found")
 
     # ----------------------------------------------------------------- /studies
 
     def _list_studies(self, params: list[tuple[str, str]]) -> Response:
         """One page of matching studies: {"studies", "nextPageToken"?, "totalCount"?}."""
-        p = _params_dict(params, STUDIES_PARAMS)
-        _check_format(p, ("csv", "json"))
+        p = _check_params(params, STUDIES_PARAMS, SPEC_STUDIES_PARAMS)
         page_size = self._page_size(p.get("pageSize"))
         count_total = _parse_bool("countTotal", p["countTotal"]) if "countTotal" in p else False
-        projection = self._projection(p["fields"]) if "fields" in p else None
-        if "geoDecay" in p and not _GEO_DECAY_PATTERN.match(p["geoDecay"]):
-            raise HttpError(400, f"invalid geoDecay `{p['geoDecay']}`")
         ds = self._data
         matches = self._matches(ds, p)
         digest = _digest({k: v for k, v in p.items() if k not in _PAGING_PARAMS})
@@ -1589,8 +1276,7 @@ class FakeCtgov:
         elif self.stray_token_on_full_last_page and rows and len(rows) == page_size:
             # API-NOTES: an exactly full last page may still carry a token whose page is empty.
             token = _make_token(ds.generation, page_no + 1, next_offset, digest)
-        encoded = [ds.encoded(i) if projection is None else _encode(ds.studies[i], projection) for i in rows]
-        body = [b'{"studies":[', b",".join(encoded), b"]"]
+        body = [b'{"studies":[', b",".join(ds.encoded(i) for i in rows), b"]"]
         if token:
             body.append(b',"nextPageToken":' + json.dumps(token).encode())
         if count_total and "pageToken" not in p:  # spec: totalCount with the first page only
@@ -1611,140 +1297,49 @@ class FakeCtgov:
         return min(size or DEFAULT_PAGE_SIZE, self.max_page_size)
 
     def _matches(self, ds: _Dataset, p: dict[str, str]) -> list[int]:
-        """Indexes of matching studies in serving order (cached per query and data generation)."""
-        search = sorted((k, v) for k, v in p.items() if k not in _PAGING_PARAMS | _RESPONSE_PARAMS)
-        key = (ds.generation, tuple(search))
+        """Indexes of matching studies in nctId order (cached per search and data generation)."""
+        fmt = p.get("format", "json")
+        if fmt != "json":
+            raise HttpError(400, f"format `{fmt}` is {NOT_EMULATED} (json only)")
+        search = tuple(p.get(name, "") for name in ("query.term", "filter.advanced"))
+        key = (ds.generation, search)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        predicates = self._compile_search(p)
-        order = self._order(ds, p.get("sort"))
-        result = [i for i in order if all(pred.match(ds, i) for pred in predicates)]
+        predicates = [self._compile(name, p[name]) for name in ("query.term", "filter.advanced") if name in p]
+        result = [i for i in range(len(ds)) if all(pred.match(ds, i) for pred in predicates)]
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > 64:
                 self._cache.popitem(last=False)
         return result
 
-    def _compile_search(self, p: dict[str, str]) -> list[_Node]:
-        """Predicates for query.*, filter.* and postFilter.* (400 on a bad value)."""
-        predicates: list[_Node] = []
-        ids_only = False
-        for name, area in QUERY_AREAS.items():
-            if name not in p:
-                continue
-            if _IDS_ONLY.match(p[name]):
-                ids_only = True
-                ids = frozenset(normalize_nct(x) for x in re.findall(r"NCT\d+", p[name], re.I))
-                predicates.append(_IdSet(ids))
-                continue
-            predicates.append(self._compile(name, p[name], area))
-        filters: list[_Node] = []
-        for prefix in ("filter.", "postFilter."):
-            filters += self._compile_filters(prefix, p)
-        # Spec: "If any query parameter contains only NCT IDs ..., filters are ignored."
-        return predicates if ids_only else predicates + filters
-
-    def _compile(self, name: str, expr: str, area: str) -> _Node:
+    def _compile(self, name: str, expr: str) -> _Node:
         """Compile one Essie parameter; a bad expression is a 400 text/plain."""
         try:
-            return compile_expression(expr, area, self._model_fields)
+            return compile_expression(expr, self._model_fields)
         except EssieError as err:
             raise HttpError(400, f"Invalid `{name}` expression `{expr}`: {err}") from None
-
-    def _compile_filters(self, prefix: str, p: dict[str, str]) -> list[_Node]:
-        """filter.* (or postFilter.*, same effect per the spec) as predicates."""
-        out: list[_Node] = []
-        if prefix + "overallStatus" in p:
-            values = _split_list(p[prefix + "overallStatus"])
-            bad = [v for v in values if v not in STATUSES]
-            if bad or not values:
-                raise HttpError(400, f"Invalid `{prefix}overallStatus` value(s): {bad}")
-            out.append(_StatusIn(frozenset(values)))
-        if prefix + "ids" in p:
-            values = _split_list(p[prefix + "ids"])
-            bad = [v for v in values if not _NCT_PATTERN.match(v)]
-            if bad or not values:
-                raise HttpError(400, f"Invalid `{prefix}ids` value(s): {bad}")
-            out.append(_IdSet(frozenset(normalize_nct(v) for v in values)))
-        if prefix + "advanced" in p:
-            out.append(self._compile(prefix + "advanced", p[prefix + "advanced"], "BasicSearch"))
-        if prefix + "geo" in p:
-            m = _GEO_PATTERN.match(p[prefix + "geo"])
-            if not m:
-                raise HttpError(400, f"Invalid `{prefix}geo` `{p[prefix + 'geo']}`")
-            distance = float(m.group(3)) * (1.0 if m.group(4) == "km" else 1.609344)  # mi default
-            out.append(_Geo(float(m.group(1)), float(m.group(2)), distance))
-        # filter.synonyms and aggFilters are accepted and ignored by the fake.
-        return out
-
-    def _order(self, ds: _Dataset, sort: str | None) -> list[int]:
-        """nctId order, or the `sort` fields (dates desc / numbers asc by default, missing last)."""
-        order = list(range(len(ds)))
-        if not sort:
-            return order
-        items = _split_list(sort)
-        if len(items) > 2:  # spec: maxItems 2
-            raise HttpError(400, "`sort` takes at most 2 items")
-        keys: list[tuple[FieldInfo, str, bool]] = []
-        fields = self._served_fields()
-        for item in items:
-            if not _SORT_ITEM.match(item):
-                raise HttpError(400, f"Invalid `sort` item `{item}`")
-            name, _, direction = item.partition(":")
-            if name == "@relevance":
-                continue  # no ranking in the fake: keep nctId order
-            info = fields.get(name.lower())
-            if info is None or info.source not in ("DATE", "NUMERIC"):
-                raise HttpError(400, f"`{name}` is not a date or numeric field for `sort`")
-            kind = "date" if info.source == "DATE" else "number"
-            keys.append((info, kind, (direction or ("desc" if kind == "date" else "asc")) == "desc"))
-        for info, kind, descending in reversed(keys):  # stable sorts, last key first
-            values = ds.keys(info, kind)
-            present = [i for i in order if values[i]]
-            missing = [i for i in order if not values[i]]  # "missing sort field are always last"
-            present.sort(key=lambda i, v=values: v[i][0], reverse=descending)
-            order = present + missing
-        return order
-
-    def _projection(self, value: str) -> dict | None:
-        """`fields=` as a tree of kept keys (None = everything, for @query); 400 if unknown."""
-        names = _split_list(value)
-        if not names:
-            raise HttpError(400, "`fields` must be a non-empty list")
-        fields = self._served_fields()
-        tree: dict[str, Any] = {}
-        for name in names:
-            if not _FIELD_ITEM.match(name):
-                raise HttpError(400, f"Invalid `fields` item `{name}`")
-            if name == "@query":
-                return None
-            area = _AREA_LOOKUP.get(name.lower())
-            if area:
-                paths = SEARCH_AREAS[area]
-            elif name.lower() in fields:
-                paths = (fields[name.lower()].path,)
-            else:
-                raise HttpError(400, f"Unknown field `{name}` in `fields`")
-            for path in paths:
-                _add_path(tree, path)
-        return tree
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _params_dict(params: list[tuple[str, str]], allowed: frozenset[str]) -> dict[str, str]:
-    """Check names (unknown or repeated -> 400) and drop blank values."""
+def _check_params(
+    params: list[tuple[str, str]], emulated: frozenset[str], spec_names: frozenset[str]
+) -> dict[str, str]:
+    """Unknown, not emulated or repeated names -> 400 text/plain; else the parameters as a dict."""
     seen: dict[str, str] = {}
     for name, value in params:
-        if name not in allowed:
+        if name not in spec_names:
             raise HttpError(400, f"`{name}` is unknown parameter")  # the live API's wording
+        if name not in emulated:
+            raise HttpError(400, f"`{name}` is a parameter of the API that is {NOT_EMULATED}")
         if name in seen:
             raise HttpError(400, f"`{name}` parameter is given more than once")
         seen[name] = value
-    return {k: v for k, v in seen.items() if v.strip()}
+    return seen
 
 
 def _parse_bool(name: str, value: str) -> bool:
@@ -1752,23 +1347,6 @@ def _parse_bool(name: str, value: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise HttpError(400, f"`{name}` must be true or false, got `{value}`")
     return value.lower() == "true"
-
-
-def _check_format(p: dict[str, str], allowed: tuple[str, ...]) -> None:
-    """format must be one of the spec's values; the fake only speaks json."""
-    fmt = p.get("format", "json")
-    if fmt not in allowed:
-        raise HttpError(400, f"`format` must be one of {', '.join(allowed)}, got `{fmt}`")
-    if fmt != "json":
-        raise HttpError(400, f"format `{fmt}` is not supported by the fake server (json only)")
-    markup = p.get("markupFormat", "markdown")
-    if markup not in ("markdown", "legacy"):
-        raise HttpError(400, f"`markupFormat` must be markdown or legacy, got `{markup}`")
-
-
-def _split_list(value: str) -> list[str]:
-    """A comma- or pipe-separated list, items stripped, blanks dropped."""
-    return [v.strip() for v in _LIST_SPLIT.split(value) if v.strip()]
 
 
 def _digest(others: dict[str, str]) -> str:
@@ -1798,40 +1376,3 @@ def _read_token(token: str, generation: int, digest: str, total: int) -> tuple[i
     if not 0 <= offset <= total:
         raise HttpError(400, f"Invalid `pageToken` `{token}`")
     return page_no, offset
-
-
-def _add_path(tree: dict[str, Any], path: tuple[str, ...]) -> None:
-    """Add a kept path to a projection tree (True = keep the whole subtree)."""
-    node = tree
-    for key in path[:-1]:
-        child = node.get(key)
-        if child is True:
-            return
-        if child is None:
-            child = node[key] = {}
-        node = child
-    node[path[-1]] = True
-
-
-def _project(value: Any, tree: Any) -> Any:
-    """Keep only the projected keys; lists are projected item by item; empties are dropped."""
-    if tree is True:
-        return value
-    if isinstance(value, list):
-        items = [_project(v, tree) for v in value]
-        return [v for v in items if v not in (None, {}, [])]
-    if not isinstance(value, dict):
-        return None
-    out = {}
-    for key, sub in tree.items():
-        if key in value:
-            got = _project(value[key], sub)
-            if got not in (None, {}, []):
-                out[key] = got
-    return out
-
-
-def _encode(study: dict, projection: dict) -> bytes:
-    """Compact JSON of a projected study."""
-    projected = _project(study, projection) or {}
-    return json.dumps(projected, ensure_ascii=False, separators=(",", ":")).encode()
