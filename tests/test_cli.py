@@ -132,7 +132,7 @@ def test_report_out_writes_charts_and_html(corpus_warehouse, tmp_path):
     assert result.exit_code == 0
     names = sorted(p.name for p in out.iterdir())
     stem = "report-2022-all-groups-first_posted"
-    charts = ("disease-areas", "phases", "targets", "trend")
+    charts = ("disease-areas", "phases", "sponsor-types", "targets", "trend")
     assert names == sorted([*(f"{stem}-{c}.{ext}" for c in charts for ext in ("png", "svg")), f"{stem}.html"])
     html = (out / f"{stem}.html").read_text()
     assert "<svg" in html and "Top 10 countries" in html

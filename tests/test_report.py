@@ -173,7 +173,7 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
     invoke(data_dir, "--year", 2026, "--modality", "CAR-T", "--out", tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     for stem in ("report-2026-all-groups-first_posted", "report-2026-car-t-first_posted"):
-        for chart in ("trend", "phases", "disease-areas", "targets"):
+        for chart in ("trend", "phases", "disease-areas", "targets", "sponsor-types"):
             assert f"{stem}-{chart}.png" in names and f"{stem}-{chart}.svg" in names
         assert f"{stem}.html" in names
     png = (tmp_path / "report-2026-car-t-first_posted-trend.png").read_bytes()
@@ -181,7 +181,7 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
     width = int.from_bytes(png[16:20], "big")
     assert width >= 7 * 300  # 7.5 in at 300 dpi
     page = (tmp_path / "report-2026-all-groups-first_posted.html").read_text()
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5
     for heading in ("Disease areas, 2026", "Top 10 targets", "Sponsor types", "Approved products", PARTIAL,
                     "CAR-T, TCR-T, TIL and NK, first posted basis"):  # fmt: skip
         assert heading in page
@@ -192,7 +192,7 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
         assert external not in page
     svg = (tmp_path / "report-2026-all-groups-first_posted-targets.svg").read_text()
     # The caption (source, data timestamp, basis) and the partial mark are drawn into every chart.
-    for chart in ("trend", "phases", "disease-areas", "targets"):
+    for chart in ("trend", "phases", "disease-areas", "targets", "sponsor-types"):
         text = (tmp_path / f"report-2026-all-groups-first_posted-{chart}.svg").read_text()
         assert "Source: ClinicalTrials.gov" in text and "2026-09-04" in text and "first posted" in text, chart
     assert "CD19" in svg

@@ -56,8 +56,9 @@ def caption(data: dict[str, Any]) -> str:
     if not data["include_follow_up"]:
         parts.append("long-term follow-up studies excluded")
     text = "; ".join(parts) + "."
-    if data.get("partial_year"):
-        text += f" {data['partial_year']['year']} is {partial_label(data)} (hatched)."
+    partial = data.get("partial_year")
+    if partial and data["year"] - data["trend_years"] < partial["year"] <= data["year"]:
+        text += f" {partial['year']} is {partial_label(data)} (hatched or shaded)."
     return text
 
 
@@ -124,8 +125,8 @@ def trend_figure(data: dict[str, Any]) -> Any:
 def phase_figure(data: dict[str, Any]) -> Any:
     """Phase mix of the year: one 100% bar per group, n at the end, 'n=0' for empty groups."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=SIZE)
     groups = data["modalities"]
+    fig, ax = plt.subplots(figsize=(SIZE[0], min(SIZE[1], 2.4 + 0.45 * len(groups))))
     order = {r["phase"]: r["phase_order"] for r in data["phases"]}
     phases = sorted(order, key=order.get)
     rows = {(r["modality"], r["phase"]): r for r in data["phases"]}
@@ -217,9 +218,57 @@ def target_figure(data: dict[str, Any]) -> Any:
     return _finish(fig, data)
 
 
+SPONSOR_TYPE_COLORS = {
+    "industry": "#0072B2", "academic": "#E69F00", "hospital": "#009E73", "government": "#CC79A7",
+    "other": "#999999",
+}  # fmt: skip
+
+
+def sponsor_type_figure(data: dict[str, Any]) -> Any:
+    """Share of the ranked group's trials per sponsor type over the trend years, labelled in %."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=SIZE)
+    group = data["ranked_by"]
+    rows = [r for r in data["sponsor_types"] if r["modality"] == group]
+    years = sorted({r["year"] for r in rows})
+    types: list[str] = []
+    for r in rows:
+        if r["sponsor_type"] not in types:
+            types.append(r["sponsor_type"])
+    share = {(r["year"], r["sponsor_type"]): r["share"] * 100 for r in rows}
+    markers = "osD^v"
+    for i, kind in enumerate(types):
+        values = [share.get((y, kind), 0.0) for y in years]
+        # Industry (the usual headline) is labelled at every year; the others in the legend,
+        # with their last year's share, so close lines do not collide with labels.
+        label = kind if kind == "industry" or not years else f"{kind} ({values[-1]:.0f}% in {years[-1]})"
+        color = SPONSOR_TYPE_COLORS.get(kind, OKABE_ITO[i % 8])
+        ax.plot(years, values, marker=markers[i % len(markers)], color=color, label=label,
+                linewidth=2.2 if kind == "industry" else 1.3, markersize=4)  # fmt: skip
+        if kind == "industry":
+            for y, v in zip(years, values, strict=True):
+                ax.annotate(f"{v:.0f}%", (y, v), textcoords="offset points", xytext=(0, 6), ha="center",
+                            fontsize=7, color=SPONSOR_TYPE_COLORS["industry"], fontweight="bold")  # fmt: skip
+    for y in years:
+        if is_partial(data, y):
+            ax.axvspan(y - 0.4, y + 0.4, color="#F0E442", alpha=0.18, linewidth=0)
+    trials = {r["year"]: r["trials"] for r in data["trend"] if r["modality"] == group}
+    ax.set_xticks(years)
+    ax.set_xticklabels(
+        [f"{y}\nn={trials.get(y, 0)}" + ("\n(partial)" if is_partial(data, y) else "") for y in years]
+    )
+    role = "lead sponsor" if data["role"] == "lead" else "lead sponsor or collaborator"
+    ax.set_ylabel(f"% of the year's {group} trials")
+    ax.set_ylim(0, max([*share.values(), 10]) * 1.18)
+    ax.set_title(f"{group} trials by sponsor type ({role})")
+    ax.legend(frameon=False, fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    return _finish(fig, data, bottom=0.1)
+
+
 FIGURES = {
     "trend": trend_figure,
     "phases": phase_figure,
     "disease-areas": disease_area_figure,
     "targets": target_figure,
+    "sponsor-types": sponsor_type_figure,
 }

@@ -19,6 +19,7 @@ CHART_TITLES = {
     "phases": "Phase distribution",
     "disease-areas": "Disease areas over the years",
     "targets": "Top targets",
+    "sponsor-types": "Sponsor types over the years",
 }
 
 
@@ -69,6 +70,8 @@ footer{margin-top:2rem;font-size:.8rem;color:#555}footer li{margin:.2rem 0}
 def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
     """One HTML file with every table, the inline SVG charts and provenance: viewable offline."""
     title = report_title(data)
+    # Non-breaking hyphens in the heading: a line break inside "CAR-T" reads as two words.
+    heading = html.escape(title).replace("-", "\u2011")
     sections = "".join(
         f"<h2>{html.escape(t)}</h2>{_html_table(cols, rows)}" for t, cols, rows in report_tables(data)
     )
@@ -87,7 +90,7 @@ def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
     footer = "".join(f"<li>{html.escape(line)}</li>" for line in provenance_lines(data))
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{banner}"
+        f"<style>{STYLE}</style></head><body><h1>{heading}</h1>{banner}"
         f'<div class="charts">{figures}</div><div class="tables">{sections}</div>'
         f"<footer><h2>Provenance</h2><ul>{footer}</ul></footer></body></html>\n"
     )
