@@ -196,3 +196,24 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
         text = (tmp_path / f"report-2026-all-groups-first_posted-{chart}.svg").read_text()
         assert "Source: ClinicalTrials.gov" in text and "2026-09-04" in text and "first posted" in text, chart
     assert "CD19" in svg
+
+
+def test_include_follow_up_reaches_every_new_section(data_dir):
+    default = report_json(data_dir, "--year", 2024, "--modality", "CAR-T")
+    wider = report_json(data_dir, "--year", 2024, "--modality", "CAR-T", "--include-follow-up")
+
+    def total(data, key):
+        return sum(r["trials"] for r in data[key] if r["year"] == 2024)
+
+    assert total(wider, "disease_areas") >= total(default, "disease_areas")
+    assert total(wider, "sponsor_types") >= total(default, "sponsor_types")
+    trials = {p["product_id"]: p["trials"] for p in default["products"]["approved"]}
+    wider_trials = {p["product_id"]: p["trials"] for p in wider["products"]["approved"]}
+    assert wider_trials["tisa-cel"] > trials["tisa-cel"]  # its long-term follow-up study now counts
+
+
+def test_xlsx_without_out_is_one_clear_error(data_dir):
+    result = CliRunner().invoke(
+        main, ["report", "--year", "2024", "--format", "xlsx", "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 2 and "give --out DIR" in result.output and "Traceback" not in result.output
