@@ -62,9 +62,23 @@ def caption(data: dict[str, Any]) -> str:
     return text
 
 
-def _finish(fig: Any, data: dict[str, Any], bottom: float = 0.12) -> Any:
+def _finish(fig: Any, data: dict[str, Any], legend_ax: Any = None, legend_cols: int = 5) -> Any:
+    """Caption at the bottom; the legend of `legend_ax` (if any) between the axes and the caption.
+
+    Space is reserved in inches, so the x label, legend and caption never overlap whatever the
+    figure's height.
+    """
+    height = fig.get_figheight()
+    reserve = 0.42  # the caption's two lines
     fig.text(0.01, 0.012, caption(data), fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
+    if legend_ax is not None:
+        handles, labels = legend_ax.get_legend_handles_labels()
+        if handles:
+            rows = -(-len(handles) // legend_cols)
+            fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, reserve / height),
+                       ncols=legend_cols, frameon=False, fontsize=7)  # fmt: skip
+            reserve += rows * 0.2 + 0.08
+    fig.tight_layout(rect=(0, reserve / height, 1, 1))
     return fig
 
 
@@ -119,7 +133,7 @@ def trend_figure(data: dict[str, Any]) -> Any:
     _grouped_bars(bottom, data, small, years, counts)
     bottom.set_title("Smaller groups (own scale)", fontsize=9, fontweight="normal", loc="left")
     bottom.legend(frameon=False, loc="upper left", ncols=len(small))
-    return _finish(fig, data, bottom=0.07)
+    return _finish(fig, data)
 
 
 def phase_figure(data: dict[str, Any]) -> Any:
@@ -147,13 +161,12 @@ def phase_figure(data: dict[str, Any]) -> Any:
     ax.set_xlim(0, 112)
     ax.set_xticks(range(0, 101, 20))
     ax.set_title(f"Phase distribution, {_year_text(data)}")
-    ax.legend(frameon=False, fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.16))
-    return _finish(fig, data, bottom=0.1)
+    return _finish(fig, data, legend_ax=ax)
 
 
 def _year_text(data: dict[str, Any]) -> str:
     year = data["year"]
-    return f"{year} ({partial_label(data)})" if is_partial(data, year) else str(year)
+    return f"{year}, {partial_label(data)}" if is_partial(data, year) else str(year)
 
 
 def disease_area_figure(data: dict[str, Any]) -> Any:
@@ -188,8 +201,7 @@ def disease_area_figure(data: dict[str, Any]) -> Any:
     ax.set_title(f"{group} trials by disease area")
     if not rows:
         ax.text(0.5, 0.5, "no disease areas classified", transform=ax.transAxes, ha="center")
-    ax.legend(frameon=False, fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
-    return _finish(fig, data, bottom=0.1)
+    return _finish(fig, data, legend_ax=ax, legend_cols=3)
 
 
 def target_figure(data: dict[str, Any]) -> Any:
@@ -261,8 +273,7 @@ def sponsor_type_figure(data: dict[str, Any]) -> Any:
     ax.set_ylabel(f"% of the year's {group} trials")
     ax.set_ylim(0, max([*share.values(), 10]) * 1.18)
     ax.set_title(f"{group} trials by sponsor type ({role})")
-    ax.legend(frameon=False, fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    return _finish(fig, data, bottom=0.1)
+    return _finish(fig, data, legend_ax=ax, legend_cols=3)
 
 
 FIGURES = {

@@ -84,7 +84,7 @@ def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
     banner = (
         f'<p class="partial">{partial["year"]} is partial: the registry data run to {partial["data_to"]}, '
         "so its counts are not comparable with complete years.</p>"
-        if partial and partial["year"] >= data["year"] - data["trend_years"] + 1
+        if partial and data["year"] - data["trend_years"] < partial["year"] <= data["year"]
         else ""
     )
     footer = "".join(f"<li>{html.escape(line)}</li>" for line in provenance_lines(data))
