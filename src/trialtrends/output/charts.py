@@ -195,7 +195,7 @@ def disease_area_figure(data: dict[str, Any]) -> Any:
     trials = {r["year"]: r["trials"] for r in data["trend"] if r["modality"] == group}
     for y, total in zip(years, bottom, strict=True):
         ax.text(y, total, f"n={trials.get(y, 0)}", ha="center", va="bottom", fontsize=7)
-    ax.margins(y=0.12)
+    ax.set_ylim(0, max([*bottom, 1]) * 1.12)  # room for the n labels above the tallest stack
     ax.set_ylabel("trials (a trial in two areas counts in both)")
     _year_ticks(ax, data, years)
     ax.set_title(f"{group} trials by disease area")

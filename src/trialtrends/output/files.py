@@ -41,16 +41,22 @@ def _html_table(columns: list[str], rows: list[list[Any]]) -> str:
         return '<p class="empty">None.</p>'
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
 
-    def cell(value: Any) -> str:
+    def numeric(value: Any) -> bool:
         text = "" if value is None else str(value)
-        # Counts and shares right-aligned, names left-aligned.
-        numeric = (
+        return (
             isinstance(value, int | float)
             or text.rstrip("%)").replace("(", "").replace(".", "").replace(" ", "").isdigit()
         )
-        return f'<td class="{"num" if numeric else "txt"}">{html.escape(text)}</td>'
 
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    # A column is right-aligned when all its filled cells are counts or shares (as in the text
+    # table), so a year column with one "2026 partial (...)" label stays aligned.
+    right = [all(numeric(row[i]) for row in rows if row[i] not in (None, "")) for i in range(len(columns))]
+
+    def cell(value: Any, i: int) -> str:
+        text = "" if value is None else str(value)
+        return f'<td class="{"num" if right[i] else "txt"}">{html.escape(text)}</td>'
+
+    body = "".join("<tr>" + "".join(cell(v, i) for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
