@@ -87,7 +87,8 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
             row[0]
             for row in con.execute(
                 "select column_name from duckdb_columns() "
-                "where table_name = ? and schema_name = current_schema()",
+                "where table_name = ? and database_name = current_database() "
+                "and schema_name = current_schema()",
                 [doc.name],
             ).fetchall()
         }
