@@ -131,14 +131,15 @@ def test_report_out_writes_charts_and_html(corpus_warehouse, tmp_path):
     result = invoke("report", "--year", 2022, "--out", out, "--data-dir", corpus_warehouse.data_dir)
     assert result.exit_code == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["report-2022-phases.png", "report-2022-phases.svg", "report-2022-trend.png",
-                     "report-2022-trend.svg", "report-2022.html"]  # fmt: skip
-    html = (out / "report-2022.html").read_text()
+    stem = "report-2022-all-groups-first_posted"
+    charts = ("disease-areas", "phases", "sponsor-types", "targets", "trend")
+    assert names == sorted([*(f"{stem}-{c}.{ext}" for c in charts for ext in ("png", "svg")), f"{stem}.html"])
+    html = (out / f"{stem}.html").read_text()
     assert "<svg" in html and "Top 10 countries" in html
     # Self-contained: nothing is loaded from elsewhere (XML namespace URIs are names, not loads).
     for external in ('src="http', "src='http", 'href="http', "<link", "<script", "url(http", "@import"):
         assert external not in html
-    assert (out / "report-2022-trend.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / f"{stem}-trend.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_report_path_imports_no_heavy_modules(corpus_warehouse):

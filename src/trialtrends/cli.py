@@ -255,32 +255,48 @@ def sql(query: str, data_dir: Path | None, fmt: str) -> None:
 )
 @click.option("--include-follow-up", is_flag=True, help="Also count long-term follow-up studies.")
 @click.option(
+    "--trend-years",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="How many years the trend tables and charts show, ending at --year.",
+)
+@click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json"]),
+    type=click.Choice(["table", "markdown", "csv", "json", "xlsx"]),
     default="table",
     show_default=True,
+    help="xlsx writes one workbook into --out instead of printing.",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Also write charts (PNG, SVG) and an HTML report here.",
+    help="Also write charts (PNG, SVG) and an HTML report here (with xlsx: the workbook only).",
 )
 @data_dir_option
 @friendly_errors
 def report(
     year: int, modality: str | None, basis: str, top: int, role: str, include_follow_up: bool,
-    fmt: str, out: Path | None, data_dir: Path | None,
+    trend_years: int, fmt: str, out: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
-    """The landscape tables of a year: trend, phases, top countries, top sponsors."""
+    """The landscape of a year: trend, phases, countries, sponsors, diseases, targets, products."""
     from trialtrends.output.report import build_report, render_report
 
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("--format xlsx writes a workbook: give --out DIR.")
     settings = Settings.from_env(data_dir=data_dir)
     data = build_report(
         settings.warehouse_path, year=year, modality=modality, basis=basis, top=top,
-        role=role, include_follow_up=include_follow_up,
+        role=role, include_follow_up=include_follow_up, trend_years=trend_years,
     )  # fmt: skip
+    if fmt == "xlsx":
+        from trialtrends.output.files import report_stem
+        from trialtrends.output.xlsx import write_workbook
+
+        click.echo(f"wrote {write_workbook(data, out, report_stem(data))}", err=True)
+        return
     click.echo(render_report(data, fmt), nl=False)
     if out is not None:
         from trialtrends.output.files import write_report_files

@@ -1,6 +1,8 @@
-"""`report --out DIR`: the trend and phase charts (PNG, SVG) and a self-contained HTML report.
+"""`report --out DIR`: the charts (PNG at 300 dpi, SVG) and a self-contained HTML report.
 
-matplotlib is imported here only, so the plain report stays fast.
+File names carry the year, the group (or `all-groups`) and the basis, so reports of different
+groups or bases written to one folder never overwrite each other. matplotlib is imported (via
+charts) only when this runs, so the plain report stays fast.
 """
 
 from __future__ import annotations
@@ -10,61 +12,22 @@ import io
 from pathlib import Path
 from typing import Any
 
-from trialtrends.output.report import provenance_lines, report_tables
+from trialtrends.output.report import provenance_lines, report_tables, report_title
 
-COLORS = {"CAR-T": "#1f77b4", "TCR-T": "#ff7f0e", "TIL": "#2ca02c", "NK": "#9467bd", "ALL": "#7f7f7f"}
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers; also makes SVG/PNG output deterministic
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "trialtrends"  # stable SVG ids between runs
-    return plt
+CHART_TITLES = {
+    "trend": "Trials per year",
+    "phases": "Phase distribution",
+    "disease-areas": "Disease areas over the years",
+    "targets": "Top targets",
+    "sponsor-types": "Sponsor types over the years",
+}
 
 
-def trend_figure(data: dict[str, Any]) -> Any:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    groups = [g for g in data["modalities"] if g != "ALL"] or data["modalities"]
-    years = sorted({r["year"] for r in data["trend"]})
-    counts = {(r["modality"], r["year"]): r["trials"] for r in data["trend"]}
-    width = 0.8 / len(groups)
-    for i, g in enumerate(groups):
-        xs = [y + (i - (len(groups) - 1) / 2) * width for y in years]
-        ax.bar(xs, [counts[(g, y)] for y in years], width=width, label=g, color=COLORS.get(g))
-    ax.set_xticks(years)
-    ax.set_ylabel("trials")
-    ax.set_title(f"Trials per year ({data['basis'].replace('_', ' ')} basis)")
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
-def phase_figure(data: dict[str, Any]) -> Any:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    groups = [g for g in data["modalities"] if g != "ALL"] or data["modalities"]
-    order = {r["phase"]: r["phase_order"] for r in data["phases"]}
-    phases = sorted(order, key=order.get)
-    share = {(r["modality"], r["phase"]): r["share"] for r in data["phases"]}
-    left = [0.0] * len(groups)
-    cmap = plt.get_cmap("viridis", max(len(phases), 2))
-    for i, p in enumerate(phases):
-        values = [share.get((g, p), 0.0) * 100 for g in groups]
-        ax.barh(groups, values, left=left, label=p, color=cmap(i))
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.invert_yaxis()
-    ax.set_xlabel("% of the year's trials")
-    ax.set_xlim(0, 100)
-    ax.set_title(f"Phase distribution, {data['year']}")
-    ax.legend(frameon=False, fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
+def report_stem(data: dict[str, Any]) -> str:
+    """`report-2022-car-t-first_posted` (one group) or `report-2022-all-groups-first_posted`."""
+    scope = data["modalities"][0].lower() if len(data["modalities"]) == 1 else "all-groups"
+    suffix = "-with-follow-up" if data["include_follow_up"] else ""
+    return f"report-{data['year']}-{scope}-{data['basis']}{suffix}"
 
 
 def _svg(fig: Any) -> str:
@@ -74,63 +37,90 @@ def _svg(fig: Any) -> str:
 
 
 def _html_table(columns: list[str], rows: list[list[Any]]) -> str:
+    if not rows:
+        return '<p class="empty">None.</p>'
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
 
-    def cell(value: Any) -> str:
+    def numeric(value: Any) -> bool:
         text = "" if value is None else str(value)
-        # Counts and shares right-aligned, names left-aligned.
-        numeric = (
+        return (
             isinstance(value, int | float)
             or text.rstrip("%)").replace("(", "").replace(".", "").replace(" ", "").isdigit()
         )
-        return f'<td class="{"num" if numeric else "txt"}">{html.escape(text)}</td>'
 
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    # A column is right-aligned when all its filled cells are counts or shares (as in the text
+    # table), so a year column with one "2026 partial (...)" label stays aligned.
+    right = [all(numeric(row[i]) for row in rows if row[i] not in (None, "")) for i in range(len(columns))]
+
+    def cell(value: Any, i: int) -> str:
+        text = "" if value is None else str(value)
+        return f'<td class="{"num" if right[i] else "txt"}">{html.escape(text)}</td>'
+
+    body = "".join("<tr>" + "".join(cell(v, i) for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:980px;
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;
 color:#222;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:.9rem}th,td{padding:.25rem .6rem;border-bottom:1px solid #ddd;
-text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
-.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts svg{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:.85rem}th,td{padding:.2rem .55rem;border-bottom:1px solid #ddd;
+text-align:left;vertical-align:top}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#f4f4f4}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1.5rem}
+figure{margin:0}figure svg{width:100%;height:auto}figcaption{font-size:.85rem;font-weight:600;margin:.2rem 0}
+.partial{background:#fff4d6;border-left:4px solid #E69F00;padding:.4rem .8rem;font-size:.9rem}
+.empty{color:#666;font-style:italic}.tables{overflow-x:auto}
 footer{margin-top:2rem;font-size:.8rem;color:#555}footer li{margin:.2rem 0}
 """
 
 
-def report_html(data: dict[str, Any], trend_svg: str, phase_svg: str) -> str:
-    """One HTML file with the tables, inline SVG charts and provenance: viewable offline."""
-    title = f"Immune cell therapy trials on ClinicalTrials.gov, {data['year']}"
+def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
+    """One HTML file with every table, the inline SVG charts and provenance: viewable offline."""
+    title = report_title(data)
+    # Non-breaking hyphens in the heading: a line break inside "CAR-T" reads as two words.
+    heading = html.escape(title).replace("-", "\u2011")
     sections = "".join(
         f"<h2>{html.escape(t)}</h2>{_html_table(cols, rows)}" for t, cols, rows in report_tables(data)
     )
-    inline = "".join(svg[svg.find("<svg") :] for svg in (trend_svg, phase_svg))  # drop XML prolog
-    charts = f'<div class="charts">{inline}</div>'
+    figures = "".join(
+        f"<figure><figcaption>{html.escape(CHART_TITLES.get(name, name))}</figcaption>"
+        f"{svg[svg.find('<svg') :]}</figure>"  # drop the XML prolog
+        for name, svg in svgs.items()
+    )
+    partial = data.get("partial_year")
+    banner = (
+        f'<p class="partial">{partial["year"]} is partial: the registry data run to {partial["data_to"]}, '
+        "so its counts are not comparable with complete years.</p>"
+        if partial and data["year"] - data["trend_years"] < partial["year"] <= data["year"]
+        else ""
+    )
     footer = "".join(f"<li>{html.escape(line)}</li>" for line in provenance_lines(data))
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{charts}{sections}"
+        f"<style>{STYLE}</style></head><body><h1>{heading}</h1>{banner}"
+        f'<div class="charts">{figures}</div><div class="tables">{sections}</div>'
         f"<footer><h2>Provenance</h2><ul>{footer}</ul></footer></body></html>\n"
     )
 
 
 def write_report_files(data: dict[str, Any], out: Path) -> list[Path]:
-    """Write trend.png/svg, phases.png/svg and report.html into `out`; return the paths."""
+    """Write every chart as PNG (300 dpi) and SVG, and the HTML report, into `out`; return the paths."""
+    from trialtrends.output.charts import DPI, FIGURES, pyplot
+
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"report-{data['year']}"
+    stem = report_stem(data)
     written = []
     svgs = {}
-    for name, make in (("trend", trend_figure), ("phases", phase_figure)):
+    plt = pyplot()
+    for name, make in FIGURES.items():
         fig = make(data)
         png = out / f"{stem}-{name}.png"
-        fig.savefig(png, metadata={"Software": None})
+        fig.savefig(png, dpi=DPI, metadata={"Software": None})
         svgs[name] = _svg(fig)
         svg = out / f"{stem}-{name}.svg"
         svg.write_text(svgs[name])
         written += [png, svg]
-        _pyplot().close(fig)
+        plt.close(fig)
     page = out / f"{stem}.html"
-    page.write_text(report_html(data, svgs["trend"], svgs["phases"]))
+    page.write_text(report_html(data, svgs))
     written.append(page)
     return written

@@ -16,11 +16,18 @@ import duckdb
 from trialtrends.output.render import csv_text, json_default, text_table
 from trialtrends.output.sql import QueryError, connect
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 GROUPS = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
 SIDE_BY_SIDE = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
 BASES = ("first_posted", "first_submitted", "start")
 TREND_YEARS = 5
+# Display orders (the same values as schemas.DISEASE_AREAS / SPONSOR_TYPES, which this fast
+# path cannot import: schemas pulls in pandera and polars). Values not listed sort after these.
+AREA_ORDER = (
+    "haematological malignancy", "solid tumour", "autoimmune / immune-mediated", "infectious disease",
+    "other non-oncology", "unknown",
+)  # fmt: skip
+SPONSOR_TYPE_ORDER = ("industry", "academic", "hospital", "government", "other")
 CHICTR_CAVEAT = (
     "ClinicalTrials.gov undercounts Chinese cell therapy trials: since 2018 about half of them "
     "are registered only in the Chinese Clinical Trial Registry (ChiCTR), which is not included."
@@ -70,6 +77,29 @@ def _provenance(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return row
 
 
+def _partial_year(provenance: dict[str, Any]) -> dict[str, Any] | None:
+    """The year of the registry snapshot, which the data covers only up to that day.
+
+    The data timestamp is the API's dataTimestamp (`runs.data_timestamp`); a bulk run has none,
+    so the day its run finished stands in.
+    """
+    stamp = provenance.get("data_timestamp") or provenance.get("finished_at")
+    if not stamp or len(stamp) < 10 or not stamp[:4].isdigit():
+        return None
+    return {"year": int(stamp[:4]), "data_to": stamp[:10]}
+
+
+def partial_label(data: dict[str, Any]) -> str:
+    """'partial (data to YYYY-MM-DD)', the mark of the current year in every format."""
+    partial = data.get("partial_year")
+    return f"partial (data to {partial['data_to']})" if partial else ""
+
+
+def is_partial(data: dict[str, Any], year: int) -> bool:
+    partial = data.get("partial_year")
+    return bool(partial) and partial["year"] == year
+
+
 def build_report(
     warehouse_path: Path,
     *,
@@ -79,9 +109,12 @@ def build_report(
     top: int = 10,
     role: str = "lead",
     include_follow_up: bool = False,
+    trend_years: int = TREND_YEARS,
 ) -> dict[str, Any]:
     """Everything the report shows, as plain data (the `--format json` structure)."""
     _check_options(modality, basis)
+    if trend_years < 1:
+        raise ReportError(f"--trend-years must be at least 1 (got {trend_years}).", exit_code=2)
     groups = [modality] if modality else list(SIDE_BY_SIDE)
     ranked_by = modality or "ALL"
     con = connect(warehouse_path)
@@ -90,8 +123,8 @@ def build_report(
         span = con.execute(
             f"select min(year), max(year) from {yearly} where basis = ? and modality = ?",
             [basis, ranked_by],
-        ).fetchone()
-        first, last = span if span else (None, None)
+        ).fetchall()
+        first, last = span[0] if span else (None, None)
         if first is None:
             raise ReportError("The warehouse has no classified trials yet.", exit_code=4)
         if not first <= year <= last:
@@ -108,20 +141,29 @@ def build_report(
                 [basis, groups],
             )
         }
-        years = list(range(year - TREND_YEARS + 1, year + 1))
+        years = list(range(year - trend_years + 1, year + 1))
         trend = [{"modality": g, "year": y, "trials": counts.get((g, y), 0)} for g in groups for y in years]
         cumulative = [
             {"modality": g, "through_year": year,
              "trials": sum(n for (m, y), n in counts.items() if m == g and y <= year)}
             for g in groups
         ]  # fmt: skip
-        phases = _rows(
-            con,
-            f"select modality, phase, trials, share, phase_order "
-            f"from {_macro('phase_distribution', include_follow_up)} "
-            "where basis = ? and year = ? and modality in (select unnest(?::varchar[])) "
-            "order by phase_order, modality",
-            [basis, year, groups],
+        phases = _zero_filled_phases(
+            _rows(
+                con,
+                f"select modality, phase, trials, share, phase_order "
+                f"from {_macro('phase_distribution', include_follow_up)} "
+                "where basis = ? and year = ? and modality in (select unnest(?::varchar[])) "
+                "order by phase_order, modality",
+                [basis, year, groups],
+            ),
+            _rows(
+                con,
+                f"select distinct phase, phase_order from {_macro('phase_distribution', include_follow_up)} "
+                "where basis = ? order by phase_order",
+                [basis],
+            ),
+            groups,
         )
         countries = _ranked(
             con, _macro("country_table", include_follow_up), "country_code", ["country"],
@@ -138,11 +180,42 @@ def build_report(
             con, _macro("sponsor_table", include_follow_up), "sponsor", ["sponsor_country"],
             basis, year, groups, ranked_by, top, extra_filter="role = ?", extra_params=[role],
         )  # fmt: skip
+        targets = _ranked(
+            con, _macro("target_table", include_follow_up), "target", [],
+            basis, year, groups, ranked_by, top, extra_filter="target <> 'Not named'",
+        )  # fmt: skip
+        disease_areas = _over_years(
+            _rows(
+                con,
+                f"select modality, year, area, trials, share "
+                f"from {_macro('disease_area_table', include_follow_up)} "
+                "where basis = ? and year between ? and ? and modality in (select unnest(?::varchar[]))",
+                [basis, years[0], year, groups],
+            ),
+            "area", AREA_ORDER, groups, years,
+        )  # fmt: skip
+        sponsor_types = _over_years(
+            _rows(
+                con,
+                f"select modality, year, sponsor_type, trials, share "
+                f"from {_macro('sponsor_type_table', include_follow_up)} "
+                "where basis = ? and role = ? and year between ? and ? "
+                "and modality in (select unnest(?::varchar[]))",
+                [basis, role, years[0], year, groups],
+            ),
+            "sponsor_type", SPONSOR_TYPE_ORDER, groups, years,
+        )  # fmt: skip
+        for row in sponsor_types:
+            row["role"] = role
+        products = _products(con, groups, top, include_follow_up)
         provenance = _provenance(con)
     except duckdb.Error as exc:
         raise ReportError(f"The warehouse could not be read: {exc}") from exc
     finally:
         con.close()
+    partial = _partial_year(provenance)
+    for row in trend:
+        row["partial"] = bool(partial) and row["year"] == partial["year"]
     excluded = [] if include_follow_up else ["long-term follow-up studies (use --include-follow-up)"]
     provenance.update(
         basis=basis,
@@ -158,14 +231,94 @@ def build_report(
         "top": top,
         "role": role,
         "include_follow_up": include_follow_up,
+        "trend_years": trend_years,
+        "partial_year": partial,
         "trend": trend,
         "cumulative": cumulative,
         "phases": phases,
         "countries": countries,
         "countries_not_provided": not_provided,
         "sponsors": sponsors,
+        "disease_areas": disease_areas,
+        "targets": targets,
+        "sponsor_types": sponsor_types,
+        "products": products,
         "provenance": provenance,
     }
+
+
+def _zero_filled_phases(
+    rows: list[dict[str, Any]], phases: list[dict[str, Any]], groups: list[str]
+) -> list[dict[str, Any]]:
+    """The year's phase rows with a 0 row for every phase seen under the basis, per group."""
+    found = {(r["modality"], r["phase"]): r for r in rows}
+    return [
+        found.get((g, p["phase"]))
+        or {"modality": g, "phase": p["phase"], "trials": 0, "share": 0.0, "phase_order": p["phase_order"]}
+        for p in phases
+        for g in groups
+    ]
+
+
+def _over_years(
+    rows: list[dict[str, Any]], key: str, order: tuple[str, ...], groups: list[str], years: list[int]
+) -> list[dict[str, Any]]:
+    """Rows of every group x year x item (known order first, then any other item seen), zeros filled.
+
+    The views fill zeros inside each group's own span of years; the report's trend window can
+    start before a group's first trial, so the report fills those years too.
+    """
+    found = {(r["modality"], r["year"], r[key]): r for r in rows}
+    items = [i for i in order if any(k[2] == i for k in found)]
+    items += sorted({k[2] for k in found} - set(items))
+    return [
+        {"modality": g, "year": y, key: item,
+         "trials": found.get((g, y, item), {}).get("trials", 0),
+         "share": found.get((g, y, item), {}).get("share", 0.0)}
+        for g in groups for y in years for item in items
+    ]  # fmt: skip
+
+
+def _products(
+    con: duckdb.DuckDBPyConnection, groups: list[str], top: int, include_follow_up: bool
+) -> dict[str, list[dict[str, Any]]]:
+    """Approved products, the top products by trials, and products by phase and by country.
+
+    Products count when their modality belongs to one of the report's groups (report_groups).
+    """
+    modalities = "select modality from report_groups where report_group in (select unnest(?::varchar[]))"
+    columns = (
+        "product_id, name, modality, targets, cell_source, developer, developer_country, "
+        "approvals, first_approval_year, trials, highest_phase"
+    )
+    table = _macro("product_table", include_follow_up)
+    approved = _rows(
+        con,
+        f"select {columns} from {table} where is_approved and modality in ({modalities}) "
+        "order by first_approval_year, name",
+        [groups],
+    )
+    leaders = _rows(
+        con,
+        f"select {columns} from {table} where trials > 0 and modality in ({modalities}) "
+        "order by trials desc, name limit ?",
+        [groups, top],
+    )
+    by_phase = _rows(
+        con,
+        f"select modality, highest_phase, phase_order, products, approved_products "
+        f"from {_macro('products_by_phase', include_follow_up)} where modality in ({modalities}) "
+        "order by phase_order, modality",
+        [groups],
+    )
+    by_country = _rows(
+        con,
+        f"select developer_country, modality, products, products_in_trials, approved_products "
+        f"from {_macro('products_by_country', include_follow_up)} where modality in ({modalities}) "
+        "order by developer_country = 'Unknown', developer_country, modality",
+        [groups],
+    )
+    return {"approved": approved, "top": leaders, "by_phase": by_phase, "by_country": by_country}
 
 
 def _ranked(
@@ -187,7 +340,7 @@ def _ranked(
     where = f"basis = ? and year = ? and {extra_filter}"
     leaders = _rows(
         con,
-        f"select rank, {key}, {', '.join(attrs)}, trials, share from {source} "
+        f"select {', '.join(['rank', key, *attrs, 'trials', 'share'])} from {source} "
         f"where {where} and modality = ? and rank <= ? order by rank, {key}",
         [basis, year, *extra_params, ranked_by, top],
     )
@@ -219,24 +372,43 @@ def _pct(share: float | None) -> str:
     return "" if share is None else f"{share * 100:.1f}%"
 
 
-def report_tables(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+def _n_pct(row: dict[str, Any] | None) -> str:
+    return "0" if not row or not row["trials"] else f"{row['trials']} ({_pct(row['share'])})"
+
+
+def year_label(data: dict[str, Any], year: int) -> str:
+    """A year, marked 'partial (data to YYYY-MM-DD)' when it is the data timestamp's year."""
+    return f"{year} {partial_label(data)}" if is_partial(data, year) else str(year)
+
+
+def _of_year(data: dict[str, Any]) -> str:
+    return year_label(data, data["year"])
+
+
+def _items(rows: list[dict[str, Any]], key: str) -> list[str]:
+    seen: list[str] = []
+    for row in rows:
+        if row[key] not in seen:
+            seen.append(row[key])
+    return seen
+
+
+Table = tuple[str, list[str], list[list[Any]]]
+
+
+def report_tables(data: dict[str, Any]) -> list[Table]:
     """The report as (title, columns, rows) tables, shared by the text and HTML renderers."""
     groups, year = data["modalities"], data["year"]
     ranked_by = data["ranked_by"]
+    of_year = _of_year(data)
     years = sorted({r["year"] for r in data["trend"]})
     counts = {(r["modality"], r["year"]): r["trials"] for r in data["trend"]}
     cumulative = {r["modality"]: r["trials"] for r in data["cumulative"]}
-    trend_rows = [[y, *(counts[(g, y)] for g in groups)] for y in years]
+    trend_rows = [[year_label(data, y), *(counts[(g, y)] for g in groups)] for y in years]
     trend_rows.append([f"through {year}", *(cumulative[g] for g in groups)])
 
-    phase_names = sorted({r["phase"] for r in data["phases"]}, key=lambda p: next(
-        r["phase_order"] for r in data["phases"] if r["phase"] == p))  # fmt: skip
     phase = {(r["modality"], r["phase"]): r for r in data["phases"]}
-    phase_rows = [
-        [p, *(f"{phase[(g, p)]['trials']} ({_pct(phase[(g, p)]['share'])})" if (g, p) in phase else "0"
-              for g in groups)]
-        for p in phase_names
-    ]  # fmt: skip
+    phase_rows = [[p, *(_n_pct(phase.get((g, p))) for g in groups)] for p in _items(data["phases"], "phase")]
 
     def breakdown(row: dict[str, Any]) -> list[Any]:
         if len(groups) == 1:
@@ -256,15 +428,101 @@ def report_tables(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[
     sponsor_rows = [
         [r["rank"], r["sponsor"], r["sponsor_country"] or "", *breakdown(r)] for r in data["sponsors"]
     ]
+    target_rows = [[r["rank"], r["target"], *breakdown(r)] for r in data["targets"]]
     role = "lead sponsor" if data["role"] == "lead" else "lead sponsor or collaborator"
     basis = data["basis"].replace("_", " ")
     return [
         (f"Trials per year ({basis} basis)", ["year", *groups], trend_rows),
-        (f"Phase distribution, {year}", ["phase", *groups], phase_rows),
-        (f"Top {data['top']} countries, {year} (trials with a site there; ranked by {ranked_by})",
+        (f"Phase distribution, {of_year}", ["phase", *groups], phase_rows),
+        (f"Top {data['top']} countries, {of_year} (trials with a site there; ranked by {ranked_by})",
          ["rank", "country", *count_cols], country_rows),
-        (f"Top {data['top']} sponsors, {year} ({role}; ranked by {ranked_by})",
+        (f"Top {data['top']} sponsors, {of_year} ({role}; ranked by {ranked_by})",
          ["rank", "sponsor", "country", *count_cols], sponsor_rows),
+        *_area_tables(data),
+        (f"Top {data['top']} targets, {of_year} (multi-target trials count for each; ranked by {ranked_by})",
+         ["rank", "target", *count_cols], target_rows),
+        *_sponsor_type_tables(data, role),
+        *_product_tables(data),
+    ]  # fmt: skip
+
+
+def _by_group_table(data: dict[str, Any], rows: list[dict[str, Any]], key: str) -> list[list[Any]]:
+    """Items of the report year as rows, one 'n (x%)' column per group."""
+    found = {(r["modality"], r[key]): r for r in rows if r["year"] == data["year"]}
+    return [[item, *(_n_pct(found.get((g, item))) for g in data["modalities"])] for item in _items(rows, key)]
+
+
+def _per_year_table(
+    data: dict[str, Any], rows: list[dict[str, Any]], key: str
+) -> tuple[list[str], list[list[Any]]]:
+    """The ranked-by group's items over the trend years: one row per year, 'n (x%)' per item."""
+    mine = [r for r in rows if r["modality"] == data["ranked_by"]]
+    items = _items(mine, key)
+    found = {(r["year"], r[key]): r for r in mine}
+    years = sorted({r["year"] for r in mine})
+    return items, [[year_label(data, y), *(_n_pct(found.get((y, i))) for i in items)] for y in years]
+
+
+def _area_tables(data: dict[str, Any]) -> list[Table]:
+    rows = data["disease_areas"]
+    items, per_year = _per_year_table(data, rows, "area")
+    note = "a trial in two areas counts in both"
+    return [
+        (f"Disease areas, {_of_year(data)} ({note})", ["area", *data["modalities"]],
+         _by_group_table(data, rows, "area")),
+        (f"Disease areas per year, {data['ranked_by']}", ["year", *items], per_year),
+    ]  # fmt: skip
+
+
+def _sponsor_type_tables(data: dict[str, Any], role: str) -> list[Table]:
+    rows = data["sponsor_types"]
+    items, per_year = _per_year_table(data, rows, "sponsor_type")
+    return [
+        (f"Sponsor types, {_of_year(data)} ({role})", ["sponsor type", *data["modalities"]],
+         _by_group_table(data, rows, "sponsor_type")),
+        (f"Sponsor types per year, {data['ranked_by']} ({role})", ["year", *items], per_year),
+    ]  # fmt: skip
+
+
+def _product_tables(data: dict[str, Any]) -> list[Table]:
+    products = data["products"]
+
+    def listed(values: list[str] | None) -> str:
+        return ", ".join(values or [])
+
+    approved = [
+        [p["name"], p["modality"], listed(p["targets"]), p["developer"] or "", p["developer_country"] or "",
+         p["approvals"] or "", p["trials"]]
+        for p in products["approved"]
+    ]  # fmt: skip
+    leaders = [
+        [p["name"], p["modality"], listed(p["targets"]), p["cell_source"] or "", p["developer"] or "",
+         p["developer_country"] or "", p["highest_phase"] or "", p["trials"], p["approvals"] or ""]
+        for p in products["top"]
+    ]  # fmt: skip
+    modalities = _items(products["by_phase"], "modality")
+    phase = {(r["modality"], r["highest_phase"]): r["products"] for r in products["by_phase"]}
+    by_phase = [
+        [p, *(phase.get((m, p), 0) for m in modalities), sum(phase.get((m, p), 0) for m in modalities)]
+        for p in _items(products["by_phase"], "highest_phase")
+    ]
+    countries = _items(products["by_country"], "developer_country")
+    country = {(r["developer_country"], r["modality"]): r for r in products["by_country"]}
+    by_country = [
+        [c, *(country.get((c, m), {}).get("products", 0) for m in modalities),
+         sum(country.get((c, m), {}).get("products_in_trials", 0) for m in modalities),
+         sum(country.get((c, m), {}).get("approved_products", 0) for m in modalities)]
+        for c in countries
+    ]  # fmt: skip
+    as_of = f"as of {data['partial_year']['data_to']}" if data.get("partial_year") else "all years"
+    return [
+        ("Approved products (agency and year of first approval)",
+         ["product", "modality", "targets", "developer", "country", "approvals", "trials"], approved),
+        (f"Top {data['top']} products by trials ({as_of})",
+         ["product", "modality", "targets", "cell source", "developer", "country", "highest phase", "trials",
+          "approvals"], leaders),
+        ("Products by highest phase reached", ["highest phase", *modalities, "total"], by_phase),
+        ("Products by developer country", ["country", *modalities, "in trials", "approved"], by_country),
     ]  # fmt: skip
 
 
@@ -276,12 +534,24 @@ def provenance_lines(data: dict[str, Any]) -> list[str]:
         f"{p.get('api_version') or 'n/a'}; classifier {p.get('classifier_version', '?')}.",
         f"Year basis: {data['basis']}. Excluded: {'; '.join(p['excluded'])}.",
     ]
+    if data.get("partial_year"):
+        lines.append(f"{data['partial_year']['year']} is {partial_label(data)}: its counts are incomplete.")
     if p.get("source"):
         lines.append(f"Source file: {p['source']}.")
     for q in p.get("queries", []):
         lines.append(f"Query {q['name']}: {q['term']}" + (f" [{q['filter']}]" if q.get("filter") else ""))
     lines += p["caveats"]
     return lines
+
+
+def report_title(data: dict[str, Any]) -> str:
+    """The report's title: year (partial mark), the group when one is chosen, and the basis."""
+    groups = data["modalities"]
+    scope = "CAR-T, TCR-T, TIL and NK" if len(groups) > 1 else groups[0]
+    return (
+        f"Immune cell therapy trials on ClinicalTrials.gov, {_of_year(data)}: {scope}, "
+        f"{data['basis'].replace('_', ' ')} basis"
+    )
 
 
 def render_report(data: dict[str, Any], fmt: str) -> str:
@@ -291,48 +561,48 @@ def render_report(data: dict[str, Any], fmt: str) -> str:
     if fmt == "csv":
         return _csv(data)
     markdown = fmt == "markdown"
-    parts = [
-        ("# " if markdown else "")
-        + f"Immune cell therapy trials on ClinicalTrials.gov, {data['year']}"
-        + ("" if len(data["modalities"]) > 1 else f" ({data['modalities'][0]})")
-    ]
+    parts = [("# " if markdown else "") + report_title(data)]
     for title, columns, rows in report_tables(data):
         heading = f"## {title}" if markdown else f"{title}\n{'=' * len(title)}"
-        parts.append(heading + "\n\n" + text_table(columns, rows, markdown=markdown))
+        body = text_table(columns, rows, markdown=markdown) if rows else "(none)\n"
+        parts.append(heading + "\n\n" + body)
     footer = provenance_lines(data)
     parts.append(("## Provenance\n\n" + "\n".join(f"- {line}" for line in footer)) if markdown
                  else "Provenance\n----------\n" + "\n".join(footer))  # fmt: skip
     return "\n\n".join(parts).rstrip() + "\n"
 
 
+CSV_COLUMNS = (
+    "section", "modality", "year", "item", "rank", "trials", "share", "country_code", "sponsor_country",
+    "role", "products", "highest_phase", "approvals", "basis", "run_id", "data_timestamp", "note",
+)  # fmt: skip
+
+
 def _csv(data: dict[str, Any]) -> str:
-    """One tidy CSV: a row per (section, modality, item) with trials and share."""
-    columns = [
-        "section",
-        "modality",
-        "year",
-        "item",
-        "rank",
-        "trials",
-        "share",
-        "country_code",
-        "sponsor_country",
-    ]
+    """One tidy CSV: a row per (section, modality, item), zeros included, with its provenance."""
     year, ranked_by = data["year"], data["ranked_by"]
+    stamp = {
+        "basis": data["basis"],
+        "run_id": data["provenance"].get("run_id", ""),
+        "data_timestamp": data["provenance"].get("data_timestamp") or "",
+    }
     rows: list[list[Any]] = []
 
-    def add(section: str, modality: str, trials: int, **cells: Any) -> None:
-        rows.append(
-            [section, modality, cells.get("year", year), cells.get("item", ""), cells.get("rank", ""),
-             trials, cells.get("share", ""), cells.get("country_code", ""), cells.get("sponsor_country", "")]
-        )  # fmt: skip
+    def add(section: str, modality: str, trials: Any, **cells: Any) -> None:
+        cells = {"year": year, "trials": trials, **stamp, **cells}
+        if cells["year"] != "" and is_partial(data, cells["year"]):
+            cells["note"] = partial_label(data)
+        rows.append([section if c == "section" else modality if c == "modality" else cells.get(c, "")
+                     for c in CSV_COLUMNS])  # fmt: skip
 
-    def add_ranked(section: str, item_key: str, rows_: list[dict[str, Any]], **cells: str) -> None:
+    def add_ranked(
+        section: str, item_key: str, rows_: list[dict[str, Any]], attrs: dict[str, str], **fixed: Any
+    ) -> None:
         for r in rows_:
             for g, v in r["by_modality"].items():
                 rank = r["rank"] if g == ranked_by else ""
-                extra = {name: r[key] or "" for name, key in cells.items()}
-                add(section, g, v["trials"], item=r[item_key], rank=rank, share=v["share"], **extra)
+                extra = {name: r[key] or "" for name, key in attrs.items()}
+                add(section, g, v["trials"], item=r[item_key], rank=rank, share=v["share"], **extra, **fixed)
 
     for r in data["trend"]:
         add("trend", r["modality"], r["trials"], year=r["year"])
@@ -340,8 +610,33 @@ def _csv(data: dict[str, Any]) -> str:
         add("cumulative", r["modality"], r["trials"], year=r["through_year"])
     for r in data["phases"]:
         add("phase", r["modality"], r["trials"], item=r["phase"], share=r["share"])
-    add_ranked("country", "country", data["countries"], country_code="country_code")
+    add_ranked("country", "country", data["countries"], {"country_code": "country_code"})
     for r in data["countries_not_provided"]:
         add("country", r["modality"], r["trials"], item="Not provided", share=r["share"], country_code="XX")
-    add_ranked("sponsor", "sponsor", data["sponsors"], sponsor_country="sponsor_country")
-    return csv_text(columns, rows)
+    add_ranked(
+        "sponsor", "sponsor", data["sponsors"], {"sponsor_country": "sponsor_country"}, role=data["role"]
+    )
+    for r in data["disease_areas"]:
+        add("disease_area", r["modality"], r["trials"], year=r["year"], item=r["area"], share=r["share"])
+    add_ranked("target", "target", data["targets"], {})
+    for r in data["sponsor_types"]:
+        add("sponsor_type", r["modality"], r["trials"], year=r["year"], item=r["sponsor_type"],
+            share=r["share"], role=r["role"])  # fmt: skip
+    products = data["products"]
+    for section, listed in (("product_approved", products["approved"]), ("product", products["top"])):
+        for p in listed:
+            add(section, p["modality"], p["trials"], year="", item=p["name"],
+                sponsor_country=p["developer_country"] or "", highest_phase=p["highest_phase"] or "",
+                approvals=p["approvals"] or "")  # fmt: skip
+    for r in products["by_phase"]:
+        add("products_by_phase", r["modality"], "", year="", item=r["highest_phase"], products=r["products"])
+    for r in products["by_country"]:
+        add(
+            "products_by_country",
+            r["modality"],
+            "",
+            year="",
+            item=r["developer_country"],
+            products=r["products"],
+        )
+    return csv_text(list(CSV_COLUMNS), rows)

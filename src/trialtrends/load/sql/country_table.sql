@@ -6,6 +6,15 @@
 -- (country_code XX) with a null rank. Ties: competition ranking (1, 2, 2, 4) by trials, rows of
 -- equal rank ordered by country name.
 -- Long-term follow-up studies are excluded; country_table_by(true) includes them.
+-- columns:
+--   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
+--   basis: Year basis: first_posted, first_submitted or start.
+--   year: Calendar year under that basis.
+--   rank: Competition rank by trials within the group, basis and year (1, 2, 2, 4); null for Not provided.
+--   country_code: ISO 3166-1 alpha-2 code; XX = Not provided (no location), ZZ = unmapped country string.
+--   country: Canonical English country name.
+--   trials: Trials with at least one current site in the country.
+--   share: trials / all trials of the group, basis and year (multinational trials count in several countries).
 create or replace macro country_table_by(include_follow_up) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)

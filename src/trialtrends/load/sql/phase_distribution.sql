@@ -3,6 +3,14 @@
 -- share = trials in the phase / all trials of that modality, basis and year (sums to 1).
 -- phase_order sorts phases from Early Phase 1 to Not Provided.
 -- Long-term follow-up studies are excluded; phase_distribution_by(true) includes them.
+-- columns:
+--   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
+--   basis: Year basis: first_posted, first_submitted or start.
+--   year: Calendar year under that basis.
+--   phase: Readable phase (Early Phase 1 ... Phase 4, Not Applicable, Not Provided).
+--   trials: Trials of the group in that year and phase.
+--   share: trials / all trials of the group, basis and year (the phases of a year sum to 1).
+--   phase_order: Sort key: 1 = Early Phase 1 ... 7 = Phase 4, 8 = Not Applicable, 9 = Not Provided.
 create or replace macro phase_distribution_by(include_follow_up) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)

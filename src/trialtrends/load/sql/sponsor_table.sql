@@ -6,6 +6,16 @@
 -- share = trials / all trials of that modality, basis and year. Ties: competition ranking
 -- (1, 2, 2, 4) by trials, rows of equal rank ordered by sponsor name.
 -- Long-term follow-up studies are excluded; sponsor_table_by(true) includes them.
+-- columns:
+--   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
+--   basis: Year basis: first_posted, first_submitted or start.
+--   year: Calendar year under that basis.
+--   role: lead (lead sponsor only) or any (lead sponsor or collaborator).
+--   rank: Competition rank by trials within the group, basis, year and role (1, 2, 2, 4).
+--   sponsor: Canonical organisation name.
+--   sponsor_country: Home country of the organisation, where known.
+--   trials: Trials the organisation sponsors (in that role).
+--   share: trials / all trials of the group, basis and year.
 create or replace macro sponsor_table_by(include_follow_up) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)

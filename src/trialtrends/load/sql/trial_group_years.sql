@@ -3,6 +3,11 @@
 -- The one place that decides what the trend views count: trials in a report group (CAR-T,
 -- TCR-T, TIL, NK, ALL), long-term follow-up studies left out unless include_follow_up, and a
 -- year per basis (a trial lacking that basis's date has no row for it).
+-- columns:
+--   nct_id: ClinicalTrials.gov identifier (NCT + 8 digits).
+--   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
+--   basis: Year basis: first_posted, first_submitted or start.
+--   year: Calendar year of the trial under that basis.
 create or replace macro trial_group_years_by(include_follow_up) as table
 with groups as (
     select nct_id, modality from trial_report_groups

@@ -3,6 +3,10 @@
 -- A trial counts in a group when the classifier found one of the group's modalities
 -- (report_groups maps modalities to groups: NK = NK + CAR-NK; ALL = any of the four).
 -- is_long_term_follow_up is carried so the trend macros can leave those studies out.
+-- columns:
+--   nct_id: ClinicalTrials.gov identifier (NCT + 8 digits).
+--   modality: Report group the trial counts in: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
+--   is_long_term_follow_up: True for long-term follow-up, registry and real-world studies (no product given); left out of the default counts.
 create or replace view trial_report_groups as
 with modalities as (
     select distinct nct_id, modality from trial_modalities

@@ -1,0 +1,47 @@
+-- products_by_phase: products per modality and highest phase reached (product_table).
+-- grain: one row per (modality, highest_phase).
+-- highest_phase is 'No phase given' for products whose counted trials give no phase and
+-- 'No counted trial' for products without a counted trial. approved_products counts those of
+-- the row that any agency has approved. Combinations without a product have no row.
+-- Long-term follow-up studies are excluded; products_by_phase_by(true) includes them.
+-- columns:
+--   modality: Modality of the products (CAR-T, CAR-NK, NK, TCR-T, TIL, ...).
+--   highest_phase: Highest phase reached by the products' counted trials; 'No phase given' or
+--     'No counted trial' otherwise.
+--   phase_order: Sort key: 1 = Early Phase 1 ... 7 = Phase 4, 8 = No phase given,
+--     9 = No counted trial.
+--   products: Products of the modality whose highest phase is this one.
+--   approved_products: Of these, the products approved by any agency.
+create or replace macro products_by_phase_by(include_follow_up) as table
+with catalogue as (
+    select
+        modality,
+        case
+            when highest_phase is not null then highest_phase
+            when trials > 0 then 'No phase given'
+            else 'No counted trial'
+        end as highest_phase,
+        case
+            when highest_phase is not null then highest_phase_order
+            when trials > 0 then 8
+            else 9
+        end::integer as phase_order,
+        is_approved
+    from product_table_by(include_follow_up)
+),
+
+final as (
+    select
+        modality,
+        highest_phase,
+        phase_order,
+        count(*)::bigint as products,
+        count(*) filter (where is_approved)::bigint as approved_products
+    from catalogue
+    group by modality, highest_phase, phase_order
+)
+
+select * from final;
+
+create or replace view products_by_phase as
+select * from products_by_phase_by(false)

@@ -1,0 +1,285 @@
+"""The report's charts (matplotlib), sized and labelled for a slide or a paper.
+
+Every chart: Okabe-Ito colours (colour-blind safe), counts written on the bars, the partial
+current year hatched and labelled, and a caption with the source, data timestamp and basis.
+matplotlib is imported here only, so the plain report stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trialtrends.output.report import is_partial, partial_label
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour vision
+# deficiency; phases use the eight hues in order, with the two "no phase" values in greys.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+GROUP_COLORS = {"CAR-T": "#0072B2", "TCR-T": "#E69F00", "TIL": "#009E73", "NK": "#CC79A7", "ALL": "#000000"}
+PHASE_COLORS = {
+    "Early Phase 1": "#56B4E9", "Phase 1": "#0072B2", "Phase 1/2": "#009E73", "Phase 2": "#F0E442",
+    "Phase 2/3": "#E69F00", "Phase 3": "#D55E00", "Phase 4": "#CC79A7", "Not Applicable": "#999999",
+    "Not Provided": "#DDDDDD",
+}  # fmt: skip
+AREA_COLORS = {
+    "haematological malignancy": "#0072B2", "solid tumour": "#E69F00",
+    "autoimmune / immune-mediated": "#D55E00", "infectious disease": "#009E73",
+    "other non-oncology": "#CC79A7", "unknown": "#BBBBBB",
+}  # fmt: skip
+SIZE = (7.5, 4.6)  # inches: a half-width slide, or a journal's double column at 300 dpi
+DPI = 300
+PARTIAL_HATCH = "///"
+
+
+def pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; also makes SVG/PNG output deterministic
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        # svg.fonttype none: text stays text in the SVG (searchable, editable in a paper's figure).
+        {"svg.hashsalt": "trialtrends", "svg.fonttype": "none", "font.size": 9, "axes.titlesize": 11,
+         "axes.titleweight": "bold", "axes.spines.top": False, "axes.spines.right": False,
+         "hatch.linewidth": 0.6}
+    )  # fmt: skip
+    return plt
+
+
+def caption(data: dict[str, Any]) -> str:
+    """Source, data timestamp, basis and what was left out: printed under every chart."""
+    p = data["provenance"]
+    stamp = (p.get("data_timestamp") or p.get("finished_at") or "n/a")[:10]
+    parts = [
+        f"Source: ClinicalTrials.gov (data timestamp {stamp})",
+        f"year basis: {data['basis'].replace('_', ' ')}",
+    ]
+    if not data["include_follow_up"]:
+        parts.append("long-term follow-up studies excluded")
+    text = "; ".join(parts) + "."
+    partial = data.get("partial_year")
+    if partial and data["year"] - data["trend_years"] < partial["year"] <= data["year"]:
+        text += f" {partial['year']} is {partial_label(data)} (hatched or shaded)."
+    return text
+
+
+def _finish(fig: Any, data: dict[str, Any], legend_ax: Any = None, legend_cols: int = 5) -> Any:
+    """Caption at the bottom; the legend of `legend_ax` (if any) between the axes and the caption.
+
+    Space is reserved in inches, so the x label, legend and caption never overlap whatever the
+    figure's height.
+    """
+    height = fig.get_figheight()
+    reserve = 0.42  # the caption's two lines
+    fig.text(0.01, 0.012, caption(data), fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+    if legend_ax is not None:
+        handles, labels = legend_ax.get_legend_handles_labels()
+        if handles:
+            rows = -(-len(handles) // legend_cols)
+            fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, reserve / height),
+                       ncols=legend_cols, frameon=False, fontsize=7)  # fmt: skip
+            reserve += rows * 0.2 + 0.08
+    fig.tight_layout(rect=(0, reserve / height, 1, 1))
+    return fig
+
+
+def _year_ticks(ax: Any, data: dict[str, Any], years: list[int]) -> None:
+    ax.set_xticks(years)
+    ax.set_xticklabels([f"{y}\n(partial)" if is_partial(data, y) else str(y) for y in years])
+
+
+def _bar_labels(ax: Any, bars: Any, values: list[int], fontsize: float = 7) -> None:
+    ax.bar_label(bars, labels=[str(v) for v in values], padding=1.5, fontsize=fontsize)
+
+
+def _grouped_bars(ax: Any, data: dict[str, Any], groups: list[str], years: list[int], counts: dict) -> None:
+    width = 0.8 / len(groups)
+    for i, g in enumerate(groups):
+        xs = [y + (i - (len(groups) - 1) / 2) * width for y in years]
+        values = [counts[(g, y)] for y in years]
+        bars = ax.bar(xs, values, width=width, label=g, color=GROUP_COLORS.get(g, OKABE_ITO[i % 8]),
+                      edgecolor="white", linewidth=0.4)  # fmt: skip
+        for bar, y in zip(bars, years, strict=True):
+            if is_partial(data, y):
+                bar.set_hatch(PARTIAL_HATCH)
+                bar.set_edgecolor("#FFFFFF")
+        _bar_labels(ax, bars, values, fontsize=6.5 if len(groups) > 2 else 7)
+    ax.margins(y=0.15)
+    ax.set_ylabel("trials")
+    _year_ticks(ax, data, years)
+
+
+def trend_figure(data: dict[str, Any]) -> Any:
+    """Trials per year. Side by side: ALL and CAR-T on top, the small groups (TCR-T, TIL, NK)
+    in their own panel below so that counts of 0-30 stay readable beside hundreds."""
+    plt = pyplot()
+    years = sorted({r["year"] for r in data["trend"]})
+    counts = {(r["modality"], r["year"]): r["trials"] for r in data["trend"]}
+    basis = data["basis"].replace("_", " ")
+    groups = data["modalities"]
+    big = [g for g in ("ALL", "CAR-T") if g in groups]
+    small = [g for g in groups if g not in big]
+    if len(groups) == 1 or not small:
+        fig, ax = plt.subplots(figsize=SIZE)
+        _grouped_bars(ax, data, groups, years, counts)
+        ax.set_title(f"{' and '.join(groups)} trials per year ({basis})")
+        ax.legend(frameon=False, loc="upper left")
+        return _finish(fig, data)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(SIZE[0], SIZE[1] * 1.45), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    _grouped_bars(top, data, big, years, counts)
+    top.set_title(f"Cell therapy trials per year ({basis})")
+    top.legend(frameon=False, loc="upper left", ncols=len(big))
+    _grouped_bars(bottom, data, small, years, counts)
+    bottom.set_title("Smaller groups (own scale)", fontsize=9, fontweight="normal", loc="left")
+    bottom.legend(frameon=False, loc="upper left", ncols=len(small))
+    return _finish(fig, data)
+
+
+def phase_figure(data: dict[str, Any]) -> Any:
+    """Phase mix of the year: one 100% bar per group, n at the end, 'n=0' for empty groups."""
+    plt = pyplot()
+    groups = data["modalities"]
+    fig, ax = plt.subplots(figsize=(SIZE[0], min(SIZE[1], 2.4 + 0.45 * len(groups))))
+    order = {r["phase"]: r["phase_order"] for r in data["phases"]}
+    phases = sorted(order, key=order.get)
+    rows = {(r["modality"], r["phase"]): r for r in data["phases"]}
+    totals = {g: sum(rows[(g, p)]["trials"] for p in phases if (g, p) in rows) for g in groups}
+    left = [0.0] * len(groups)
+    for i, p in enumerate(phases):
+        values = [rows[(g, p)]["share"] * 100 if (g, p) in rows and totals[g] else 0.0 for g in groups]
+        bars = ax.barh(groups, values, left=left, label=p, color=PHASE_COLORS.get(p, OKABE_ITO[i % 8]),
+                       edgecolor="white", linewidth=0.5)  # fmt: skip
+        labels = [f"{v:.0f}%" if v >= 7 else "" for v in values]
+        dark = PHASE_COLORS.get(p) in ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
+        ax.bar_label(bars, labels=labels, label_type="center", fontsize=7, color="white" if dark else "black")
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    for y, g in enumerate(groups):
+        ax.text(101, y, f"n={totals[g]}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("% of the year's trials")
+    ax.set_xlim(0, 112)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_title(f"Phase distribution, {_year_text(data)}")
+    return _finish(fig, data, legend_ax=ax)
+
+
+def _year_text(data: dict[str, Any]) -> str:
+    year = data["year"]
+    return f"{year}, {partial_label(data)}" if is_partial(data, year) else str(year)
+
+
+def disease_area_figure(data: dict[str, Any]) -> Any:
+    """Trials per disease area over the trend years (stacked, total on top) for the ranked group."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=SIZE)
+    group = data["ranked_by"]
+    rows = [r for r in data["disease_areas"] if r["modality"] == group]
+    years = sorted({r["year"] for r in rows}) or sorted({r["year"] for r in data["trend"]})
+    areas: list[str] = []
+    for r in rows:
+        if r["area"] not in areas:
+            areas.append(r["area"])
+    value = {(r["year"], r["area"]): r["trials"] for r in rows}
+    bottom = [0] * len(years)
+    for i, area in enumerate(areas):
+        values = [value.get((y, area), 0) for y in years]
+        bars = ax.bar(years, values, bottom=bottom, label=area, color=AREA_COLORS.get(area, OKABE_ITO[i % 8]),
+                      edgecolor="white", linewidth=0.5)  # fmt: skip
+        for bar, y in zip(bars, years, strict=True):
+            if is_partial(data, y):
+                bar.set_hatch(PARTIAL_HATCH)
+        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+    # The label is the year's number of trials (n); the stack can be taller, since a trial in
+    # two areas counts in both.
+    trials = {r["year"]: r["trials"] for r in data["trend"] if r["modality"] == group}
+    for y, total in zip(years, bottom, strict=True):
+        ax.text(y, total, f"n={trials.get(y, 0)}", ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, max([*bottom, 1]) * 1.12)  # room for the n labels above the tallest stack
+    ax.set_ylabel("trials (a trial in two areas counts in both)")
+    _year_ticks(ax, data, years)
+    ax.set_title(f"{group} trials by disease area")
+    if not rows:
+        ax.text(0.5, 0.5, "no disease areas classified", transform=ax.transAxes, ha="center")
+    return _finish(fig, data, legend_ax=ax, legend_cols=3)
+
+
+def target_figure(data: dict[str, Any]) -> Any:
+    """The top targets of the year for the ranked group: horizontal bars with n and share."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=SIZE)
+    group = data["ranked_by"]
+    rows = data["targets"]
+    names = [r["target"] for r in rows]
+    values = [r["by_modality"][group]["trials"] for r in rows]
+    # One series: a mid-tone (not ALL's black) keeps the hatch of a partial year readable.
+    color = "#56B4E9" if group == "ALL" else GROUP_COLORS.get(group, "#0072B2")
+    bars = ax.barh(names, values, color=color)
+    if is_partial(data, data["year"]):
+        for bar in bars:
+            bar.set_hatch(PARTIAL_HATCH)
+            bar.set_edgecolor("white")
+    ax.bar_label(bars, labels=[f"{v} ({r['share'] * 100:.0f}%)" for v, r in zip(values, rows, strict=True)],
+                 padding=2, fontsize=7)  # fmt: skip
+    ax.invert_yaxis()
+    ax.margins(x=0.15)
+    ax.set_xlabel(f"{group} trials naming the target (multi-target trials count for each)")
+    ax.set_title(f"Top {data['top']} targets, {group}, {_year_text(data)}")
+    if not rows:
+        ax.text(0.5, 0.5, "n=0: no target named", transform=ax.transAxes, ha="center")
+    return _finish(fig, data)
+
+
+SPONSOR_TYPE_COLORS = {
+    "industry": "#0072B2", "academic": "#E69F00", "hospital": "#009E73", "government": "#CC79A7",
+    "other": "#999999",
+}  # fmt: skip
+
+
+def sponsor_type_figure(data: dict[str, Any]) -> Any:
+    """Share of the ranked group's trials per sponsor type over the trend years, labelled in %."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=SIZE)
+    group = data["ranked_by"]
+    rows = [r for r in data["sponsor_types"] if r["modality"] == group]
+    years = sorted({r["year"] for r in rows})
+    types: list[str] = []
+    for r in rows:
+        if r["sponsor_type"] not in types:
+            types.append(r["sponsor_type"])
+    share = {(r["year"], r["sponsor_type"]): r["share"] * 100 for r in rows}
+    markers = "osD^v"
+    for i, kind in enumerate(types):
+        values = [share.get((y, kind), 0.0) for y in years]
+        # Industry (the usual headline) is labelled at every year; the others in the legend,
+        # with their last year's share, so close lines do not collide with labels.
+        label = kind if kind == "industry" or not years else f"{kind} ({values[-1]:.0f}% in {years[-1]})"
+        color = SPONSOR_TYPE_COLORS.get(kind, OKABE_ITO[i % 8])
+        ax.plot(years, values, marker=markers[i % len(markers)], color=color, label=label,
+                linewidth=2.2 if kind == "industry" else 1.3, markersize=4)  # fmt: skip
+        if kind == "industry":
+            for y, v in zip(years, values, strict=True):
+                ax.annotate(f"{v:.0f}%", (y, v), textcoords="offset points", xytext=(0, 6), ha="center",
+                            fontsize=7, color=SPONSOR_TYPE_COLORS["industry"], fontweight="bold")  # fmt: skip
+    for y in years:
+        if is_partial(data, y):
+            ax.axvspan(y - 0.4, y + 0.4, color="#F0E442", alpha=0.18, linewidth=0)
+    trials = {r["year"]: r["trials"] for r in data["trend"] if r["modality"] == group}
+    ax.set_xticks(years)
+    ax.set_xticklabels(
+        [f"{y}\nn={trials.get(y, 0)}" + ("\n(partial)" if is_partial(data, y) else "") for y in years]
+    )
+    role = "lead sponsor" if data["role"] == "lead" else "lead sponsor or collaborator"
+    ax.set_ylabel(f"% of the year's {group} trials")
+    ax.set_ylim(0, max([*share.values(), 10]) * 1.18)
+    ax.set_title(f"{group} trials by sponsor type ({role})")
+    return _finish(fig, data, legend_ax=ax, legend_cols=3)
+
+
+FIGURES = {
+    "trend": trend_figure,
+    "phases": phase_figure,
+    "disease-areas": disease_area_figure,
+    "targets": target_figure,
+    "sponsor-types": sponsor_type_figure,
+}
