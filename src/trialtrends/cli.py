@@ -282,7 +282,8 @@ def report(
     trend_years: int, fmt: str, out: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
     """The landscape of a year: trend, phases, countries, sponsors, diseases, targets, products."""
-    from trialtrends.output.report import build_report, render_report
+    from trialtrends.output.report import build_report
+    from trialtrends.output.report_text import render_report
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx writes a workbook: give --out DIR.")

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from trialtrends.output.report import provenance_lines, report_tables, report_title
+from trialtrends.output.report_text import provenance_lines, report_tables, report_title
 
 CHART_TITLES = {
     "trend": "Trials per year",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from trialtrends.output.report import partial_label, provenance_lines, report_title
+from trialtrends.output.report import partial_label
+from trialtrends.output.report_text import provenance_lines, report_title
 
 Sheet = tuple[str, list[str], list[list[Any]]]
 
