@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import duckdb
@@ -122,3 +124,17 @@ def test_library_logs_reach_prefect(night):
         messages = [log.message for log in client.read_logs()]
     assert any("landing raw responses" in m for m in messages)  # trialtrends.extract.api_pull
     assert any(m.startswith("published ") for m in messages)  # trialtrends.load.warehouse
+
+
+def test_serve_without_a_server_fails_in_one_sentence(tmp_path):
+    """`--serve` on a temporary server would lose its schedule on exit: refuse, in one sentence."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path)  # no profile, so no PREFECT_API_URL
+    done = subprocess.run(
+        [sys.executable, "flows/nightly.py", "--serve"], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("--serve needs a Prefect server: run `uv run prefect server start`")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert nightly.SERVE_DEPLOYMENT == "nightly-serve"
