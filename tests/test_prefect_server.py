@@ -27,7 +27,7 @@ import pytest
 import requests
 import yaml
 from builders import study
-from conftest import REPO
+from conftest import REPO, wait_for
 from fakeapi import FakeCtgov
 
 pytestmark = pytest.mark.prefect_server
@@ -51,15 +51,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for(what: str, check: Callable[[], object], timeout: float, interval: float = 0.5) -> object:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+def _wait_for(what: str, check: Callable[[], object], timeout: float) -> object:
+    """conftest.wait_for that returns what `check` found, and fails naming `what`."""
+    found: list[object] = [None]
+
+    def done() -> bool:
+        found[0] = check()
+        return bool(found[0])
+
+    if not wait_for(done, timeout=timeout, interval=0.5):
+        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    return found[0]
 
 
 class Proc:
