@@ -229,7 +229,9 @@ def deployment(server: Server, pool: str, worker: tuple[Proc, Path]) -> dict:
     return server.get(f"/deployments/name/{DEPLOYMENT}")
 
 
-def test_deploy_schedules_the_nightly_runs(server: Server, deployment: dict, record_property) -> None:
+def test_deploy_schedules_the_nightly_runs(
+    server: Server, deployment: dict, record_testsuite_property
+) -> None:
     config = yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"][0]
     assert deployment["work_pool_name"] == config["work_pool"]["name"] == "trialtrends"
     assert deployment["entrypoint"] == "flows/nightly.py:nightly"
@@ -261,7 +263,7 @@ def test_deploy_schedules_the_nightly_runs(server: Server, deployment: dict, rec
     starts = [datetime.fromisoformat(r["expected_start_time"]) for r in runs]
     shown = ", ".join(s.isoformat() for s in starts)
     print(f"\nscheduled nightly runs: {shown}")
-    record_property("scheduled_runs", shown)
+    record_testsuite_property("scheduled_runs", shown)  # in --junitxml reports
     now = datetime.now(UTC)
     assert all(r["auto_scheduled"] for r in runs), "made by the server's scheduler, not by hand"
     assert all((s.hour, s.minute, s.second, s.utcoffset()) == (3, 0, 0, timedelta(0)) for s in starts)
