@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -17,12 +18,13 @@ def invoke(*args, env=None):
 
 
 def assert_one_clear_error(result, code, *fragments):
+    """Exit `code`, no traceback, and exactly one `Error:` line that holds every fragment."""
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
-    text = result.output.strip()
-    assert text.startswith("Error: ")
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.output
     for fragment in fragments:
-        assert fragment in text
+        assert fragment in errors[0]
 
 
 @pytest.mark.parametrize("command", [[], ["refresh"], ["rebuild"], ["runs"], ["sql"], ["report"]])
@@ -113,8 +115,8 @@ def test_report_single_modality_and_options(corpus_warehouse):
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [
-        (["--modality", "CAR-X"], 2, "Unknown modality"),
-        (["--basis", "sometime"], 2, "Unknown basis"),
+        (["--modality", "CAR-X"], 2, "'CAR-X' is not one of 'CAR-T', 'TCR-T', 'TIL', 'NK', 'ALL'"),
+        (["--basis", "sometime"], 2, "'sometime' is not one of 'first_posted'"),
         (["--year", "1990"], 4, "No ALL trials with first_posted year 1990"),
     ],
 )
@@ -197,4 +199,119 @@ def test_rebuild_reprocesses_the_landed_run_without_the_network(tmp_path):
     )
     assert json.loads(count.output)[0]["n"] == 2
     missing = invoke("rebuild", "--run", "no-such-run", "--data-dir", tmp_path)
-    assert_one_clear_error(missing, 1, "No landed run no-such-run")
+    assert_one_clear_error(missing, 1, "No run named no-such-run")
+
+
+def test_choices_are_case_insensitive_and_canonical(corpus_warehouse):
+    lower = invoke("report", "--year", 2022, "--modality", "car-t", "--basis", "START", "--role", "ANY",
+                   "--format", "JSON", "--data-dir", corpus_warehouse.data_dir)  # fmt: skip
+    assert lower.exit_code == 0, lower.output
+    data = json.loads(lower.output)
+    assert data["modalities"] == ["CAR-T"] and data["basis"] == "start" and data["role"] == "any"
+    rows = invoke("sql", "select 1 as n", "--format", "Csv", "--data-dir", corpus_warehouse.data_dir)
+    assert rows.output == "n\n1\n"
+
+
+def test_cli_choices_match_the_report(monkeypatch):
+    from trialtrends import cli
+    from trialtrends.output import report
+
+    assert cli.MODALITIES == report.GROUPS and cli.BASES == report.BASES
+
+
+def test_verbosity_after_the_subcommand(tmp_path):
+    from builders import study
+    from fakeapi import FakeCtgov
+
+    with FakeCtgov([study("NCT90000001")]) as fake:
+        loud = invoke("refresh", "--api-url", fake.url, "--data-dir", tmp_path / "a", "--max-rps", 0, "-v")
+        quiet = invoke("refresh", "--api-url", fake.url, "--data-dir", tmp_path / "b", "--max-rps", 0, "-q")
+        before = invoke("-q", "refresh", "--api-url", fake.url, "--data-dir", tmp_path / "c", "--max-rps", 0)
+    assert loud.exit_code == quiet.exit_code == before.exit_code == 0
+    assert "INFO" in loud.stderr and "landing raw responses" in loud.stderr
+    assert "INFO" not in quiet.stderr and "INFO" not in before.stderr
+    debug = invoke("runs", "--data-dir", tmp_path / "a", "-vv")
+    assert debug.exit_code == 0
+
+
+def test_sql_reads_stdin_and_file(corpus_warehouse, tmp_path):
+    query = "select count(*) as n from trials"
+    piped = CliRunner().invoke(main, ["sql", "-", "--format", "json", "--data-dir", str(corpus_warehouse.data_dir)],
+                               input=query + "\n")  # fmt: skip
+    assert piped.exit_code == 0, piped.output
+    assert json.loads(piped.stdout)[0]["n"] > 2000
+    file = tmp_path / "q.sql"
+    file.write_text("-- how many trials\n" + query + ";\n")
+    from_file = invoke("sql", "--file", file, "--format", "json", "--data-dir", corpus_warehouse.data_dir)
+    assert json.loads(from_file.stdout) == json.loads(piped.stdout)
+    both = invoke("sql", query, "--file", file, "--data-dir", corpus_warehouse.data_dir)
+    assert_one_clear_error(both, 2, "not both")
+
+
+def test_sql_json_is_valid_json_for_every_type(corpus_warehouse):
+    query = (
+        "select 'nan'::double as nan, 'inf'::double as inf, '-inf'::double as ninf, 1.5::double as x, "
+        "'\\x00\\xff'::blob as blob, interval '1 day 2 hours 3 minutes 4.5 seconds' as iv, "
+        "interval '-90 minutes' as neg, date '2022-03-01' as d, timestamp '2022-03-01 12:30:00' as ts, "
+        "timestamptz '2022-03-01 12:30:00+00' as tstz, 12.50::decimal(10, 2) as dec, 7::decimal(10, 2) as whole, "
+        "[1.0, 'nan'::double] as list, {'a': 'inf'::double, 'b': date '2020-01-01'} as struct, "
+        "null as nothing, 1 as dup, 2 as dup"
+    )
+    result = invoke("sql", query, "--format", "json", "--data-dir", corpus_warehouse.data_dir)
+    assert result.exit_code == 0, result.output
+    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+    (row,) = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert row["nan"] is None and row["inf"] is None and row["ninf"] is None and row["x"] == 1.5
+    assert row["blob"] == "AP8="  # base64 of b"\x00\xff"
+    assert row["iv"] == "P1DT2H3M4.5S" and row["neg"] == "-PT1H30M"
+    assert row["d"] == "2022-03-01" and row["ts"] == "2022-03-01T12:30:00"
+    assert datetime.fromisoformat(row["tstz"]) == datetime(2022, 3, 1, 12, 30, tzinfo=UTC)
+    assert row["dec"] == 12.5 and row["whole"] == 7 and isinstance(row["whole"], int)
+    assert row["list"] == [1.0, None] and row["struct"] == {"a": None, "b": "2020-01-01"}
+    assert row["nothing"] is None and row["dup"] == 1 and row["dup_2"] == 2
+
+
+def test_unreachable_api_suggests_a_mirror_or_a_bulk_file(tmp_path):
+    env = {"TRIALTRENDS_MAX_RETRIES": "0", "TRIALTRENDS_MAX_RPS": "0"}
+    result = invoke("refresh", "--api-url", "http://127.0.0.1:9/api/v2", "--data-dir", tmp_path, env=env)
+    assert_one_clear_error(
+        result,
+        1,
+        "after 1 attempts",
+        "check the network, or use --api-url for a mirror or --source for a bulk file",
+    )
+
+
+def test_api_refusal_gets_no_network_hint():
+    from trialtrends.cli import _with_hint
+    from trialtrends.extract.client import ApiError
+
+    refused = _with_hint(ApiError("The API refused http://x/studies with HTTP 400: bad filter"))
+    assert "check the network" not in refused
+    assert "check the network" in _with_hint(
+        ApiError("Giving up on http://x after 7 attempts; last error: HTTP 503")
+    )
+
+
+def test_wait_lock_reaches_the_settings(tmp_path, monkeypatch):
+    import trialtrends.pipeline as pipeline
+
+    seen = {}
+
+    def fake_build(settings, run, on_chunk=None):
+        seen["lock_wait"] = settings.lock_wait
+        raise pipeline.RefreshError("stop here")
+
+    monkeypatch.setattr(pipeline, "build_from_run", fake_build)
+    from builders import study
+    from fakeapi import FakeCtgov
+
+    with FakeCtgov([study("NCT90000001")]) as fake:
+        invoke("refresh", "--api-url", fake.url, "--data-dir", tmp_path, "--max-rps", 0, "--wait-lock", "2.5")
+    assert seen == {"lock_wait": 2.5}
+    env = {"TRIALTRENDS_LOCK_WAIT": "7"}
+    result = invoke("rebuild", "--data-dir", tmp_path, "--run", "nope", env=env)
+    assert result.exit_code == 1  # read and accepted; the unknown run is the failure
+    assert_one_clear_error(
+        invoke("rebuild", "--wait-lock", "-1", "--data-dir", tmp_path), 2, "--wait-lock must be"
+    )

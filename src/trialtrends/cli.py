@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +20,41 @@ import click
 from trialtrends import __version__
 from trialtrends.errors import TrialtrendsError
 from trialtrends.settings import Settings
+from trialtrends.terminal import RefreshProgress, configure_logging, stderr_console, stderr_is_terminal
 
 # Exit codes (documented in the README).
 EXIT_FAILED = 1  # the command ran and failed (API gave up, a gate failed, bad input data)
-EXIT_USAGE = 2  # click's own code for bad options
+EXIT_USAGE = 2  # bad options or settings (click's own code for bad options)
 EXIT_NO_WAREHOUSE = 3  # no warehouse yet: run `trialtrends refresh`
 EXIT_NO_DATA = 4  # the warehouse has no trials for what was asked
+EXIT_INTERRUPTED = 130
+
+# The report's choices (output.report.GROUPS / BASES; a test keeps them equal). Spelled out here
+# so `--help` and option parsing import no duckdb.
+MODALITIES = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
+BASES = ("first_posted", "first_submitted", "start")
+NETWORK_HINT = "check the network, or use --api-url for a mirror or --source for a bulk file."
+# An API answer that no mirror or network fix changes (a bad request, a missing page).
+_NOT_NETWORK = re.compile(r"with HTTP 4(?!03|08|29)\d\d")
+
+
+class CanonicalChoice(click.Choice):
+    """A case-insensitive choice that passes on, lists and suggests the canonical spellings
+    (click lists case-insensitive choices casefolded: 'car-t')."""
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        super().__init__(choices, case_sensitive=False)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "[" + "|".join(map(str, self.choices)) + "]"
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return f"{value!r} is not one of {', '.join(map(repr, self.choices))} (any case)."
+
+
+def choice(*values: str) -> click.Choice:
+    """Case-insensitive choice; the value passed on is the canonical spelling."""
+    return CanonicalChoice(values)
 
 
 class UserError(click.ClickException):
@@ -34,12 +65,42 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )  # fmt: skip
+def _level(verbose: int, quiet: bool) -> int:
+    return logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-v/-q before or after the subcommand: both add up, and logging follows at once."""
+    if ctx.resilient_parsing:
+        return
+    meta = ctx.find_root().meta
+    if param.name == "verbose":
+        meta["trialtrends.verbose"] = meta.get("trialtrends.verbose", 0) + (value or 0)
+    else:
+        meta["trialtrends.quiet"] = meta.get("trialtrends.quiet", False) or bool(value)
+    configure_logging(_level(meta.get("trialtrends.verbose", 0), meta.get("trialtrends.quiet", False)))
+
+
+def verbosity_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity,
+        help="Only warnings and errors.",
+    )(func)  # fmt: skip
+    return click.option(
+        "-v", "--verbose", count=True, expose_value=False, callback=_set_verbosity,
+        help="More log output (-vv for debug).",
+    )(func)  # fmt: skip
+
+
+def _with_hint(exc: TrialtrendsError) -> str:
+    """The error's sentence, plus what to try when the API could not be reached for good."""
+    message = str(exc)
+    client = sys.modules.get("trialtrends.extract.client")  # loaded only if the API was used
+    api_error = getattr(client, "ApiError", None)
+    network = api_error is not None and isinstance(exc, api_error) and not _NOT_NETWORK.search(message)
+    if network and NETWORK_HINT not in message:
+        message = f"{message.rstrip().rstrip('.')}; {NETWORK_HINT}"
+    return message
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,9 +111,17 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except KeyboardInterrupt as exc:
-            raise UserError("Interrupted.", 130) from exc
+            if stderr_is_terminal():
+                # The terminal echoed ^C at the cursor (the start of a fresh line once a progress
+                # display has stopped): wipe it so `Error: ...` starts at column 0 of its own line.
+                click.echo("\r\x1b[K", err=True, nl=False)
+            raise UserError("Interrupted.", EXIT_INTERRUPTED) from exc
         except TrialtrendsError as exc:
-            raise UserError(str(exc), exc.exit_code) from exc
+            raise UserError(_with_hint(exc), exc.exit_code) from exc
+        except OSError as exc:
+            # The file system said no (permissions, a file where a folder should be, disk full).
+            where = f": {exc.filename}" if exc.filename else ""
+            raise UserError(f"{exc.strerror or exc}{where}.", EXIT_FAILED) from exc
 
     return wrapper
 
@@ -66,34 +135,55 @@ def data_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def wait_lock_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--wait-lock",
+        "lock_wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="Wait up to this long for another refresh or rebuild holding the data folder "
+        "(default 0: fail at once). Env: TRIALTRENDS_LOCK_WAIT.",
+    )(func)
+
+
+# Which option set a setting, so a bad value is reported under the name the user typed.
+OPTION_LABELS = {
+    "api_url": "--api-url", "max_rps": "--max-rps", "lock_wait": "--wait-lock", "data_dir": "--data-dir",
+}  # fmt: skip
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings of this invocation: environment plus options, validated once."""
+    return Settings.from_env(labels=OPTION_LABELS, **overrides)
+
+
+def _check_data_dir(settings: Settings, *, write: bool) -> None:
+    """Refuse a data folder that cannot work before any work starts (a pull takes minutes)."""
+    data_dir = settings.data_dir
+    if write:
+        for parent in [data_dir, *data_dir.parents]:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UserError(
+                        f"The data folder {data_dir} cannot be created: {parent} is a file, not a folder.",
+                        EXIT_USAGE,
+                    )
+                if not os.access(parent, os.W_OK | os.X_OK):
+                    raise UserError(f"The data folder {data_dir} is not writable ({parent} is read-only).")
+                break
+    warehouse = settings.warehouse_path
+    if warehouse.exists() and not warehouse.is_file():
+        raise UserError(
+            f"{warehouse} is a folder, not a warehouse file: move it away or choose another --data-dir."
+        )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trialtrends")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
-def main(verbose: int, quiet: bool) -> None:
+@verbosity_options
+def main() -> None:
     """trialtrends: landscape tables of CAR-T, TCR-T, TIL and NK cell therapy trials."""
-    _setup_logging(verbose, quiet)
-
-
-def _progress_printer() -> Callable[[str, dict[str, Any]], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(event: str, detail: dict[str, Any]) -> None:
-        if event == "query":
-            click.echo(f"\nquery {detail['query']}", err=True)
-        elif event == "scan":
-            click.echo(f"\r  {detail['studies']} studies scanned", err=True, nl=False)
-        elif event == "page":
-            total = detail.get("total")
-            click.echo(
-                f"\r  page {detail['page']}: {detail['studies']} unique studies so far"
-                + (f" (this query: totalCount {total})" if total is not None else ""),
-                err=True,
-                nl=False,
-            )
-
-    return show
 
 
 @main.command()
@@ -118,6 +208,8 @@ def _progress_printer() -> Callable[[str, dict[str, Any]], None] | None:
     default=None,
     help="Requests per second (0 = unpaced). Env: TRIALTRENDS_MAX_RPS.",
 )
+@wait_lock_option
+@verbosity_options
 @friendly_errors
 def refresh(
     api_url: str | None,
@@ -125,22 +217,35 @@ def refresh(
     since: Any,
     source: Path | None,
     max_rps: float | None,
+    lock_wait: float | None,
 ) -> None:
     """Pull, land, normalize, validate, classify, load and publish the warehouse."""
-    from trialtrends.pipeline import refresh as run_refresh
-
     if since and source:
         raise UserError("--since applies to the API; a bulk --source is always read whole.", EXIT_USAGE)
-    settings = Settings.from_env(api_url=api_url, data_dir=data_dir, max_rps=max_rps)
-    result = run_refresh(
-        settings,
-        since=since.date() if since else None,
-        source=source,
-        progress=_progress_printer(),
+    settings = load_settings(api_url=api_url, data_dir=data_dir, max_rps=max_rps, lock_wait=lock_wait)
+    _check_data_dir(settings, write=True)
+    from trialtrends.pipeline import refresh as run_refresh
+
+    since_date = since.date() if since else None
+    if stderr_is_terminal():
+        from trialtrends.extract.client import PAGE_SIZE
+        from trialtrends.extract.searches import QUERIES
+
+        display = RefreshProgress(
+            stderr_console(), queries=len(QUERIES), page_size=PAGE_SIZE, source=source,
+            api_url=settings.api_url,
+        )  # fmt: skip
+        with display:
+            result = run_refresh(settings, since=since_date, source=source, progress=display)
+            display.finish()
+    else:
+        result = run_refresh(settings, since=since_date, source=source)
+    m = result.manifest
+    click.echo(
+        f"run {m['run_id']} published {settings.warehouse_path}: "
+        f"{m.get('trials_loaded') if m.get('trials_loaded') is not None else 'merged'} trials, "
+        f"{m['quality']['classified_trials']} cell-therapy, {m['rejected_studies']} rejected"
     )
-    if sys.stderr.isatty():
-        click.echo("", err=True)  # end the progress line
-    click.echo(_published_line(settings, result.manifest))
 
 
 @main.command()
@@ -151,39 +256,42 @@ def refresh(
     default=None,
     help="Run id to rebuild from (default: the latest landed run that succeeded).",
 )
+@wait_lock_option
+@verbosity_options
 @friendly_errors
-def rebuild(data_dir: Path | None, run_id: str | None) -> None:
+def rebuild(data_dir: Path | None, run_id: str | None, lock_wait: float | None) -> None:
     """Re-normalize, reclassify and republish from landed raw data (no network)."""
-    from trialtrends.pipeline import rebuild as run_rebuild
+    settings = load_settings(data_dir=data_dir, lock_wait=lock_wait)
+    _check_data_dir(settings, write=True)
+    from trialtrends.extract.raw import list_runs
+    from trialtrends.pipeline import RefreshError, build_from_run
 
-    settings = Settings.from_env(data_dir=data_dir)
-    # A rebuild is a new run that reads the chosen run's raw files; that run's record stays as it was.
-    result = run_rebuild(settings, run_id)
-    click.echo(
-        f"{_published_line(settings, result.manifest)} (rebuilt from run {result.manifest.rebuild_of})"
-    )
-
-
-def _published_line(settings: Settings, m: Any) -> str:
-    trials = m.trials_loaded if m.trials_loaded is not None else "merged"
-    line = (
-        f"run {m.run_id} published {settings.warehouse_path}: {trials} trials, "
-        f"{(m.quality or {}).get('classified_trials')} cell-therapy, {m.rejected_studies} rejected"
-    )
-    if m.recovered_warehouse:
-        line += f" (the previous warehouse could not be read: moved to {m.recovered_warehouse})"
-    return line
+    runs = list_runs(settings.raw_dir)
+    if run_id:
+        chosen = [r for r in runs if r.run_id == run_id]
+    else:
+        # A run that landed whole: a succeeded one, or one that failed only after landing.
+        chosen = [r for r in runs if _landed(r.manifest())][-1:]
+    if not chosen:
+        wanted = f"named {run_id}" if run_id else "that landed successfully"
+        raise RefreshError(f"No run {wanted} in {settings.raw_dir}.")
+    # The run is processed again from its own raw files: same run id, new classification.
+    result = build_from_run(settings, chosen[0])
+    click.echo(f"run {result.run.run_id} rebuilt from its raw data and published")
 
 
 @main.command()
 @data_dir_option
-@click.option("--limit", type=int, default=20, show_default=True, help="How many runs, newest first.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs, newest first."
+)
+@verbosity_options
 @friendly_errors
 def runs(data_dir: Path | None, limit: int) -> None:
     """List refresh runs and their status (from the raw manifests, failed runs included)."""
     from trialtrends.extract.raw import list_runs
 
-    settings = Settings.from_env(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir)
     found = list_runs(settings.raw_dir)
     if not found:
         raise UserError(f"No runs in {settings.raw_dir}: run `trialtrends refresh` first.", EXIT_NO_WAREHOUSE)
@@ -204,37 +312,70 @@ def runs(data_dir: Path | None, limit: int) -> None:
         click.echo(line)
 
 
+def _read_query(query: str | None, file: Path | None) -> str:
+    """The query text: the argument, stdin for `-`, or the --file."""
+    if query is not None and file is not None:
+        raise UserError("Give the query as an argument or with --file, not both.", EXIT_USAGE)
+    if query is None and file is None:
+        raise UserError('Give a query: `trialtrends sql "select ..."`, `-` for stdin, or --file.', EXIT_USAGE)
+    try:
+        if file is not None:
+            text = file.read_text(encoding="utf-8")
+            where = str(file)
+        elif query == "-":
+            text = sys.stdin.read()
+            where = "stdin"
+        else:
+            text, where = query or "", "the argument"
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"The query in {file or 'stdin'} is not UTF-8 text ({exc.reason}).", EXIT_USAGE
+        ) from exc
+    if not text.strip().rstrip(";").strip():
+        raise UserError(f"The query from {where} is empty.", EXIT_USAGE)
+    return text
+
+
 @main.command()
-@click.argument("query")
-@data_dir_option
+@click.argument("query", required=False)
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
+    "--file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Read the query from this file (`trialtrends sql -` reads it from stdin).",
 )
+@data_dir_option
+@click.option("--format", "fmt", type=choice("table", "csv", "json"), default="table", show_default=True)
+@verbosity_options
 @friendly_errors
-def sql(query: str, data_dir: Path | None, fmt: str) -> None:
-    """Run one read-only SQL query (SELECT or EXPLAIN) on the warehouse."""
+def sql(query: str | None, file: Path | None, data_dir: Path | None, fmt: str) -> None:
+    """Run one read-only SQL query (SELECT or EXPLAIN) on the warehouse.
+
+    QUERY is the SQL text, or `-` to read it from stdin.
+    """
+    settings = load_settings(data_dir=data_dir)
+    text = _read_query(query, file)
+    _check_data_dir(settings, write=False)
+    from trialtrends.output.render import render_rows
     from trialtrends.output.sql import run_query
 
-    settings = Settings.from_env(data_dir=data_dir)
-    columns, rows = run_query(settings.warehouse_path, query)
-    from trialtrends.output.render import render_rows
-
+    columns, rows = run_query(settings.warehouse_path, text)
     click.echo(render_rows(columns, rows, fmt), nl=False)
 
 
 @main.command()
-@click.option("--year", type=int, required=True, help="The report year (the trend ends here).")
+@click.option(
+    "--year", type=click.IntRange(1900, 2100), required=True, help="The report year (the trend ends here)."
+)
 @click.option(
     "--modality",
+    type=choice(*MODALITIES),
     default=None,
-    help="CAR-T, TCR-T, TIL, NK or ALL (default: the four groups side by side).",
+    help="CAR-T, TCR-T, TIL, NK or ALL, any case (default: the four groups side by side).",
 )
 @click.option(
     "--basis",
+    type=choice(*BASES),
     default="first_posted",
     show_default=True,
     help="Year basis: first_posted, first_submitted or start.",
@@ -248,7 +389,7 @@ def sql(query: str, data_dir: Path | None, fmt: str) -> None:
 )
 @click.option(
     "--role",
-    type=click.Choice(["lead", "any"]),
+    type=choice("lead", "any"),
     default="lead",
     show_default=True,
     help="Sponsor counting: lead sponsor only, or lead or collaborator.",
@@ -264,7 +405,7 @@ def sql(query: str, data_dir: Path | None, fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json", "xlsx"]),
+    type=choice("table", "markdown", "csv", "json"),
     default="table",
     show_default=True,
     help="xlsx writes one workbook into --out instead of printing.",
@@ -276,18 +417,19 @@ def sql(query: str, data_dir: Path | None, fmt: str) -> None:
     help="Also write charts (PNG, SVG) and an HTML report here (with xlsx: the workbook only).",
 )
 @data_dir_option
+@verbosity_options
 @friendly_errors
 def report(
     year: int, modality: str | None, basis: str, top: int, role: str, include_follow_up: bool,
     trend_years: int, fmt: str, out: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
-    """The landscape of a year: trend, phases, countries, sponsors, diseases, targets, products."""
-    from trialtrends.output.report import build_report
-    from trialtrends.output.report_text import render_report
+    """The landscape tables of a year: trend, phases, top countries, top sponsors."""
+    settings = load_settings(data_dir=data_dir)
+    _check_data_dir(settings, write=False)
+    if out is not None:
+        _check_out_dir(out)
+    from trialtrends.output.report import build_report, render_report
 
-    if fmt == "xlsx" and out is None:
-        raise click.UsageError("--format xlsx writes a workbook: give --out DIR.")
-    settings = Settings.from_env(data_dir=data_dir)
     data = build_report(
         settings.warehouse_path, year=year, modality=modality, basis=basis, top=top,
         role=role, include_follow_up=include_follow_up, trend_years=trend_years,
@@ -304,3 +446,38 @@ def report(
 
         written = write_report_files(data, out)
         click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse an output folder that cannot be made before the report is computed."""
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"Cannot write the report to {out}: {parent} is a file, not a folder.")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UserError(f"Cannot write the report to {out}: {parent} is read-only.")
+            return
+
+
+@main.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option
+@verbosity_options
+@friendly_errors
+def export(out_dir: Path, data_dir: Path | None) -> None:
+    """Write every table and view of the published warehouse as Parquet, plus manifest.json.
+
+    DIR appears complete or not at all (written aside, then renamed into place); an earlier
+    export in DIR is replaced.
+    """
+    settings = load_settings(data_dir=data_dir)
+    _check_data_dir(settings, write=False)
+    from trialtrends.output.export import export_warehouse
+
+    manifest = export_warehouse(settings.warehouse_path, out_dir)
+    rows = sum(f["rows"] for f in manifest["files"])
+    click.echo(f"exported {len(manifest['files'])} tables and views ({rows} rows) to {out_dir}")
+
+
+def _landed(manifest: dict[str, Any]) -> bool:
+    return bool(manifest.get("landed"))

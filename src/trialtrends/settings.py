@@ -1,23 +1,88 @@
-"""One settings object, read from the environment at the entry point and passed down."""
+"""One settings object, read from the environment at the entry point and passed down.
+
+`Settings.from_env` reads every `TRIALTRENDS_*` variable, applies explicit overrides (the CLI's
+options) and validates the result once, so a bad value stops every command at start-up with one
+sentence per bad value (`SettingsError`, exit code 2), never deep inside a run.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from trialtrends.errors import TrialtrendsError
 
 DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
 WAREHOUSE_FILE = "trialtrends.duckdb"
 
 
-def _float_env(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+class SettingsError(TrialtrendsError):
+    """A setting with a value of the wrong type or out of range; one sentence per bad value."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one numeric setting is read and checked: its variable, type and allowed range."""
+
+    env: str
+    kind: type  # int or float
+    low: float
+    high: float | None = None
+    low_open: bool = False  # True: the value must be > low, not >= low
+    unit: str = ""
+
+    def describe(self) -> str:
+        noun = "a whole number" if self.kind is int else "a number"
+        low = f"> {self.low:g}" if self.low_open else f">= {self.low:g}"
+        bound = f"between {self.low:g} and {self.high:g}" if self.high is not None else low
+        return f"{noun} {bound}" + (f" ({self.unit})" if self.unit else "")
+
+    def ok(self, value: float) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return False
+        if self.kind is int and value != int(value):
+            return False
+        if value < self.low or (self.low_open and value == self.low):
+            return False
+        return self.high is None or value <= self.high
+
+
+# Every numeric setting: the variable that sets it, its type and its range.
+RULES: dict[str, Rule] = {
+    "max_rps": Rule("TRIALTRENDS_MAX_RPS", float, 0, unit="requests per second, 0 = unpaced"),
+    "connect_timeout": Rule("TRIALTRENDS_CONNECT_TIMEOUT", float, 0, low_open=True, unit="seconds"),
+    "read_timeout": Rule("TRIALTRENDS_READ_TIMEOUT", float, 0, low_open=True, unit="seconds"),
+    "max_retries": Rule("TRIALTRENDS_MAX_RETRIES", int, 0, unit="retries after the first try"),
+    "backoff_base": Rule("TRIALTRENDS_BACKOFF_BASE", float, 0, unit="seconds"),
+    "backoff_cap": Rule("TRIALTRENDS_BACKOFF_CAP", float, 0, unit="seconds"),
+    "max_rejected_share": Rule("TRIALTRENDS_MAX_REJECTED_SHARE", float, 0, 1, unit="a share"),
+    "max_count_drop": Rule("TRIALTRENDS_MAX_COUNT_DROP", float, 0, 1, unit="a share"),
+    "max_unclassified_share": Rule("TRIALTRENDS_MAX_UNCLASSIFIED_SHARE", float, 0, 1, unit="a share"),
+    "workers": Rule("TRIALTRENDS_WORKERS", int, 1, unit="worker processes"),
+    "lock_wait": Rule("TRIALTRENDS_LOCK_WAIT", float, 0, unit="seconds to wait for the data-folder lock"),
+}
+
+
+def api_url_problem(url: str, label: str = "TRIALTRENDS_API_URL") -> str | None:
+    """Why `url` is not an http(s) URL with a host, or None when it is one."""
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        host = None
+    if parts.scheme.lower() in ("http", "https") and host:
+        return None
+    return f"{label} must be an http:// or https:// URL with a host, got {url!r}."
 
 
 @dataclass(frozen=True)
@@ -43,6 +108,8 @@ class Settings:
     max_unclassified_share: float = 0.85
     # Worker processes for large bulk inputs (the API path's few thousand studies need none).
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    # Seconds a refresh or rebuild waits for another one holding the data folder (0 = fail at once).
+    lock_wait: float = 0.0
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
     # Seconds a refresh or rebuild waits for another run's data-folder lock (0: fail at once).
     lock_wait: float = 0.0
@@ -59,28 +126,67 @@ class Settings:
     def warehouse_path(self) -> Path:
         return self.warehouse_dir / WAREHOUSE_FILE
 
+    def problems(self, labels: dict[str, str] | None = None) -> list[str]:
+        """One sentence per bad value; `labels` names where a value came from (an option)."""
+        labels = labels or {}
+        found = []
+        for name, rule in RULES.items():
+            value = getattr(self, name)
+            if not rule.ok(value):
+                label = labels.get(name, rule.env)
+                found.append(f"{label} must be {rule.describe()}, got {value!r}.")
+        problem = api_url_problem(self.api_url, labels.get("api_url", "TRIALTRENDS_API_URL"))
+        if problem:
+            found.append(problem)
+        return found
+
+    def validate(self, labels: dict[str, str] | None = None) -> Settings:
+        """These settings, or SettingsError naming every bad value."""
+        problems = self.problems(labels)
+        if problems:
+            raise SettingsError(problems)
+        return self
+
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Settings from TRIALTRENDS_* variables; explicit (non-None) overrides win."""
+    def from_env(cls, labels: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from TRIALTRENDS_* variables; explicit (non-None) overrides win; validated.
+
+        `labels` maps an overridden field to the option that set it (`{"max_rps": "--max-rps"}`),
+        so a bad value is reported under the name the user typed.
+        """
         env = os.environ
-        base = cls(
-            data_dir=Path(env.get("TRIALTRENDS_DATA_DIR") or "data"),
-            api_url=(env.get("TRIALTRENDS_API_URL") or DEFAULT_API_URL).rstrip("/"),
-            max_rps=_float_env("TRIALTRENDS_MAX_RPS", 1.0),
-            connect_timeout=_float_env("TRIALTRENDS_CONNECT_TIMEOUT", 10.0),
-            read_timeout=_float_env("TRIALTRENDS_READ_TIMEOUT", 60.0),
-            max_retries=int(_float_env("TRIALTRENDS_MAX_RETRIES", 6)),
-            backoff_base=_float_env("TRIALTRENDS_BACKOFF_BASE", 1.0),
-            backoff_cap=_float_env("TRIALTRENDS_BACKOFF_CAP", 60.0),
-            max_rejected_share=_float_env("TRIALTRENDS_MAX_REJECTED_SHARE", 0.02),
-            max_count_drop=_float_env("TRIALTRENDS_MAX_COUNT_DROP", 0.10),
-            max_unclassified_share=_float_env("TRIALTRENDS_MAX_UNCLASSIFIED_SHARE", 0.85),
-            workers=int(_float_env("TRIALTRENDS_WORKERS", min(2, os.cpu_count() or 1))),
-            lock_wait=_float_env("TRIALTRENDS_LOCK_WAIT", 0.0),
-        )
+        problems: list[str] = []
+        values: dict[str, object] = {}
         given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(given) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        for name, rule in RULES.items():
+            raw = env.get(rule.env)
+            if name in given or raw is None or raw.strip() == "":
+                continue
+            try:
+                number = float(raw)
+            except ValueError:
+                problems.append(f"{rule.env} must be {rule.describe()}, got {raw!r}.")
+                continue
+            if not rule.ok(number):
+                problems.append(f"{rule.env} must be {rule.describe()}, got {raw!r}.")
+                continue
+            values[name] = int(number) if rule.kind is int else number
+        if env.get("TRIALTRENDS_DATA_DIR"):
+            values["data_dir"] = Path(env["TRIALTRENDS_DATA_DIR"])
+        if env.get("TRIALTRENDS_API_URL"):
+            values["api_url"] = env["TRIALTRENDS_API_URL"].strip().rstrip("/")
         if "data_dir" in given:
             given["data_dir"] = Path(given["data_dir"])  # type: ignore[arg-type]
         if "api_url" in given:
-            given["api_url"] = str(given["api_url"]).rstrip("/")
-        return replace(base, **given)  # type: ignore[arg-type]
+            given["api_url"] = str(given["api_url"]).strip().rstrip("/")
+        values.update(given)
+        settings = replace(cls(), **values)  # type: ignore[arg-type]
+        # Env values already checked above; now the overrides (and the URL), under their names.
+        checked = settings.problems({k: v for k, v in (labels or {}).items() if k in given})
+        problems += [p for p in checked if p not in problems]
+        if problems:
+            raise SettingsError(problems)
+        return settings

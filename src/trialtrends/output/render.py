@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import math
 import re
-from collections.abc import Sequence
-from datetime import date, datetime
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,12 +25,63 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def json_default(value: Any) -> Any:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
+def iso_duration(value: timedelta) -> str:
+    """A timedelta (DuckDB returns INTERVAL as one) as an ISO 8601 duration: P1DT2H3M4.5S."""
+    sign = "-" if value < timedelta(0) else ""
+    value = abs(value)
+    days, seconds, micros = value.days, value.seconds, value.microseconds
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    time_part = ""
+    if hours:
+        time_part += f"{hours}H"
+    if minutes:
+        time_part += f"{minutes}M"
+    if secs or micros:
+        time_part += f"{secs}.{micros:06d}".rstrip("0").rstrip(".") + "S"
+    if not days and not time_part:
+        return "PT0S"
+    return f"{sign}P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
+
+
+def jsonable(value: Any) -> Any:
+    """A query result value as plain JSON data.
+
+    NaN and ±Infinity become null (JSON has no such numbers), blobs base64 text, intervals ISO
+    8601 durations, dates, times and timestamps ISO 8601 text, Decimals numbers (integral ones
+    as integers), UUIDs text; lists, structs and maps recursively.
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, Decimal):
-        return float(value)
+        if not value.is_finite():
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return iso_duration(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k if isinstance(k, str) else json.dumps(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
     return str(value)
+
+
+def json_default(value: Any) -> Any:
+    """`default=` for json.dumps (values json cannot encode itself; see `jsonable`)."""
+    return jsonable(value)
+
+
+def json_text(value: Any) -> str:
+    """Strictly valid JSON text of `value` (never NaN or Infinity), indented, with a newline."""
+    return json.dumps(jsonable(value), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 # Counts, shares and "n (x%)" cells are right-aligned; blank cells don't decide.
@@ -77,11 +131,23 @@ def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
+def _unique_keys(columns: Sequence[str]) -> list[str]:
+    """Column names as object keys; a repeated name (`select 1 as a, 2 as a`) gets _2, _3..."""
+    keys: list[str] = []
+    for name in columns:
+        key, n = name, 1
+        while key in keys:
+            n += 1
+            key = f"{name}_{n}"
+        keys.append(key)
+    return keys
+
+
 def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     """Rows in the requested format: table, markdown, csv or json (a list of objects)."""
     if fmt == "csv":
         return csv_text(columns, rows)
     if fmt == "json":
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
-        return json.dumps(records, default=json_default, indent=2) + "\n"
+        keys = _unique_keys(columns)
+        return json_text([dict(zip(keys, row, strict=True)) for row in rows])
     return text_table(columns, rows, markdown=fmt == "markdown")

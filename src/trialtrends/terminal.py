@@ -1,0 +1,234 @@
+"""The terminal side of the CLI: logging that cooperates with a live progress display.
+
+On a terminal, log records and the progress display share one rich `Console` on stderr: a log
+line is printed above the live progress lines (which are redrawn below it), so a log line never
+lands on the end of a half-drawn `\\r` progress line. Off a terminal (a pipe, a file, cron,
+Prefect) there is no progress display and logs are plain lines on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+LOG_DATEFMT = "%H:%M:%S"
+_LEVEL_STYLES = {"WARNING": "yellow", "ERROR": "bold red", "CRITICAL": "bold red"}
+
+_console: Console | None = None
+
+
+def stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
+def stderr_console() -> Console:
+    """The one Console on stderr that log lines and the progress display share."""
+    global _console
+    if _console is None:
+        _console = Console(stderr=True, highlight=False)
+    return _console
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Plain log lines to whatever sys.stderr is when the record is emitted (CliRunner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
+class ConsoleLogHandler(logging.Handler):
+    """Log lines through the shared Console: above a live progress display, never inside it.
+
+    The text is the same as off a terminal (time, level, message), printed with soft wrap so the
+    terminal, not rich, wraps a long line: every record starts at column 0 of its own line.
+    """
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            self.console.print(
+                Text(message, style=_LEVEL_STYLES.get(record.levelname, "")),
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(level: int) -> None:
+    """Route the root logger to stderr at `level` (replacing a handler set here before)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_trialtrends", False)]:
+        root.removeHandler(handler)
+    handler: logging.Handler
+    handler = ConsoleLogHandler(stderr_console()) if stderr_is_terminal() else _CurrentStderr()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt=LOG_DATEFMT))
+    handler._trialtrends = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class RefreshProgress:
+    """A live display of a refresh's stages on the stderr terminal; use as the progress callback.
+
+    Stages: pull (one step per query; the page and the unique studies so far), or read for a
+    bulk file; then process / load / publish, an indeterminate spinner with the studies scanned
+    (`scan` events) that turns to "gates, load, publish" once every pulled study is scanned.
+    The pull's last event is known when the last query's last page landed (page x page size
+    covers its totalCount) or, at the latest, at the first `scan` event.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        *,
+        queries: int | None = None,
+        page_size: int | None = None,
+        source: Path | None = None,
+        api_url: str | None = None,
+    ) -> None:
+        self.console = console
+        self.queries = queries
+        self.page_size = page_size
+        self.source = source
+        self.api_url = api_url
+        self.progress = Progress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description:<8}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            redirect_stdout=_is_terminal(sys.stdout),
+            redirect_stderr=True,
+            refresh_per_second=8,
+        )
+        self._pull: TaskID | None = None
+        self._process: TaskID | None = None
+        self._queries_started = 0
+        self._studies = 0  # unique studies pulled so far
+        self._scanned = 0
+
+    # -- the callback ------------------------------------------------------------------------
+
+    def __call__(self, event: str, detail: dict[str, Any]) -> None:
+        if event == "query":
+            self._on_query(detail)
+        elif event == "page":
+            self._on_page(detail)
+        elif event == "scan":
+            self._on_scan(detail)
+
+    def _on_query(self, detail: dict[str, Any]) -> None:
+        assert self._pull is not None
+        if self._queries_started:
+            self.progress.advance(self._pull)
+        self._queries_started += 1
+        self.progress.update(
+            self._pull, detail=f"query {detail['query']}: starting, {self._studies} unique studies so far"
+        )
+
+    def _on_page(self, detail: dict[str, Any]) -> None:
+        assert self._pull is not None
+        self._studies = detail.get("studies", self._studies)
+        total = detail.get("total")
+        text = f"query {detail['query']} page {detail['page']}: {self._studies} unique studies so far"
+        if total is not None:
+            text += f" (totalCount {total})"
+        self.progress.update(self._pull, detail=text)
+        last_query = self.queries is not None and self._queries_started >= self.queries
+        last_page = (
+            total is not None and self.page_size is not None and detail["page"] * self.page_size >= total
+        )
+        if last_query and last_page:
+            self._start_processing()
+
+    def _on_scan(self, detail: dict[str, Any]) -> None:
+        self._start_processing()
+        assert self._process is not None
+        self._scanned = detail.get("studies", self._scanned)
+        if self._studies and self._scanned >= self._studies:
+            text = f"{self._scanned} studies scanned; gates, load, publish"
+        elif self._studies:
+            text = f"{self._scanned} of {self._studies} studies scanned"
+        else:
+            text = f"{self._scanned} studies scanned"
+        self.progress.update(self._process, detail=text)
+
+    def _start_processing(self) -> None:
+        if self._process is not None:
+            return
+        if self._pull is not None:
+            task = self.progress.tasks[self._pull]
+            done = f"{self._studies} unique studies" if self.source is None else "source checked"
+            self.progress.update(self._pull, total=task.total or 1, completed=task.total or 1, detail=done)
+        self._process = self.progress.add_task(
+            "process", total=None, detail="processing / loading / publishing"
+        )
+
+    # -- the display -------------------------------------------------------------------------
+
+    def __enter__(self) -> RefreshProgress:
+        if self.source is not None:
+            self._pull = self.progress.add_task(
+                "read", total=None, detail=f"checksum and count the entries of {self.source.name}"
+            )
+        else:
+            self._pull = self.progress.add_task(
+                "pull", total=self.queries, detail=f"connecting to {self.api_url or 'the API'}"
+            )
+        self.progress.start()
+        return self
+
+    def finish(self) -> None:
+        """Mark every stage done (the refresh published)."""
+        self._start_processing()
+        assert self._process is not None
+        self.progress.update(self._process, total=1, completed=1, detail="published")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Stopping leaves the last frame on screen and the cursor at the start of a fresh line,
+        # so what follows (the summary, or `Error: ...`) starts at column 0.
+        self.progress.stop()
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
