@@ -103,6 +103,11 @@ def _with_hint(exc: TrialtrendsError) -> str:
     return message
 
 
+def _one_line(message: str) -> str:
+    """Errors print as one `Error: ...` line: DuckDB's multi-line messages are joined."""
+    return " ".join(message.split())
+
+
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's expected failures into one clear sentence and an exit code."""
 
@@ -117,11 +122,20 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 click.echo("\r\x1b[K", err=True, nl=False)
             raise UserError("Interrupted.", EXIT_INTERRUPTED) from exc
         except TrialtrendsError as exc:
-            raise UserError(_with_hint(exc), exc.exit_code) from exc
+            raise UserError(_one_line(_with_hint(exc)), exc.exit_code) from exc
         except OSError as exc:
             # The file system said no (permissions, a file where a folder should be, disk full).
-            where = f": {exc.filename}" if exc.filename else ""
-            raise UserError(f"{exc.strerror or exc}{where}.", EXIT_FAILED) from exc
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise UserError(_one_line(f"{where}{exc.strerror or exc}."), EXIT_FAILED) from exc
+        except Exception as exc:
+            # A DuckDB file that is not a trialtrends warehouse (another tool's database, one
+            # from an incompatible version): the library reads it as one and DuckDB objects.
+            duckdb = sys.modules.get("duckdb")
+            if duckdb is None or not isinstance(exc, duckdb.Error):
+                raise
+            raise UserError(
+                _one_line(f"The warehouse cannot be read as a trialtrends warehouse: {exc}"), EXIT_FAILED
+            ) from exc
 
     return wrapper
 

@@ -67,7 +67,11 @@ def count_entries(path: Path) -> int:
             return len(_zip_entries(archive))
     if kind == "dir":
         return sum(1 for _ in path.rglob("*.json"))
-    return sum(1 for line in _open_lines(path) if line.strip())
+    try:
+        with _open_lines(path) as lines:
+            return sum(1 for line in lines if line.strip())
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+        raise SourceError(f"{path} is truncated or corrupt: {exc}") from exc
 
 
 def _open_lines(path: Path) -> io.BufferedReader:
@@ -94,7 +98,7 @@ def bulk_raw(path: Path) -> Iterator[tuple[str, bytes]]:
                 for number, line in enumerate(lines, start=1):
                     if line.strip():
                         yield f"{path.name} line {number}", line
-        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             raise SourceError(f"{path} is truncated or corrupt: {exc}") from exc
 
 
