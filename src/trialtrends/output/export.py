@@ -1,9 +1,14 @@
 """Export the published warehouse as Parquet files plus a manifest (`trialtrends export DIR`).
 
-Every table and view becomes `DIR/<name>.parquet` (DuckDB's own `COPY ... (FORMAT parquet)` over
-a read-only connection), and `DIR/manifest.json` says which run the data comes from and lists
-each file with its row count and sha256. The export is written into a hidden sibling folder and
-renamed into place, so a reader (or a sync to object storage) never sees half an export.
+Every table and view becomes `DIR/<name>.parquet`, and `DIR/manifest.json` says which run the
+data comes from and lists each file with its row count and sha256. The export is written into a
+hidden sibling folder and renamed into place, so a reader (or a sync to object storage) never
+sees half an export.
+
+The rows are read over the same hardened read-only connection as `trialtrends sql`
+(`output.sql.connect`: external access disabled, so DuckDB's own `COPY ... TO` cannot write
+files there) and streamed as Arrow record batches into a pyarrow Parquet writer: memory stays at
+one batch whatever the table size, and DuckDB reads the files back with the same column types.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from trialtrends import __version__
 from trialtrends.errors import TrialtrendsError
@@ -25,6 +31,7 @@ from trialtrends.output.sql import connect
 
 MANIFEST = "manifest.json"
 EXPORT_VERSION = 1
+BATCH_ROWS = 100_000
 
 
 class ExportError(TrialtrendsError):
@@ -35,8 +42,15 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def write_parquet(con: duckdb.DuckDBPyConnection, name: str, target: Path) -> int:
+    """Stream every row of table or view `name` into the Parquet file `target`; return the count."""
+    reader = con.sql(f"select * from {_ident(name)}").to_arrow_reader(BATCH_ROWS)
+    rows = 0
+    with pq.ParquetWriter(target, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
 
 
 def relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -123,11 +137,7 @@ def export_warehouse(warehouse_path: Path, out_dir: Path) -> dict[str, Any]:
             for name, kind in relations(con):
                 target = staging / f"{name}.parquet"
                 try:
-                    con.execute(
-                        f"copy (select * from {_ident(name)}) to {_literal(str(target))} "
-                        "(format parquet, compression zstd)"
-                    )
-                    (rows,) = con.execute(f"select count(*) from {_ident(name)}").fetchone() or (0,)
+                    rows = write_parquet(con, name, target)
                 except duckdb.Error as exc:
                     raise ExportError(f"Exporting {name} failed: {exc}") from exc
                 files.append(
