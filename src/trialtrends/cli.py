@@ -285,7 +285,7 @@ def rebuild(data_dir: Path | None, run_id: str | None, lock_wait: float | None) 
         chosen = [r for r in runs if r.run_id == run_id]
     else:
         # A run that landed whole: a succeeded one, or one that failed only after landing.
-        chosen = [r for r in runs if _landed(r.manifest())][-1:]
+        chosen = [r for r in runs if _landed(_read_manifest(r) or {})][-1:]
     if not chosen:
         wanted = f"named {run_id}" if run_id else "that landed successfully"
         raise RefreshError(f"No run {wanted} in {settings.raw_dir}.")
@@ -310,8 +310,11 @@ def runs(data_dir: Path | None, limit: int) -> None:
     if not found:
         raise UserError(f"No runs in {settings.raw_dir}: run `trialtrends refresh` first.", EXIT_NO_WAREHOUSE)
     for run in reversed(found[-limit:]):
-        m = run.manifest()
-        failed = m.failed_gates()
+        m = _read_manifest(run)
+        if m is None:
+            click.echo(f"{run.run_id}  unreadable manifest.json (a run killed while writing it?)")
+            continue
+        failed = [g["name"] for g in m.get("gates") or [] if not g.get("passed")]
         line = (
             f"{m.run_id}  {m.status:9}  {m.kind:4} "
             f"{'published' if m.published else 'unpublished':11}  "
@@ -491,6 +494,15 @@ def export(out_dir: Path, data_dir: Path | None) -> None:
     manifest = export_warehouse(settings.warehouse_path, out_dir)
     rows = sum(f["rows"] for f in manifest["files"])
     click.echo(f"exported {len(manifest['files'])} tables and views ({rows} rows) to {out_dir}")
+
+
+def _read_manifest(run: Any) -> dict[str, Any] | None:
+    """A run's manifest, or None when it cannot be read (listing the other runs goes on)."""
+    try:
+        manifest = run.manifest()
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _landed(manifest: dict[str, Any]) -> bool:
