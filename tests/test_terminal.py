@@ -254,3 +254,55 @@ def test_terminal_interpreter_sees_a_glued_line():
     term = Terminal(80)
     term.feed(progress + "09:00:00 INFO    next\r\n")
     assert term.log_columns == [len(progress)]
+
+
+def test_progress_stages_follow_the_events():
+    import io
+
+    from rich.console import Console
+
+    from trialtrends.terminal import RefreshProgress
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    display = RefreshProgress(console, queries=2, page_size=10, api_url="http://x")
+    with display:
+        pull = display.progress.tasks[0]
+        assert (
+            pull.description == "pull"
+            and pull.total == 2
+            and "connecting to http://x" in pull.fields["detail"]
+        )
+        display("query", {"query": "a"})
+        display("page", {"query": "a", "page": 1, "studies": 10, "total": 15})
+        display("page", {"query": "a", "page": 2, "studies": 15, "total": 15})
+        assert pull.completed == 0 and len(display.progress.tasks) == 1  # query a done, b not started
+        display("query", {"query": "b"})
+        assert pull.completed == 1
+        display(
+            "page", {"query": "b", "page": 1, "studies": 18, "total": 3}
+        )  # the last page of the last query
+        assert pull.finished and pull.fields["detail"] == "18 unique studies"
+        process = display.progress.tasks[1]
+        assert process.description == "process" and process.total is None
+        assert process.fields["detail"] == "processing / loading / publishing"
+        display("scan", {"studies": 9})
+        assert process.fields["detail"] == "9 of 18 studies scanned"
+        display("scan", {"studies": 18})
+        assert process.fields["detail"] == "18 studies scanned; gates, load, publish"
+        display.finish()
+        assert process.finished and process.fields["detail"] == "published"
+
+
+def test_bulk_progress_has_a_read_stage(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from trialtrends.terminal import RefreshProgress
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with RefreshProgress(console, source=tmp_path / "ctg-studies.json.zip") as display:
+        read = display.progress.tasks[0]
+        assert read.description == "read" and "ctg-studies.json.zip" in read.fields["detail"]
+        display("scan", {"studies": 5000})
+        assert read.finished and display.progress.tasks[1].fields["detail"] == "5000 studies scanned"

@@ -33,11 +33,15 @@ _LEVEL_STYLES = {"WARNING": "yellow", "ERROR": "bold red", "CRITICAL": "bold red
 _console: Console | None = None
 
 
-def stderr_is_terminal() -> bool:
+def _is_terminal(stream: IO[str]) -> bool:
     try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stream
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
         return False
+
+
+def stderr_is_terminal() -> bool:
+    return _is_terminal(sys.stderr)
 
 
 def stderr_console() -> Console:
@@ -225,10 +229,3 @@ class RefreshProgress:
         # Stopping leaves the last frame on screen and the cursor at the start of a fresh line,
         # so what follows (the summary, or `Error: ...`) starts at column 0.
         self.progress.stop()
-
-
-def _is_terminal(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
