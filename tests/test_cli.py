@@ -152,7 +152,7 @@ def test_report_path_imports_no_heavy_modules(corpus_warehouse):
         f"    main(['report', '--year', '2022', '--data-dir', {str(corpus_warehouse.data_dir)!r}])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in ('prefect', 'polars', 'matplotlib', 'pandera', 'requests') if m in sys.modules]\n"
+        "heavy = [m for m in ('prefect', 'polars', 'matplotlib', 'pandera', 'requests', 'rich') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
