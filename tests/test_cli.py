@@ -168,7 +168,9 @@ def test_refresh_that_exhausts_retries_exits_with_one_sentence(tmp_path):
     # Nothing listens on this port: connection refused on every try.
     env = {"TRIALTRENDS_MAX_RETRIES": "1", "TRIALTRENDS_BACKOFF_BASE": "0.01", "TRIALTRENDS_MAX_RPS": "0"}
     result = invoke("refresh", "--api-url", "http://127.0.0.1:9/api/v2", "--data-dir", tmp_path, env=env)
-    assert_one_clear_error(result, 1, "Giving up on 127.0.0.1:9/api/v2/", "after 2 attempts", "connection refused")
+    assert_one_clear_error(
+        result, 1, "Giving up on 127.0.0.1:9/api/v2/", "after 2 attempts", "connection refused"
+    )
     (manifest,) = (tmp_path / "raw").glob("*/manifest.json")
     assert json.loads(manifest.read_text())["status"] == "failed"
 
@@ -199,7 +201,7 @@ def test_rebuild_reprocesses_the_landed_run_without_the_network(tmp_path):
     )
     assert json.loads(count.output)[0]["n"] == 2
     missing = invoke("rebuild", "--run", "no-such-run", "--data-dir", tmp_path)
-    assert_one_clear_error(missing, 1, "No run named no-such-run")
+    assert_one_clear_error(missing, 1, "No landed run no-such-run")
 
 
 def test_choices_are_case_insensitive_and_canonical(corpus_warehouse):
@@ -293,25 +295,36 @@ def test_api_refusal_gets_no_network_hint():
     )
 
 
-def test_wait_lock_reaches_the_settings(tmp_path, monkeypatch):
-    import trialtrends.pipeline as pipeline
+def test_wait_lock_waits_for_another_run(tmp_path):
+    import threading
 
-    seen = {}
-
-    def fake_build(settings, run, on_chunk=None):
-        seen["lock_wait"] = settings.lock_wait
-        raise pipeline.RefreshError("stop here")
-
-    monkeypatch.setattr(pipeline, "build_from_run", fake_build)
     from builders import study
     from fakeapi import FakeCtgov
 
+    from trialtrends.lock import data_dir_lock
+
+    data = tmp_path / "data"
     with FakeCtgov([study("NCT90000001")]) as fake:
-        invoke("refresh", "--api-url", fake.url, "--data-dir", tmp_path, "--max-rps", 0, "--wait-lock", "2.5")
-    assert seen == {"lock_wait": 2.5}
-    env = {"TRIALTRENDS_LOCK_WAIT": "7"}
-    result = invoke("rebuild", "--data-dir", tmp_path, "--run", "nope", env=env)
-    assert result.exit_code == 1  # read and accepted; the unknown run is the failure
+        args = ["refresh", "--api-url", fake.url, "--data-dir", data, "--max-rps", 0]
+        with data_dir_lock(data, command="another refresh"):
+            busy = invoke(*args, "--wait-lock", "0")
+            assert_one_clear_error(busy, 1, "Another run is using the data folder")
+            from_env = invoke(*args, env={"TRIALTRENDS_LOCK_WAIT": "0.2"})
+            assert_one_clear_error(from_env, 1, "after waiting 0.2 s")
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with data_dir_lock(data, command="another refresh"):
+                held.set()
+                release.wait(1.0)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait()
+        waited = invoke(*args, "--wait-lock", "30")  # the lock is held now; the holder lets go within 1 s
+        holder.join()
+    assert waited.exit_code == 0, waited.output
+    assert "published" in waited.stdout
     assert_one_clear_error(
-        invoke("rebuild", "--wait-lock", "-1", "--data-dir", tmp_path), 2, "--wait-lock must be"
+        invoke("rebuild", "--wait-lock", "-1", "--data-dir", data), 2, "--wait-lock must be"
     )

@@ -306,3 +306,39 @@ def test_bulk_progress_has_a_read_stage(tmp_path):
         assert read.description == "read" and "ctg-studies.json.zip" in read.fields["detail"]
         display("scan", {"studies": 5000})
         assert read.finished and display.progress.tasks[1].fields["detail"] == "5000 studies scanned"
+
+
+def test_a_restarted_crawl_starts_the_pull_over():
+    import io
+
+    from rich.console import Console
+
+    from trialtrends.terminal import RefreshProgress
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with RefreshProgress(console, queries=2, page_size=10) as display:
+        pull = display.progress.tasks[0]
+        display("query", {"query": "a"})
+        display("query", {"query": "b"})
+        display("page", {"query": "b", "page": 1, "studies": 4, "total": 4})
+        assert pull.finished and len(display.progress.tasks) == 2
+        display("query", {"query": "a"})  # the data changed mid-crawl: the pull starts again
+        pull = display.progress.tasks[0]
+        assert not pull.finished and pull.completed == 0 and len(display.progress.tasks) == 1
+
+
+def test_rebuild_progress_shows_only_processing():
+    import io
+
+    from rich.console import Console
+
+    from trialtrends.terminal import RefreshProgress
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with RefreshProgress(console, rebuild_of="20260101T000000.000000Z-abcd") as display:
+        (task,) = display.progress.tasks
+        assert task.description == "rebuild" and "20260101T000000.000000Z-abcd" in task.fields["detail"]
+        display("scan", {"studies": 40})
+        assert task.fields["detail"] == "40 studies scanned"
+        display.finish()
+        assert task.finished and len(display.progress.tasks) == 1

@@ -254,12 +254,7 @@ def refresh(
             display.finish()
     else:
         result = run_refresh(settings, since=since_date, source=source)
-    m = result.manifest
-    click.echo(
-        f"run {m['run_id']} published {settings.warehouse_path}: "
-        f"{m.get('trials_loaded') if m.get('trials_loaded') is not None else 'merged'} trials, "
-        f"{m['quality']['classified_trials']} cell-therapy, {m['rejected_studies']} rejected"
-    )
+    click.echo(_published_line(settings, result.manifest))
 
 
 @main.command()
@@ -268,7 +263,7 @@ def refresh(
     "--run",
     "run_id",
     default=None,
-    help="Run id to rebuild from (default: the latest landed run that succeeded).",
+    help="Run id to rebuild from (default: the newest run whose input landed completely).",
 )
 @wait_lock_option
 @verbosity_options
@@ -277,21 +272,29 @@ def rebuild(data_dir: Path | None, run_id: str | None, lock_wait: float | None) 
     """Re-normalize, reclassify and republish from landed raw data (no network)."""
     settings = load_settings(data_dir=data_dir, lock_wait=lock_wait)
     _check_data_dir(settings, write=True)
-    from trialtrends.extract.raw import list_runs
-    from trialtrends.pipeline import RefreshError, build_from_run
+    from trialtrends.pipeline import rebuild as run_rebuild
 
-    runs = list_runs(settings.raw_dir)
-    if run_id:
-        chosen = [r for r in runs if r.run_id == run_id]
+    # A rebuild is a new run that reads the chosen run's raw files; that run's record stays as it was.
+    if stderr_is_terminal():
+        with RefreshProgress(stderr_console(), rebuild_of=run_id or "the newest landed run") as display:
+            result = run_rebuild(settings, run_id, on_chunk=lambda n: display("scan", {"studies": n}))
+            display.finish()
     else:
-        # A run that landed whole: a succeeded one, or one that failed only after landing.
-        chosen = [r for r in runs if _landed(_read_manifest(r) or {})][-1:]
-    if not chosen:
-        wanted = f"named {run_id}" if run_id else "that landed successfully"
-        raise RefreshError(f"No run {wanted} in {settings.raw_dir}.")
-    # The run is processed again from its own raw files: same run id, new classification.
-    result = build_from_run(settings, chosen[0])
-    click.echo(f"run {result.run.run_id} rebuilt from its raw data and published")
+        result = run_rebuild(settings, run_id)
+    click.echo(
+        f"{_published_line(settings, result.manifest)} (rebuilt from run {result.manifest.rebuild_of})"
+    )
+
+
+def _published_line(settings: Settings, m: Any) -> str:
+    trials = m.trials_loaded if m.trials_loaded is not None else "merged"
+    line = (
+        f"run {m.run_id} published {settings.warehouse_path}: {trials} trials, "
+        f"{(m.quality or {}).get('classified_trials')} cell-therapy, {m.rejected_studies} rejected"
+    )
+    if m.recovered_warehouse:
+        line += f" (the previous warehouse could not be read: moved to {m.recovered_warehouse})"
+    return line
 
 
 @main.command()
@@ -310,11 +313,13 @@ def runs(data_dir: Path | None, limit: int) -> None:
     if not found:
         raise UserError(f"No runs in {settings.raw_dir}: run `trialtrends refresh` first.", EXIT_NO_WAREHOUSE)
     for run in reversed(found[-limit:]):
-        m = _read_manifest(run)
-        if m is None:
-            click.echo(f"{run.run_id}  unreadable manifest.json (a run killed while writing it?)")
+        try:
+            m = run.manifest()
+        except (OSError, ValueError, TypeError) as exc:
+            # One damaged manifest (a disk error, a hand edit) must not hide the other runs.
+            click.echo(f"{run.run_id}  unreadable manifest.json ({_one_line(str(exc))[:120]})")
             continue
-        failed = [g["name"] for g in m.get("gates") or [] if not g.get("passed")]
+        failed = m.failed_gates()
         line = (
             f"{m.run_id}  {m.status:9}  {m.kind:4} "
             f"{'published' if m.published else 'unpublished':11}  "
@@ -494,16 +499,3 @@ def export(out_dir: Path, data_dir: Path | None) -> None:
     manifest = export_warehouse(settings.warehouse_path, out_dir)
     rows = sum(f["rows"] for f in manifest["files"])
     click.echo(f"exported {len(manifest['files'])} tables and views ({rows} rows) to {out_dir}")
-
-
-def _read_manifest(run: Any) -> dict[str, Any] | None:
-    """A run's manifest, or None when it cannot be read (listing the other runs goes on)."""
-    try:
-        manifest = run.manifest()
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
-def _landed(manifest: dict[str, Any]) -> bool:
-    return bool(manifest.get("landed"))

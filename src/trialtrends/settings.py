@@ -111,8 +111,6 @@ class Settings:
     # Seconds a refresh or rebuild waits for another one holding the data folder (0 = fail at once).
     lock_wait: float = 0.0
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
-    # Seconds a refresh or rebuild waits for another run's data-folder lock (0: fail at once).
-    lock_wait: float = 0.0
 
     @property
     def raw_dir(self) -> Path:

@@ -117,12 +117,14 @@ class RefreshProgress:
         page_size: int | None = None,
         source: Path | None = None,
         api_url: str | None = None,
+        rebuild_of: str | None = None,
     ) -> None:
         self.console = console
         self.queries = queries
         self.page_size = page_size
         self.source = source
         self.api_url = api_url
+        self.rebuild_of = rebuild_of
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -147,6 +149,7 @@ class RefreshProgress:
         self._pull: TaskID | None = None
         self._process: TaskID | None = None
         self._queries_started = 0
+        self._seen_queries: set[str] = set()
         self._studies = 0  # unique studies pulled so far
         self._scanned = 0
 
@@ -162,6 +165,15 @@ class RefreshProgress:
 
     def _on_query(self, detail: dict[str, Any]) -> None:
         assert self._pull is not None
+        if detail["query"] in self._seen_queries:
+            # The pull restarted its crawl (the data changed mid-crawl): the queries start over.
+            self._seen_queries.clear()
+            self._queries_started = 0
+            self.progress.reset(self._pull, total=self.queries)
+            if self._process is not None and not self._scanned:
+                self.progress.remove_task(self._process)
+                self._process = None
+        self._seen_queries.add(detail["query"])
         if self._queries_started:
             self.progress.advance(self._pull)
         self._queries_started += 1
@@ -210,7 +222,11 @@ class RefreshProgress:
     # -- the display -------------------------------------------------------------------------
 
     def __enter__(self) -> RefreshProgress:
-        if self.source is not None:
+        if self.rebuild_of is not None:  # a rebuild lands nothing: it reads a landed run
+            self._process = self.progress.add_task(
+                "rebuild", total=None, detail=f"reading the raw data of {self.rebuild_of}"
+            )
+        elif self.source is not None:
             self._pull = self.progress.add_task(
                 "read", total=None, detail=f"checksum and count the entries of {self.source.name}"
             )
