@@ -13,6 +13,18 @@ from click.testing import CliRunner
 from trialtrends.cli import main
 
 
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """Each CLI invocation configures the root logger; leave it as the next test expects."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
 def invoke(*args, env=None):
     return CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
 

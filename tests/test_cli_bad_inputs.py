@@ -29,6 +29,19 @@ from fakeapi import FakeCtgov
 from trialtrends.cli import main
 from trialtrends.settings import RULES
 
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """Each CLI invocation configures the root logger; leave it as the next test expects."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
 ENTRY_POINT = Path(sys.executable).with_name("trialtrends")
 UNREACHABLE = "http://127.0.0.1:9/api/v2"  # the discard port: nothing listens, connection refused
 NETWORK_HINT = "check the network, or use --api-url for a mirror or --source for a bulk file"

@@ -18,6 +18,18 @@ from trialtrends.output import export as export_mod
 from trialtrends.output.export import ExportError, export_warehouse
 
 
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """Each CLI invocation configures the root logger; leave it as the next test expects."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
 @pytest.fixture(scope="module")
 def small_warehouse(tmp_path_factory):
     from trialtrends.pipeline import refresh

@@ -25,6 +25,19 @@ from fakeapi import FakeCtgov
 
 from trialtrends.cli import main
 
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """Each CLI invocation configures the root logger; leave it as the next test expects."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
 COLS, ROWS = 100, 40
 LOG_START = re.compile(r"\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR)\s")
 CSI = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")

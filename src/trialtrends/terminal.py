@@ -94,6 +94,9 @@ def configure_logging(level: int) -> None:
     handler: logging.Handler
     handler = ConsoleLogHandler(stderr_console()) if stderr_is_terminal() else _CurrentStderr()
     handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt=LOG_DATEFMT))
+    # The level on the handler too: a logger given its own level elsewhere (flows/nightly.py sets
+    # "trialtrends" to INFO) must not print INFO lines past -q.
+    handler.setLevel(level)
     handler._trialtrends = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
