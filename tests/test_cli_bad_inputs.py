@@ -140,6 +140,11 @@ class World(dict):
         path.write_text('garbage\n{"half": \n[1, 2]\n')
         return path
 
+    def _good_jsonl(self, path: Path) -> Path:
+        path = path.with_suffix(".jsonl")
+        path.write_text("".join(json.dumps(study(f"NCT9{i:07d}")) + "\n" for i in range(3)))
+        return path
+
     def _txt_source(self, path: Path) -> Path:
         path = path.with_suffix(".txt")
         path.write_text("NCT90000001\n")
@@ -266,7 +271,7 @@ CASES = [
     Case("refresh-data-dir-is-file", ["refresh", "--data-dir", "{file}"], 2, "is a file"),
     Case("refresh-data-dir-read-only", ["refresh", "--data-dir", "{readonly}/data", "--source", "{empty_jsonl}"], 1, "not writable"),
     Case("refresh-data-dir-proc", ["refresh", "--data-dir", "/proc/trialtrends-test/data", "--source", "{empty_jsonl}"], 1, "/proc/trialtrends-test"),
-    Case("refresh-warehouse-is-dir", ["refresh", "--data-dir", "{dir_warehouse}", "--source", "{empty_jsonl}"], 1, "is a folder, not a warehouse file"),
+    Case("refresh-warehouse-is-dir-heals", ["refresh", "--data-dir", "{dir_warehouse}", "--source", "{good_jsonl}"], 0),
     Case("refresh-unknown-option", [*REFRESH, "--fast"], 2, "No such option '--fast'"),
     # -- settings from the environment (validated at start-up, whatever the command) --------
     bad_env("TRIALTRENDS_MAX_RPS", "abc", fragment="TRIALTRENDS_MAX_RPS must be a number >= 0 (requests per second"),
@@ -312,7 +317,7 @@ CASES = [
     Case("report-out-is-file", [*REPORT, "--out", "{file}"], 2, "is a file"),
     Case("report-no-warehouse", ["report", "--year", "2022", "--data-dir", "{tmp}"], 3, "No warehouse"),
     Case("report-data-dir-under-file", ["report", "--year", "2022", "--data-dir", "{under_file}"], 3, "No warehouse"),
-    Case("report-warehouse-is-dir", ["report", "--year", "2022", "--data-dir", "{dir_warehouse}"], 1, "is a folder, not a warehouse file"),
+    Case("report-warehouse-is-dir", ["report", "--year", "2022", "--data-dir", "{dir_warehouse}"], 1, "is a directory, not a warehouse file"),
     Case("report-garbage-warehouse", ["report", "--year", "2022", "--data-dir", "{garbage_warehouse}"], 1, "cannot be read"),
     Case("report-foreign-duckdb", ["report", "--year", "2022", "--data-dir", "{foreign_warehouse}"], 1, "could not be read"),
     Case("report-quiet-after-command", [*REPORT, "-q"], 0),

@@ -220,7 +220,7 @@ def test_a_registry_that_never_settles_fails_clearly(tmp_path):
         args = ["refresh", "--data-dir", str(settings.data_dir), "--api-url", fake.url, "--max-rps", "0"]
         result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
-    assert result.output.strip().startswith("Error: The registry's data changed during each of 3 crawls")
+    assert one_error_line(result.output).startswith("Error: The registry's data changed during each of 3 crawls")
     assert not settings.warehouse_path.exists()
 
 

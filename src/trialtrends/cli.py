@@ -186,11 +186,8 @@ def _check_data_dir(settings: Settings, *, write: bool) -> None:
                 if not os.access(parent, os.W_OK | os.X_OK):
                     raise UserError(f"The data folder {data_dir} is not writable ({parent} is read-only).")
                 break
-    warehouse = settings.warehouse_path
-    if warehouse.exists() and not warehouse.is_file():
-        raise UserError(
-            f"{warehouse} is a folder, not a warehouse file: move it away or choose another --data-dir."
-        )
+    # A folder where the warehouse file should be is the pipeline's to heal (a refresh moves it
+    # aside) and output.sql's to name (`sql`, `report`): not refused here.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
