@@ -297,7 +297,7 @@ def test_unreachable_api_suggests_a_mirror_or_a_bulk_file(tmp_path):
 
 
 def test_api_refusal_gets_no_network_hint():
-    from trialtrends.cli import _with_hint
+    from trialtrends.cli_options import with_hint as _with_hint
     from trialtrends.extract.client import ApiError
 
     refused = _with_hint(ApiError("The API refused http://x/studies with HTTP 400: bad filter"))

@@ -355,13 +355,10 @@ CASES = [
     # -- rebuild -----------------------------------------------------------------------------
     Case("rebuild-unknown-run", ["rebuild", "--run", "no-such-run", "--data-dir", "{wh}"], 1, "No landed run no-such-run"),
     Case("rebuild-no-runs", ["rebuild", "--data-dir", "{tmp}/data"], 1, "No completely landed run"),
-    Case("rebuild-only-corrupt-manifest", ["rebuild", "--data-dir", "{bad_manifest}"], 1, "No completely landed run",
-         xfail="pipeline.tidy/rebuildable read every manifest; a corrupt one raises JSONDecodeError (lead's pipeline.py)"),
-    Case("refresh-beside-a-corrupt-manifest", ["refresh", "--data-dir", "{bad_manifest}", "--source", "{junk_jsonl}"], 1, "gate",
-         xfail="pipeline.tidy reads every manifest under the lock; a corrupt one raises JSONDecodeError (lead's pipeline.py)"),
+    Case("rebuild-only-corrupt-manifest", ["rebuild", "--data-dir", "{bad_manifest}"], 1, "No completely landed run"),
+    Case("refresh-beside-a-corrupt-manifest", ["refresh", "--data-dir", "{bad_manifest}", "--source", "{junk_jsonl}"], 1, "gate"),
     Case("rebuild-damaged-raw", ["rebuild", "--data-dir", "{damaged_run}"], 1, "does not match its manifest checksum"),
-    Case("rebuild-beside-a-corrupt-manifest", ["rebuild", "--data-dir", "{copy_with_bad_manifest}"], 0,
-         xfail="pipeline.tidy/run_rows read every run's manifest; a corrupt one raises JSONDecodeError (lead's pipeline.py)"),
+    Case("rebuild-beside-a-corrupt-manifest", ["rebuild", "--data-dir", "{copy_with_bad_manifest}"], 0),
     Case("rebuild-data-dir-under-file", ["rebuild", "--data-dir", "{under_file}"], 2, "is a file, not a folder"),
     Case("rebuild-wait-lock-negative", ["rebuild", "--wait-lock", "-5", "--data-dir", "{wh}"], 2, "--wait-lock must be"),
     # -- export ------------------------------------------------------------------------------
