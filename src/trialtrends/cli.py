@@ -276,7 +276,8 @@ def report(
     check_data_dir(settings, write=False)
     if out is not None:
         check_out_dir(out)
-    from trialtrends.output.report import build_report, render_report
+    from trialtrends.output.report import build_report
+    from trialtrends.output.report_text import render_report
 
     data = build_report(
         settings.warehouse_path, year=year, modality=modality, basis=basis, top=top,
