@@ -342,18 +342,25 @@ def require_gates(results: list[gates.GateResult]) -> None:
 
 
 def build_from_run(
-    settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None
+    settings: Settings,
+    run: RawRun,
+    on_chunk: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     """Process, gate and publish a landed run; a failure is recorded, never published.
 
     Refuses a run whose input did not land completely (a pull that stopped half-way, a bulk
     file that changed since): publishing part of a night would look like a drop in trials.
     """
+    stage = on_stage or (lambda _name: None)
     with failure_recorded(run) as attempt:
         check_landed(run)
+        stage("process")
         attempt.processed = process_run(settings, run, on_chunk=on_chunk)
+        stage("gates")
         attempt.results = check_gates(settings, run, attempt.processed)
         require_gates(attempt.results)
+        stage("publish")
         manifest = publish(settings, run, attempt.processed, attempt.results)
     return RefreshResult(run=run, manifest=manifest, gate_results=attempt.results)
 
@@ -369,7 +376,8 @@ def refresh(
     with exclusive(settings, "refresh"):
         run = land_bulk(settings, source) if source is not None else land_api(settings, since, progress)
         on_chunk = (lambda scanned: progress("scan", {"studies": scanned})) if progress else None
-        return build_from_run(settings, run, on_chunk=on_chunk)
+        on_stage = (lambda name: progress("stage", {"stage": name})) if progress else None
+        return build_from_run(settings, run, on_chunk=on_chunk, on_stage=on_stage)
 
 
 def rebuild(

@@ -102,6 +102,14 @@ def configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
+# What each stage of processing is doing, as the pipeline announces it ("stage" events).
+_STAGE_TEXT = {
+    "process": "normalising, classifying, validating",
+    "gates": "checking the gates",
+    "publish": "loading and publishing",
+}
+
+
 class RefreshProgress:
     """A live display of a refresh's stages on the stderr terminal; use as the progress callback.
 
@@ -165,6 +173,16 @@ class RefreshProgress:
             self._on_page(detail)
         elif event == "scan":
             self._on_scan(detail)
+        elif event == "stage":
+            self._on_stage(detail)
+
+    def _on_stage(self, detail: dict[str, Any]) -> None:
+        self._start_processing()
+        assert self._process is not None
+        text = _STAGE_TEXT.get(detail.get("stage", ""), str(detail.get("stage")))
+        if self._scanned:
+            text = f"{self._scanned} studies scanned; {text}"
+        self.progress.update(self._process, detail=text)
 
     def _on_query(self, detail: dict[str, Any]) -> None:
         assert self._pull is not None
