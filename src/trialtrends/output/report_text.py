@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from trialtrends.output.render import csv_text, json_default, text_table
+from trialtrends.output.render import csv_text, json_text, text_table
 from trialtrends.output.report import is_partial, partial_label
 
 
@@ -199,7 +198,7 @@ def report_title(data: dict[str, Any]) -> str:
 def render_report(data: dict[str, Any], fmt: str) -> str:
     """The report as table, markdown, csv or json text."""
     if fmt == "json":
-        return json.dumps(data, default=json_default, indent=2) + "\n"
+        return json_text(data)  # strict JSON: NaN/Infinity as null, dates ISO 8601
     if fmt == "csv":
         return _csv(data)
     markdown = fmt == "markdown"
