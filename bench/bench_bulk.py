@@ -1,12 +1,17 @@
 """Benchmark the bulk path (and the API path) at registry scale.
 
-    uv run python bench/bench_bulk.py --studies 100000 600000 [--api 20000] [--profile]
+    uv run python bench/bench_bulk.py --studies 100000 600000 [--old 100000] [--full 100000]
+        [--api 20000] [--profile] [--out DIR]
 
-For each size: builds the zip (bench/make_bulk.py), runs `trialtrends refresh --source ZIP` in
-a fresh process and reports wall seconds, studies/s end to end (scan + classify + normalize +
-validate + load + publish) and the child's peak RSS. `--api N` also serves N replicated studies
-from the fake API and times `trialtrends refresh` against it (pacing off). `--profile` runs the
-largest bulk size once more under cProfile and prints the top functions by cumulative time.
+For each size: builds the registry-shaped zip (bench/make_registry.py; `--old N` also the
+corpus-replicating zip of bench/make_bulk.py), measures the floor in this process (inflate and
+CRC-check every entry once, one process, the same reader the pipeline uses), then runs
+`trialtrends refresh --source ZIP` in a fresh process and prints wall seconds, studies/s and
+MB/s (of inflated JSON) end to end (zip to published warehouse), the peak resident memory of the
+whole process tree (main process and workers, sampled from /proc), studies parsed vs scanned,
+and the ratio to the floor. `--full N` also runs sizes <= N with the prefilter off
+(TRIALTRENDS_BULK_PREFILTER=0, every study parsed) and prints the cell-therapy trials found
+both ways. `--api N` times `trialtrends refresh` against N studies from the fake API.
 """
 
 from __future__ import annotations
@@ -21,8 +26,13 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
+import make_bulk
+import make_registry
 from _shared import REPO, corpus_and_records
-from make_bulk import build
+
+from trialtrends.extract.bulk import parts, read_part
+from trialtrends.process import PART_BYTES, PART_ENTRIES
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -68,16 +78,54 @@ def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return seconds, peak / 1024, stdout.strip()
 
 
-def bench_bulk(n: int, out: Path) -> None:
-    source = build(n, out)
+def floor(source: Path) -> tuple[float, int, int]:
+    """Seconds to inflate and CRC-check every entry once in one process, entries, JSON bytes."""
+    start = time.perf_counter()
+    entries = inflated = 0
+    for part in parts(source, PART_ENTRIES, PART_BYTES):
+        for _where, data in read_part(part):
+            entries += 1
+            inflated += len(data) if isinstance(data, bytes) else 0
+    return time.perf_counter() - start, entries, inflated
+
+
+def refresh_once(source: Path, prefilter: bool = True) -> tuple[float, float, dict, set[str]]:
+    """Wall seconds, peak MB of the process tree, manifest, and the cell-therapy trials loaded."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "TRIALTRENDS_DATA_DIR": tmp}
+        env = {
+            **os.environ,
+            "TRIALTRENDS_DATA_DIR": tmp,
+            "TRIALTRENDS_BULK_PREFILTER": "1" if prefilter else "0",
+        }
         seconds, peak_mb, _stdout = run_child(["-q", "refresh", "--source", str(source)], env)
         manifest = json.loads(next(Path(tmp, "raw").glob("*/manifest.json")).read_text())
+        with duckdb.connect(str(Path(tmp, "warehouse", "trialtrends.duckdb")), read_only=True) as con:
+            trials = {
+                r[0] for r in con.execute("select nct_id from trial_flags where is_cell_therapy").fetchall()
+            }
+    return seconds, peak_mb, manifest, trials
+
+
+def bench_bulk(label: str, source: Path, full: bool) -> None:
+    floor_s, entries, inflated = floor(source)
+    seconds, peak_mb, manifest, trials = refresh_once(source)
+    q = manifest["quality"]
     print(
-        f"bulk {n:>7} studies: {seconds:6.1f} s, {n / seconds:7.0f} studies/s, peak RSS (all processes) {peak_mb:6.0f} MB, "
-        f"{manifest['quality']['classified_trials']} cell-therapy trials loaded"
+        f"{label:>18}: {entries:>7} studies, {inflated / 1e6:6.0f} MB JSON | end to end {seconds:6.1f} s, "
+        f"{entries / seconds:7.0f} studies/s, {inflated / 1e6 / seconds:5.0f} MB/s, peak {peak_mb:5.0f} MB "
+        f"(all processes) | floor {floor_s:5.1f} s ({inflated / 1e6 / floor_s:4.0f} MB/s), ratio "
+        f"{seconds / floor_s:4.2f} | parsed {q['parsed']} of {q['scanned']} scanned, "
+        f"{q['classified_trials']} cell-therapy trials",
+        flush=True,
     )
+    if full:
+        f_seconds, f_peak, f_manifest, f_trials = refresh_once(source, prefilter=False)
+        print(
+            f"{'(prefilter off)':>18}: end to end {f_seconds:6.1f} s, {entries / f_seconds:7.0f} studies/s, "
+            f"peak {f_peak:5.0f} MB | parsed {f_manifest['quality']['parsed']} | cell-therapy trials "
+            f"{len(f_trials)} parsing all vs {len(trials)} prefiltered; identical: {f_trials == trials}",
+            flush=True,
+        )
 
 
 def bench_api(n: int) -> None:
@@ -105,7 +153,7 @@ def profile(n: int, out: Path) -> None:
     from trialtrends.pipeline import refresh
     from trialtrends.settings import Settings
 
-    source = build(n, out)
+    source = make_registry.build(n, out)
     with tempfile.TemporaryDirectory() as tmp:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -116,13 +164,20 @@ def profile(n: int, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--studies", type=int, nargs="+", default=[100_000, 600_000])
+    parser.add_argument("--studies", type=int, nargs="*", default=[100_000, 600_000])
+    parser.add_argument(
+        "--old", type=int, nargs="*", default=[], help="also the make_bulk.py zip of N studies"
+    )
+    parser.add_argument("--full", type=int, default=0, help="also run sizes <= N with the prefilter off")
     parser.add_argument("--api", type=int, default=0, help="also time the API path with N studies")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
+    for n in sorted(args.old):
+        bench_bulk(f"old generator {n}", make_bulk.build(n, args.out), n <= args.full)
     for n in sorted(args.studies):
-        bench_bulk(n, args.out)
+        bench_bulk(f"registry {n}", make_registry.build(n, args.out), n <= args.full)
     if args.api:
         bench_api(args.api)
     if args.profile:

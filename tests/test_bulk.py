@@ -123,7 +123,191 @@ def test_too_many_rejected_studies_fail_the_run(tmp_path):
 
     settings = test_settings(tmp_path, "http://127.0.0.1:9")  # default limit: 2% rejected
     source = write_zip(tmp_path / "s.zip", RECORDS, extra={"NCT99999999.json": "{not json"})
-    with pytest.raises(GateFailed, match=r"25\.0% of studies rejected \(limit 2\.0%\)"):
+    # The share is of the studies validated: two CAR-T trials and the broken entry (the aspirin
+    # study is skipped unparsed by the prefilter).
+    with pytest.raises(GateFailed, match=r"33\.3% of studies rejected \(limit 2\.0%\)"):
         refresh(settings, source=source)
     assert not settings.warehouse_path.exists()
     assert not any(settings.warehouse_dir.glob(".building-*"))
+
+
+# ---- registry shape: prefilter, parts, memory bounds ------------------------------------------
+
+
+def _shared_studies(base) -> tuple[list[bytes], list[bytes]]:
+    """(corpus lines, the 64 records) as raw bytes, read in place from the shared material."""
+    with gzip.open(base / "corpus" / "celltherapy-2026-08.jsonl.gz", "rb") as fh:
+        corpus = [line for line in fh if line.strip()]
+    return corpus, [p.read_bytes() for p in sorted((base / "records").glob("NCT*.json"))]
+
+
+def test_prefilter_keeps_every_cell_therapy_study_of_the_corpus_and_records(shared_ctgov):
+    import orjson
+
+    from trialtrends.process import process_chunk
+    from trialtrends.transform.prefilter import scan
+
+    corpus, records = _shared_studies(shared_ctgov)
+    raw = corpus + records
+    flags = process_chunk([orjson.loads(r) for r in raw], "r", True).frames["trial_flags"]
+    cell = set(flags.filter(flags["is_cell_therapy"])["nct_id"])
+    assert len(cell) > 2000
+    # The bytes as the corpus has them, pretty-printed as the registry zip has them, and with
+    # every non-ASCII character escaped (\uXXXX), which moves word boundaries in the bytes.
+    for encode in (
+        lambda r: r,
+        lambda r: json.dumps(json.loads(r), indent=2, ensure_ascii=False).encode(),
+        lambda r: json.dumps(json.loads(r), indent=2, ensure_ascii=True).encode(),
+    ):
+        data = [encode(r) for r in raw]
+        decided = scan(data)
+        ids = [json.loads(r)["protocolSection"]["identificationModule"]["nctId"] for r in data]
+        skipped = {i for i, keep in zip(ids, decided.candidate, strict=True) if not keep}
+        assert not skipped & cell, sorted(skipped & cell)[:10]
+        assert [f"NCT{n:08d}" for n in decided.nct_number] == ids
+        # And it is a filter: most of the 64 non-cell-therapy records are never parsed.
+        assert sum(decided.candidate[len(corpus) :]) <= 8
+
+
+def test_prefilter_parses_what_it_cannot_read():
+    from trialtrends.transform.prefilter import scan
+
+    plain = json.dumps(RECORDS[2]).encode()  # aspirin: skipped
+    no_id = plain.replace(b"NCT90000003", b"X")
+    odd_shape = plain[:-1] + b', "briefTitle": 7}'
+    not_utf8 = plain.replace(b"Aspirin", b"Asp\xffirin")
+    decided = scan([plain, no_id, odd_shape, not_utf8, b"{not json"])
+    assert decided.candidate == [False, True, True, True, True]
+    assert scan([plain], prefilter=False).candidate == [True]
+
+
+def test_prefilter_vocabulary_comes_from_searches_classifier_and_products(tmp_path):
+    from trialtrends.data import modality_rules
+    from trialtrends.extract.searches import QUERIES
+    from trialtrends.transform import prefilter
+
+    vocab = prefilter.vocabulary()
+    assert set(prefilter.search_terms()) <= set(vocab.literals)
+    assert "tisagenlecleucel" in prefilter.search_terms() and len(QUERIES) == len({q.name for q in QUERIES})
+    assert prefilter.classifier_anchors()[0] == modality_rules.PREFILTER_ANCHORS.pattern
+    products = tmp_path / "products.csv"
+    products.write_text("name,inn,brand_names,aliases\nFoo-cel,foocabtagene autoleucel,Foozi|Fooz,FC-1|F 1\n")
+    assert prefilter.product_names(products) == [
+        "Foo-cel", "foocabtagene autoleucel", "Foozi", "Fooz", "FC-1", "F 1",
+    ]  # fmt: skip
+
+
+def _registry_zip(path, corpus: list[bytes], records: list[bytes], copies: int = 3):
+    """A small registry-shaped zip: pretty-printed, mostly the real records (each under several
+    nctIds), some corpus studies, one repeated nctId (first copy not cell therapy)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        n = 0
+        for k in range(copies):
+            for r in records:
+                study_ = json.loads(r)
+                study_["protocolSection"]["identificationModule"]["nctId"] = f"NCT4{k:02d}{n:05d}"
+                archive.writestr(f"NCT4{k:02d}{n:05d}.json", json.dumps(study_, indent=2))
+                n += 1
+        for r in corpus[:120]:
+            study_ = json.loads(r)
+            archive.writestr(study_["protocolSection"]["identificationModule"]["nctId"] + ".json",
+                             json.dumps(study_, indent=2))  # fmt: skip
+        repeated = json.loads(corpus[0])
+        first = json.loads(records[0])
+        first["protocolSection"]["identificationModule"]["nctId"] = "NCT49999999"
+        repeated["protocolSection"]["identificationModule"]["nctId"] = "NCT49999999"
+        archive.writestr("NCT49999999-a.json", json.dumps(first, indent=2))
+        archive.writestr("NCT49999999-b.json", json.dumps(repeated, indent=2))
+    return path
+
+
+def _tables(settings) -> dict[str, list]:
+    names = ("trials", "trial_modalities", "trial_flags", "trial_sponsors", "trial_sites",
+             "trial_countries", "trial_conditions", "trial_interventions")  # fmt: skip
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        out = {}
+        for name in names:
+            cols = [c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_name = ? "
+                "and column_name not in ('run_id', 'loaded_at')", [name]).fetchall()]  # fmt: skip
+            out[name] = sorted(map(repr, con.execute(f"select {', '.join(cols)} from {name}").fetchall()))
+    return out
+
+
+def test_registry_shaped_input_publishes_what_parsing_everything_publishes(
+    tmp_path, monkeypatch, shared_ctgov
+):
+    from dataclasses import replace
+
+    from trialtrends import process
+
+    corpus, records = _shared_studies(shared_ctgov)
+    source = _registry_zip(tmp_path / "ctg-studies.json.zip", corpus, records)
+    # Parsing everything also quarantines some of the real records (a few fail checks that only
+    # the cell-therapy trials are held to when prefiltered): the gate is not what is tested here.
+    full = replace(
+        test_settings(tmp_path / "full", "http://127.0.0.1:9", max_rejected_share=0.5),
+        bulk_prefilter=False, workers=1,
+    )  # fmt: skip
+    full_manifest = refresh(full, source=source).manifest
+    # The prefiltered run goes through the worker pool, in many parts and parse batches.
+    monkeypatch.setattr(process, "PARALLEL_MIN_ENTRIES", 1)
+    monkeypatch.setattr(process, "PART_ENTRIES", 40)
+    monkeypatch.setattr(process, "PARSE_ENTRIES", 25)
+    fast = replace(test_settings(tmp_path / "fast", "http://127.0.0.1:9"), workers=2)
+    fast_manifest = refresh(fast, source=source).manifest
+    entries = 3 * len(records) + 120 + 2
+    for m in (full_manifest, fast_manifest):
+        assert m.entries == m.scanned == entries and m.quality["duplicates"] == 1
+    assert full_manifest.quality["parsed"] == entries - 1
+    # Most of the records are never parsed; the cell-therapy trials are the same.
+    assert fast_manifest.quality["parsed"] < 120 + 3 * 8
+    assert fast_manifest.quality["skipped_unparsed"] > 3 * len(records) - 3 * 8
+    assert _tables(fast) == _tables(full)
+    assert count(fast, "select count(*) from trials") > 100
+    assert count(fast, "select count(*) from trials where nct_id = 'NCT49999999'") == 0  # first copy wins
+
+
+def test_a_30_mb_record_is_processed_and_parts_are_bounded_by_bytes(tmp_path):
+    from trialtrends.extract.bulk import parts, read_part, source_facts
+
+    big = study("NCT90000030", title="CD19 CAR-T cells for lymphoma, the big one")
+    big["protocolSection"]["eligibilityModule"] = {"eligibilityCriteria": "Inclusion: adults. " * 1_600_000}
+    source = write_zip(tmp_path / "s.zip", [RECORDS[0], RECORDS[2], big, RECORDS[1]])
+    sizes = [i.file_size for i in zipfile.ZipFile(source).infolist()]
+    assert sizes[2] > 30_000_000
+    cut = list(parts(source, max_entries=100, max_bytes=1 << 20))
+    assert [p.entries for p in cut] == [2, 1, 1]  # the big record is a part of its own
+    assert all(sum(p.size) <= 1 << 20 for p in cut if p.entries > 1)
+    assert [where for p in cut for where, _ in read_part(p)] == [
+        "NCT90000001.json", "NCT90000003.json", "NCT90000030.json", "NCT90000002.json"]  # fmt: skip
+    facts = source_facts(source)
+    assert facts.entries == 4 and facts.size == source.stat().st_size
+    settings = test_settings(tmp_path / "d", "http://127.0.0.1:9")
+    refresh(settings, source=source)
+    assert count(settings, "select count(*) from trials where nct_id = 'NCT90000030'") == 1
+
+
+def test_a_record_over_the_cap_is_quarantined_unread(tmp_path):
+    from trialtrends.extract.bulk import Malformed, parts, read_part
+
+    source = write_zip(tmp_path / "s.zip", RECORDS)
+    (part,) = parts(source, max_entries=100, max_bytes=1 << 20, max_record=500)
+    assert sum(part.size) > 500 and part.entries == 3
+    where, data = read_part(part, max_record=500)[0]
+    assert isinstance(data, Malformed) and "over the 0 MB per-record cap" in data.reason
+    assert where == "NCT90000001.json"
+
+
+def test_source_facts_count_and_hash_in_one_pass(tmp_path):
+    import hashlib
+
+    from trialtrends.extract.bulk import source_facts
+
+    source = write_zip(tmp_path / "s.zip", RECORDS, extra={"notes.txt": "not a study"})
+    facts = source_facts(source, block=64)
+    assert facts.entries == 3 and facts.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    jsonl = tmp_path / "s.jsonl.gz"
+    with gzip.open(jsonl, "wt") as fh:
+        fh.write("\n".join(json.dumps(r) for r in RECORDS) + "\n\n")
+    assert source_facts(jsonl, block=64).entries == 3

@@ -19,7 +19,7 @@ import polars as pl
 
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.api_pull import Progress, pull
-from trialtrends.extract.bulk import count_entries, file_sha256, source_kind
+from trialtrends.extract.bulk import file_sha256, source_facts, source_kind
 from trialtrends.extract.raw import RawRun, list_runs, new_run_id, stale_temp_files
 from trialtrends.lock import data_dir_lock
 from trialtrends.manifest import ABANDONED, RUNNING, SUCCEEDED, ManifestError, RunManifest, utc_now
@@ -106,10 +106,10 @@ def land_bulk(settings: Settings, source: Path) -> RawRun:
     run.write_manifest(manifest)
     try:
         manifest.source_kind = source_kind(source)
-        if source.is_file():
-            manifest.source_bytes = source.stat().st_size
-            manifest.source_sha256 = file_sha256(source)
-        manifest.entries = count_entries(source)
+        # One read of the file for its size, sha256 and entry count together.
+        facts = source_facts(source)
+        manifest.source_bytes, manifest.source_sha256 = facts.size, facts.sha256
+        manifest.entries = facts.entries
         manifest.landed = True
     except BaseException as exc:
         manifest.mark_failed(exc)

@@ -108,6 +108,8 @@ class Settings:
     max_unclassified_share: float = 0.85
     # Worker processes for large bulk inputs (the API path's few thousand studies need none).
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    # Skip bulk records whose bytes cannot be cell therapy without parsing them (off = parse all).
+    bulk_prefilter: bool = True
     # Seconds a refresh or rebuild waits for another one holding the data folder (0 = fail at once).
     lock_wait: float = 0.0
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
@@ -176,6 +178,9 @@ class Settings:
             values["data_dir"] = Path(env["TRIALTRENDS_DATA_DIR"])
         if env.get("TRIALTRENDS_API_URL"):
             values["api_url"] = env["TRIALTRENDS_API_URL"].strip().rstrip("/")
+        if env.get("TRIALTRENDS_BULK_PREFILTER"):
+            flag = env["TRIALTRENDS_BULK_PREFILTER"].strip().lower()
+            values["bulk_prefilter"] = flag not in ("0", "false", "no", "off")
         if "data_dir" in given:
             given["data_dir"] = Path(given["data_dir"])  # type: ignore[arg-type]
         if "api_url" in given:

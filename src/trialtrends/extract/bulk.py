@@ -3,6 +3,11 @@
 Every reader streams: one record in memory at a time, never the whole input. A record that is
 not valid JSON is yielded as `Malformed` so normalisation quarantines it; a damaged container (a
 truncated zip, a bad CRC) raises `SourceError`, because nothing read from it can be trusted.
+
+For the parallel bulk path a source is cut into `Part`s, bounded by entry count and by
+uncompressed bytes, that a worker reads by itself (`read_part`): for a zip, the entries' offsets
+from the central directory, which the worker preads and inflates, so the main process never
+inflates the registry. `source_facts` reads a file once for its size, sha256 and entry count.
 """
 
 from __future__ import annotations
@@ -10,16 +15,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
+import struct
 import zipfile
 import zlib
+from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from trialtrends.errors import TrialtrendsError
-from trialtrends.extract.records import nct_id_of, parse_record
+from trialtrends.extract.records import Malformed, parse_record
 
 
 class SourceError(TrialtrendsError):
@@ -117,13 +124,317 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def payloads_for(studies: Iterator[Any], wanted: set[str]) -> dict[str, str]:
-    """Raw JSON of the wanted nctIds, by re-reading a source (only for quarantined studies)."""
-    found: dict[str, str] = {}
-    for study in studies:
-        nct_id = nct_id_of(study)
-        if nct_id in wanted and nct_id not in found:
-            found[nct_id] = orjson.dumps(study).decode()
-            if len(found) == len(wanted):
-                break
-    return found
+# ---- one pass for the manifest -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the manifest pins about a bulk source: size and sha256 (files only) and entries."""
+
+    size: int | None
+    sha256: str | None
+    entries: int
+
+
+def source_facts(path: Path, block: int = 1 << 20) -> SourceFacts:
+    """Size, sha256 and entry count of a bulk source, from one read of the file.
+
+    A zip's central directory is the file's tail: it is parsed from the blocks as they stream
+    past the hash. A JSONL file's lines (inflated, for .gz) are counted in the same pass.
+    """
+    kind = source_kind(path)
+    if kind == "dir":
+        return SourceFacts(None, None, count_entries(path))
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    if kind == "zip":
+        directory = _directory_span(path)
+        tail = bytearray()
+        with open(path, "rb") as fh:
+            position = 0
+            while data := fh.read(block):
+                digest.update(data)
+                start, end = max(directory[0] - position, 0), min(directory[1] - position, len(data))
+                if start < end:
+                    tail += data[start:end]
+                position += len(data)
+        entries = len(ZipIndex.parse(path, bytes(tail), directory[2]))
+        return SourceFacts(size, digest.hexdigest(), entries)
+    entries = 0
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if path.name.lower().endswith(".gz") else None
+    pending = b""
+    try:
+        with open(path, "rb") as fh:
+            while data := fh.read(block):
+                digest.update(data)
+                text = pending + (inflate.decompress(data) if inflate else data)
+                *lines, pending = text.split(b"\n")
+                entries += sum(1 for line in lines if line.strip())
+                # gzip members may follow one another (gzip -c a b > c).
+                while inflate is not None and inflate.eof and inflate.unused_data:
+                    rest = inflate.unused_data
+                    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                    text = pending + inflate.decompress(rest)
+                    *lines, pending = text.split(b"\n")
+                    entries += sum(1 for line in lines if line.strip())
+    except zlib.error as exc:
+        raise SourceError(f"{path} is truncated or corrupt: {exc}") from exc
+    if inflate is not None and not inflate.eof:
+        raise SourceError(f"{path} is truncated or corrupt: compressed stream ended early")
+    entries += 1 if pending.strip() else 0
+    return SourceFacts(size, digest.hexdigest(), entries)
+
+
+# ---- zip central directory -----------------------------------------------------------------
+
+_EOCD = struct.Struct("<IHHHHIIH")
+_EOCD64_LOCATOR = struct.Struct("<IIQI")
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_MAX32 = 0xFFFFFFFF
+
+
+def _directory_span(path: Path) -> tuple[int, int, int]:
+    """(start, end, entries) of a zip's central directory, from its end records.
+
+    API-NOTES: a truncated download looks fine until the central directory is read; a file
+    without a readable end record is not a zip we can trust.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            fh.seek(max(size - (1 << 16) - _EOCD.size, 0))
+            tail = fh.read()
+            at = tail.rfind(b"PK\x05\x06")
+            if at < 0 or len(tail) - at < _EOCD.size:
+                raise SourceError(f"{path} is not a readable zip (truncated or corrupt): no end record")
+            _sig, _disk, _cd_disk, _n_disk, entries, cd_size, cd_start, _comment = _EOCD.unpack_from(tail, at)
+            if _MAX32 in (cd_size, cd_start) or entries == 0xFFFF:
+                locator = tail[at - _EOCD64_LOCATOR.size : at]
+                if len(locator) != _EOCD64_LOCATOR.size or locator[:4] != b"PK\x06\x07":
+                    raise SourceError(
+                        f"{path} is not a readable zip (truncated or corrupt): no zip64 locator"
+                    )
+                fh.seek(_EOCD64_LOCATOR.unpack(locator)[2])
+                record = fh.read(_EOCD64.size)
+                if len(record) != _EOCD64.size or record[:4] != b"PK\x06\x06":
+                    raise SourceError(
+                        f"{path} is not a readable zip (truncated or corrupt): bad zip64 record"
+                    )
+                fields = _EOCD64.unpack(record)
+                entries, cd_size, cd_start = fields[7], fields[8], fields[9]
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {exc}") from exc
+    if cd_start + cd_size > size:
+        raise SourceError(f"{path} is not a readable zip (truncated or corrupt): directory past the end")
+    return cd_start, cd_start + cd_size, entries
+
+
+@dataclass
+class ZipIndex:
+    """The study entries of a zip, in directory order, as compact arrays (~40 bytes an entry,
+    so a 600k-entry registry zip costs ~25 MB where ZipInfo objects cost several hundred)."""
+
+    offset: array = field(default_factory=lambda: array("q"))
+    compressed: array = field(default_factory=lambda: array("q"))
+    size: array = field(default_factory=lambda: array("q"))
+    crc: array = field(default_factory=lambda: array("L"))
+    method: array = field(default_factory=lambda: array("B"))
+    directory_start: int = 0
+
+    def __len__(self) -> int:
+        return len(self.offset)
+
+    @classmethod
+    def read(cls, path: Path) -> ZipIndex:
+        start, end, entries = _directory_span(path)
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read(end - start)
+        return cls.parse(path, data, entries, start)
+
+    @classmethod
+    def parse(cls, path: Path, data: bytes, entries: int, start: int = 0) -> ZipIndex:
+        index = cls(directory_start=start)
+        at = 0
+        for _ in range(entries):
+            if at + _CENTRAL.size > len(data) or data[at : at + 4] != b"PK\x01\x02":
+                raise SourceError(f"{path} is not a readable zip (truncated or corrupt): bad directory")
+            (_sig, _made, _need, flags, method, _t, _d, crc, csize, usize,
+             nlen, xlen, clen, _disk, _ia, _ea, offset) = _CENTRAL.unpack_from(data, at)  # fmt: skip
+            name = data[at + 46 : at + 46 + nlen]
+            extra = data[at + 46 + nlen : at + 46 + nlen + xlen]
+            at += 46 + nlen + xlen + clen
+            if name.endswith(b"/") or not name.lower().endswith(b".json"):
+                continue
+            if _MAX32 in (csize, usize, offset):
+                usize, csize, offset = _zip64_sizes(extra, usize, csize, offset)
+            if flags & 1:
+                raise SourceError(f"{path}: entry {name.decode('utf-8', 'replace')} is encrypted")
+            index.offset.append(offset)
+            index.compressed.append(csize)
+            index.size.append(usize)
+            index.crc.append(crc)
+            index.method.append(method)
+        return index
+
+
+def _zip64_sizes(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    """Sizes and offset from a zip64 extra field (present in order for each 0xFFFFFFFF)."""
+    at = 0
+    while at + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, at)
+        if tag == 1:
+            values = list(struct.unpack_from(f"<{length // 8}Q", extra, at + 4))
+            if usize == _MAX32 and values:
+                usize = values.pop(0)
+            if csize == _MAX32 and values:
+                csize = values.pop(0)
+            if offset == _MAX32 and values:
+                offset = values.pop(0)
+            break
+        at += 4 + length
+    return usize, csize, offset
+
+
+# ---- parts: bounded slices of a source that a worker reads by itself ------------------------
+
+#: A record inflating to more than this is quarantined unread: no real study is near it (the
+#: largest registry records are a few MB), and it bounds what one worker holds at once.
+MAX_RECORD_BYTES = 64 << 20
+
+
+@dataclass
+class Part:
+    """One bounded slice of a bulk source: zip entries by index, files, or JSONL lines."""
+
+    kind: str
+    path: Path
+    # zip: entry offsets/sizes; the worker reads [span_start, span_end) in one pread.
+    offset: list[int] = field(default_factory=list)
+    compressed: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
+    crc: list[int] = field(default_factory=list)
+    method: list[int] = field(default_factory=list)
+    span_end: int = 0
+    # dir: file paths; jsonl: the records themselves (a stream has no offsets to hand out).
+    files: list[Path] = field(default_factory=list)
+    records: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def entries(self) -> int:
+        return len(self.offset) or len(self.files) or len(self.records)
+
+
+def parts(path: Path, max_entries: int, max_bytes: int, max_record: int = MAX_RECORD_BYTES) -> Iterator[Part]:
+    """Cut a bulk source into parts of at most max_entries entries and max_bytes uncompressed
+    bytes (a record larger than max_bytes is a part of its own)."""
+    kind = source_kind(path)
+    part = Part(kind, path)
+    held = 0
+
+    def full(next_bytes: int) -> bool:
+        return part.entries > 0 and (part.entries >= max_entries or held + next_bytes > max_bytes)
+
+    if kind == "zip":
+        index = ZipIndex.read(path)
+        for i in range(len(index)):
+            size = index.size[i]
+            # An over-cap record costs nothing to hold: it is never inflated.
+            weight = 0 if size > max_record else size
+            if full(weight):
+                part.span_end = index.offset[i]
+                yield part
+                part, held = Part(kind, path), 0
+            part.offset.append(index.offset[i])
+            part.compressed.append(index.compressed[i])
+            part.size.append(size)
+            part.crc.append(index.crc[i])
+            part.method.append(index.method[i])
+            held += weight
+        if part.entries:
+            part.span_end = index.directory_start
+            yield part
+    elif kind == "dir":
+        for file in sorted(path.rglob("*.json")):
+            size = file.stat().st_size
+            if full(size):
+                yield part
+                part, held = Part(kind, path), 0
+            part.files.append(file)
+            held += size
+        if part.entries:
+            yield part
+    else:
+        for where, data in bulk_raw(path):
+            if full(len(data)):
+                yield part
+                part, held = Part(kind, path), 0
+            part.records.append((where, data))
+            held += len(data)
+        if part.entries:
+            yield part
+
+
+def read_part(part: Part, max_record: int = MAX_RECORD_BYTES) -> list[tuple[str, bytes | Malformed]]:
+    """The raw records of a part as (where, bytes); an over-cap record comes as Malformed."""
+    if part.kind == "dir":
+        return [(file.name, file.read_bytes()) for file in part.files]
+    if part.kind != "zip":
+        return list(part.records)
+    out: list[tuple[str, bytes | Malformed]] = []
+    fd = os.open(part.path, os.O_RDONLY)
+    try:
+        first = part.offset[0]
+        span = part.span_end - first
+        # One read for the whole part when its entries are contiguous (as zip writers lay
+        # them out); a part with gaps (other members in between) reads entry by entry.
+        contiguous = all(a < b for a, b in zip(part.offset, part.offset[1:], strict=False)) and 0 < span <= (
+            sum(part.compressed) + 70_000 * len(part.offset)
+        )
+        block = os.pread(fd, span, first) if contiguous else b""
+        for i, offset in enumerate(part.offset):
+            out.append(_entry(part, i, fd, block, offset - first if contiguous else None, max_record))
+    finally:
+        os.close(fd)
+    return out
+
+
+def _entry(
+    part: Part, i: int, fd: int, block: bytes, at: int | None, max_record: int
+) -> tuple[str, bytes | Malformed]:
+    """Read, inflate and CRC-check one zip entry (from the part's block, or by pread)."""
+    offset, csize, usize = part.offset[i], part.compressed[i], part.size[i]
+    header = block[at : at + _LOCAL.size] if at is not None else os.pread(fd, _LOCAL.size, offset)
+    if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
+        raise SourceError(f"{part.path} is corrupt: no entry header at offset {offset}")
+    nlen, xlen = _LOCAL.unpack(header)[9:]
+    start = offset + _LOCAL.size
+    if at is not None:
+        name = block[at + _LOCAL.size : at + _LOCAL.size + nlen]
+        data_at = at + _LOCAL.size + nlen + xlen
+        compressed = block[data_at : data_at + csize]
+    else:
+        rest = os.pread(fd, nlen + xlen + csize, start)
+        name, compressed = rest[:nlen], rest[nlen + xlen :]
+    where = name.decode("utf-8", "replace")
+    if usize > max_record:
+        reason = (f"record {where} is {usize / 1e6:.0f} MB uncompressed, over the "
+                  f"{max_record / 1e6:.0f} MB per-record cap; not read")  # fmt: skip
+        return where, Malformed(where, reason, "")
+    if len(compressed) != csize:
+        raise SourceError(f"{part.path} is truncated or corrupt at entry {where}")
+    try:
+        if part.method[i] == zipfile.ZIP_DEFLATED:
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            data = inflater.decompress(compressed, usize + 1)
+        elif part.method[i] == zipfile.ZIP_STORED:
+            data = compressed
+        else:
+            raise SourceError(f"{part.path}: entry {where} uses unsupported compression {part.method[i]}")
+    except zlib.error as exc:
+        raise SourceError(f"{part.path} is corrupt at entry {where}: {exc}") from exc
+    if len(data) != usize or zlib.crc32(data) != part.crc[i]:
+        raise SourceError(f"{part.path} is corrupt at entry {where}: size or CRC mismatch")
+    return where, data
