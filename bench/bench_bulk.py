@@ -31,8 +31,8 @@ import make_bulk
 import make_registry
 from _shared import REPO, corpus_and_records
 
+from trialtrends.bulk_tasks import PART_BYTES, PART_ENTRIES
 from trialtrends.extract.bulk import parts, read_part
-from trialtrends.process import PART_BYTES, PART_ENTRIES
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -168,7 +168,9 @@ def main() -> None:
     parser.add_argument(
         "--old", type=int, nargs="*", default=[], help="also the make_bulk.py zip of N studies"
     )
-    parser.add_argument("--full", type=int, default=0, help="also run registry sizes <= N with the prefilter off")
+    parser.add_argument(
+        "--full", type=int, default=0, help="also run registry sizes <= N with the prefilter off"
+    )
     parser.add_argument("--api", type=int, default=0, help="also time the API path with N studies")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")

@@ -239,7 +239,7 @@ def test_registry_shaped_input_publishes_what_parsing_everything_publishes(
 ):
     from dataclasses import replace
 
-    from trialtrends import process
+    from trialtrends import bulk_tasks
 
     corpus, records = _shared_studies(shared_ctgov)
     source = _registry_zip(tmp_path / "ctg-studies.json.zip", corpus, records)
@@ -251,9 +251,9 @@ def test_registry_shaped_input_publishes_what_parsing_everything_publishes(
     )  # fmt: skip
     full_manifest = refresh(full, source=source).manifest
     # The prefiltered run goes through the worker pool, in many parts and parse batches.
-    monkeypatch.setattr(process, "PARALLEL_MIN_ENTRIES", 1)
-    monkeypatch.setattr(process, "PART_ENTRIES", 40)
-    monkeypatch.setattr(process, "PARSE_ENTRIES", 25)
+    monkeypatch.setattr(bulk_tasks, "PARALLEL_MIN_ENTRIES", 1)
+    monkeypatch.setattr(bulk_tasks, "PART_ENTRIES", 40)
+    monkeypatch.setattr(bulk_tasks, "PARSE_ENTRIES", 25)
     fast = replace(test_settings(tmp_path / "fast", "http://127.0.0.1:9"), workers=2)
     fast_manifest = refresh(fast, source=source).manifest
     entries = 3 * len(records) + 120 + 2
