@@ -21,15 +21,12 @@ from pathlib import Path
 
 import polars as pl
 
-from trialtrends.transform.classify import CLASSIFIER_VERSION, MODALITIES, classify
+from trialtrends.data.targets import canonical_targets
+from trialtrends.transform.classify import CLASSIFIER_VERSION, MODALITIES, REPORT_GROUPS, classify
 from trialtrends.transform.study_text import text_frame, text_row
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "bench" / "labelled" / "modalities.csv"
-
-# Spellings the labels use for antigens the classifier writes differently (or vice versa).
-TARGET_ALIASES = {"CD276": "B7-H3", "GCC": "GUCY2C", "CLEC12A": "CLL1", "NKG2D": "NKG2DL"}
-
 
 def shared_ctgov() -> Path | None:
     """The shared ClinicalTrials.gov folder, or None when it is absent."""
@@ -45,6 +42,10 @@ def load_studies(base: Path) -> list[dict]:
     return studies
 
 
+GROUPS = {g: mods for g, mods in REPORT_GROUPS.items() if g != "ALL"}
+COUNTED_ROLES = ("investigational", "combination")
+
+
 def _set(col: str) -> pl.Expr:
     """Split a ';'-separated label column into a list (NONE and empty -> [])."""
     return (
@@ -54,108 +55,183 @@ def _set(col: str) -> pl.Expr:
     )
 
 
-def accuracy(studies: list[dict], labels: pl.DataFrame, n_errors: int) -> None:
-    """Print precision/recall per modality, errors with evidence, flag and target agreement."""
-    frame = text_frame(text_row(s) for s in studies)
-    result = classify(frame)
-    pred = (
-        result.flags.join(
-            result.modalities.group_by("nct_id").agg(pl.col("modality").alias("pred"), pl.col("evidence")),
-            on="nct_id",
-            how="left",
-        )
-        .with_columns(
-            pl.col("pred").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            pl.col("evidence").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        )
+def predictions(studies: list[dict]) -> pl.DataFrame:
+    """One row per study: predicted modalities, roles, flags, targets, cell source, evidence."""
+    result = classify(text_frame(text_row(s) for s in studies))
+    per_trial = result.modalities.group_by("nct_id", maintain_order=True).agg(
+        pl.col("modality").alias("pred"), pl.col("role").alias("pred_role"), pl.col("evidence")
+    )
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    return (
+        result.flags.join(per_trial, on="nct_id", how="left")
+        .with_columns(pl.col("pred", "pred_role", "evidence").fill_null(empty))
         .unique("nct_id")
     )
+
+
+def gold_frame(labels: pl.DataFrame) -> pl.DataFrame:
+    """The labels, parsed (targets canonicalised with the reviewed synonym table)."""
     gold = labels.select(
         "nct_id",
         _set("modalities").alias("gold"),
-        (pl.col("is_long_term_follow_up").cast(pl.String).str.to_lowercase() == "true").alias("gold_ltfu"),
-        (pl.col("is_in_vivo_car").cast(pl.String).str.to_lowercase() == "true").alias("gold_in_vivo"),
+        _set("role").alias("gold_role"),
+        (pl.col("is_long_term_follow_up").str.to_lowercase() == "true").alias("gold_ltfu"),
+        (pl.col("is_in_vivo_car").str.to_lowercase() == "true").alias("gold_in_vivo"),
+        pl.col("cell_source").alias("gold_source"),
         _set("targets").alias("gold_targets"),
         "source",
         "note",
     )
-    joined = gold.join(pred, on="nct_id", how="left")
-    missing = joined.filter(pl.col("is_cell_therapy").is_null()).height
-    if missing:
-        print(f"warning: {missing} labelled ids not found in the shared material")
-    joined = joined.filter(pl.col("is_cell_therapy").is_not_null())
-    print(f"classifier {CLASSIFIER_VERSION}: {joined.height} labelled studies\n")
+    canon = gold["gold_targets"].map_elements(canonical_targets, return_dtype=pl.List(pl.String))
+    return gold.with_columns(canon.alias("gold_targets"))
 
-    print(f"{'modality':<11} {'prec':>6} {'recall':>6} {'f1':>6} {'support':>8} {'tp':>4} "
-          f"{'fp':>4} {'fn':>4}")  # fmt: skip
-    rows = []
-    for m in (*MODALITIES, "ANY-CELL"):
-        if m == "ANY-CELL":
-            g = pl.col("gold").list.len() > 0
-            p = pl.col("pred").list.len() > 0
-        else:
-            g = pl.col("gold").list.contains(m)
-            p = pl.col("pred").list.contains(m)
-        c = joined.select(
-            (g & p).sum().alias("tp"), (~g & p).sum().alias("fp"), (g & ~p).sum().alias("fn")
-        ).row(0, named=True)
-        tp, fp, fn = c["tp"], c["fp"], c["fn"]
-        prec = tp / (tp + fp) if tp + fp else float("nan")
-        rec = tp / (tp + fn) if tp + fn else float("nan")
-        f1 = 2 * prec * rec / (prec + rec) if tp else 0.0
-        rows.append((m, prec, rec, f1, tp + fn, tp, fp, fn))
-        print(f"{m:<11} {prec:6.3f} {rec:6.3f} {f1:6.3f} {tp + fn:8d} {tp:4d} {fp:4d} {fn:4d}")
 
-    exact = joined.select((pl.col("gold").list.sort() == pl.col("pred").list.sort()).mean()).item()
-    print(f"\nexact modality-set match: {exact:.3f}")
+def _counts(frame: pl.DataFrame, g: pl.Expr, p: pl.Expr) -> tuple[int, int, int]:
+    c = frame.select((g & p).sum().alias("tp"), (~g & p).sum().alias("fp"), (g & ~p).sum().alias("fn"))
+    return tuple(c.row(0))  # type: ignore[return-value]
 
-    for flag, gold_col in (("is_long_term_follow_up", "gold_ltfu"), ("is_in_vivo_car", "gold_in_vivo")):
-        c = joined.select(
-            (pl.col(flag) == pl.col(gold_col)).mean().alias("acc"),
-            (pl.col(flag) & pl.col(gold_col)).sum().alias("tp"),
-            (pl.col(flag) & ~pl.col(gold_col)).sum().alias("fp"),
-            (~pl.col(flag) & pl.col(gold_col)).sum().alias("fn"),
-        ).row(0, named=True)
-        print(f"{flag}: accuracy {c['acc']:.3f} (tp {c['tp']}, fp {c['fp']}, fn {c['fn']})")
 
-    both = joined.filter((pl.col("gold").list.len() > 0) & (pl.col("pred").list.len() > 0))
-    both = both.with_columns(
-        pl.col("gold_targets").list.eval(pl.element().replace(TARGET_ALIASES)).list.unique().list.sort(),
-        pl.col("targets").list.sort(),
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    prec = tp / (tp + fp) if tp + fp else float("nan")
+    rec = tp / (tp + fn) if tp + fn else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    return prec, rec, f1
+
+
+def _has(col: str, mods: tuple[str, ...], roles: str | None = None) -> pl.Expr:
+    """The trial has one of `mods` (in the counted roles when `roles` names the role column)."""
+    if roles is None:
+        return pl.col(col).list.eval(pl.element().is_in(list(mods))).list.any()
+    return (
+        pl.struct(col, roles)
+        .map_elements(
+            lambda r: any(m in mods and rl in COUNTED_ROLES for m, rl in zip(r[col], r[roles], strict=False)),
+            return_dtype=pl.Boolean,
+        )
     )
+
+
+def report(joined: pl.DataFrame, title: str) -> dict[str, float]:
+    """Print the figures of one labelled subset; return the headline numbers."""
+    print(f"\n=== {title}: {joined.height} labelled studies ===")
+    print(f"{'modality':<11} {'prec':>6} {'recall':>6} {'f1':>6} {'support':>8} {'tp':>4} {'fp':>4} {'fn':>4}")
+    for m in (*MODALITIES, "ANY-CELL"):
+        mods = MODALITIES if m == "ANY-CELL" else (m,)
+        tp, fp, fn = _counts(joined, _has("gold", mods), _has("pred", mods))
+        prec, rec, f1 = _prf(tp, fp, fn)
+        print(f"{m:<11} {prec:6.3f} {rec:6.3f} {f1:6.3f} {tp + fn:8d} {tp:4d} {fp:4d} {fn:4d}")
+    out: dict[str, float] = {}
+    for basis, roles in (("any role", None), ("counted (investigational+combination)", "role")):
+        print(f"report groups, {basis}:")
+        f1s = []
+        for g, mods in GROUPS.items():
+            gold = _has("gold", mods, None if roles is None else "gold_role")
+            pred = _has("pred", mods, None if roles is None else "pred_role")
+            tp, fp, fn = _counts(joined, gold, pred)
+            prec, rec, f1 = _prf(tp, fp, fn)
+            f1s.append(f1)
+            print(f"  {g:<6} prec {prec:6.3f} recall {rec:6.3f} f1 {f1:6.3f} (support {tp + fn}, fp {fp}, fn {fn})")
+            key = "any" if roles is None else "counted"
+            out[f"{key}_{g}_recall"], out[f"{key}_{g}_f1"] = rec, f1
+        valid = [f for f in f1s if f == f]  # NaN (no support) left out
+        macro = sum(valid) / len(valid) if valid else float("nan")
+        out["any_macro_f1" if roles is None else "counted_macro_f1"] = macro
+        print(f"  macro-F1 over {len(valid)} groups with support: {macro:.3f}")
+    exact = joined.select((pl.col("gold").list.sort() == pl.col("pred").list.sort()).mean()).item()
+    print(f"exact modality-set match: {exact:.3f}")
+    # Role: per (trial, modality) found by both.
+    pairs = joined.select(
+        "nct_id", pl.col("gold"), pl.col("gold_role"), pl.col("pred"), pl.col("pred_role")
+    ).filter(pl.col("gold_role").list.len() == pl.col("gold").list.len())
+    role_ok = role_n = 0
+    role_wrong = []
+    for r in pairs.iter_rows(named=True):
+        pred = dict(zip(r["pred"], r["pred_role"], strict=False))
+        for m, rl in zip(r["gold"], r["gold_role"], strict=False):
+            if m in pred:
+                role_n += 1
+                role_ok += pred[m] == rl
+                if pred[m] != rl:
+                    role_wrong.append((r["nct_id"], m, rl, pred[m]))
+    out["role_accuracy"] = role_ok / max(role_n, 1)
+    print(f"role accuracy (modality found by both): {out['role_accuracy']:.3f} ({role_ok}/{role_n})")
+    both = joined.filter((pl.col("gold").list.len() > 0) & (pl.col("pred").list.len() > 0))
+    src = both.filter(pl.col("gold_source").is_in(["autologous", "allogeneic", "in_vivo", "unclear"]))
+    out["cell_source_accuracy"] = src.select((pl.col("gold_source") == pl.col("cell_source")).mean()).item() or 0.0
+    known = src.filter(pl.col("gold_source") != "unclear")
+    out["cell_source_known_recall"] = known.select((pl.col("gold_source") == pl.col("cell_source")).mean()).item() or 0.0
+    print(f"cell source accuracy: {out['cell_source_accuracy']:.3f} over {src.height}; "
+          f"known sources found {out['cell_source_known_recall']:.3f} over {known.height}")  # fmt: skip
+    for flag, gold_col in (("is_long_term_follow_up", "gold_ltfu"), ("is_in_vivo_car", "gold_in_vivo")):
+        acc = joined.select((pl.col(flag) == pl.col(gold_col)).mean()).item()
+        print(f"{flag}: accuracy {acc:.3f}")
+    with_targets = both.filter(pl.col("gold_targets").list.len() > 0)
     t = both.select(
-        (pl.col("gold_targets") == pl.col("targets")).mean().alias("exact"),
+        (pl.col("gold_targets").list.sort() == pl.col("targets").list.sort()).mean().alias("exact"),
         pl.col("gold_targets").list.set_intersection("targets").list.len().sum().alias("hit"),
         pl.col("targets").list.len().sum().alias("pred_n"),
         pl.col("gold_targets").list.len().sum().alias("gold_n"),
     ).row(0, named=True)
-    print(
-        f"targets (cell trials found by both): exact set {t['exact']:.3f}, "
-        f"precision {t['hit'] / max(t['pred_n'], 1):.3f}, recall {t['hit'] / max(t['gold_n'], 1):.3f}"
-    )
+    out["target_exact"] = t["exact"] or 0.0
+    out["target_exact_labelled"] = with_targets.select(
+        (pl.col("gold_targets").list.sort() == pl.col("targets").list.sort()).mean()
+    ).item() or 0.0
+    print(f"targets (cell trials found by both, {both.height}): exact set {t['exact']:.3f}, "
+          f"precision {t['hit'] / max(t['pred_n'], 1):.3f}, recall {t['hit'] / max(t['gold_n'], 1):.3f}; "
+          f"exact on the {with_targets.height} with labelled targets {out['target_exact_labelled']:.3f}")  # fmt: skip
+    return out | {"_role_wrong": role_wrong}  # type: ignore[dict-item]
+
+
+def disagreements(joined: pl.DataFrame, role_wrong: list, n_errors: int) -> None:
+    """List modality, role, cell-source and target disagreements with the evidence."""
 
     def show(title: str, frame: pl.DataFrame) -> None:
         print(f"\n{title} ({frame.height})")
         for r in frame.head(n_errors).iter_rows(named=True):
-            ev = " || ".join(r["evidence"])[:300] or "-"
-            print(f"  {r['nct_id']} gold={';'.join(r['gold']) or 'NONE'} "
-                  f"pred={';'.join(r['pred']) or 'NONE'}\n      evidence: {ev}\n"
-                  f"      label note: {r['note']}")  # fmt: skip
+            ev = " || ".join(r["evidence"])[:240] or "-"
+            print(f"  {r['nct_id']} gold={';'.join(r['gold']) or 'NONE'} pred={';'.join(r['pred']) or 'NONE'}\n"
+                  f"      evidence: {ev}\n      label note: {r['note']}")  # fmt: skip
 
-    for m in (*MODALITIES, "ANY-CELL"):
-        if m == "ANY-CELL":
-            continue
+    for m in MODALITIES:
         fp = joined.filter(pl.col("pred").list.contains(m) & ~pl.col("gold").list.contains(m))
         fn = joined.filter(~pl.col("pred").list.contains(m) & pl.col("gold").list.contains(m))
         if fp.height:
             show(f"false positives {m}", fp)
         if fn.height:
             show(f"false negatives {m}", fn)
-    for flag, gold_col in (("is_long_term_follow_up", "gold_ltfu"), ("is_in_vivo_car", "gold_in_vivo")):
-        wrong = joined.filter(pl.col(flag) != pl.col(gold_col))
-        if wrong.height:
-            show(f"{flag} disagreements", wrong)
-    return None
+    print(f"\nrole disagreements ({len(role_wrong)}): (nct_id, modality, gold, predicted)")
+    for item in role_wrong[:n_errors]:
+        print("  ", *item)
+    both = joined.filter((pl.col("gold").list.len() > 0) & (pl.col("pred").list.len() > 0))
+    wrong_src = both.filter(pl.col("gold_source").is_not_null() & (pl.col("gold_source") != pl.col("cell_source")))
+    print(f"\ncell source disagreements ({wrong_src.height})")
+    for r in wrong_src.head(n_errors).iter_rows(named=True):
+        print(f"  {r['nct_id']} gold={r['gold_source']} pred={r['cell_source']}  ({r['note'][:80]})")
+    wrong_t = both.filter(pl.col("gold_targets").list.sort() != pl.col("targets").list.sort())
+    print(f"\ntarget disagreements ({wrong_t.height})")
+    for r in wrong_t.head(n_errors).iter_rows(named=True):
+        print(f"  {r['nct_id']} gold={';'.join(r['gold_targets'])} pred={';'.join(r['targets'])}  ({r['note'][:70]})")
+
+
+def accuracy(studies: list[dict], labels: pl.DataFrame, n_errors: int) -> dict[str, dict[str, float]]:
+    """Print the figures on the whole sample and on the blind random part; list disagreements."""
+    joined = gold_frame(labels).join(predictions(studies), on="nct_id", how="left")
+    missing = joined.filter(pl.col("is_cell_therapy").is_null()).height
+    if missing:
+        print(f"warning: {missing} labelled ids not found in the shared material")
+    joined = joined.filter(pl.col("is_cell_therapy").is_not_null())
+    print(f"classifier {CLASSIFIER_VERSION}")
+    figures = {}
+    for title, part in (
+        ("whole labelled sample", joined),
+        ("blind random part (source=random2, the honest estimate)", joined.filter(pl.col("source") == "random2")),
+        ("stratified hard cases + records", joined.filter(pl.col("source") != "random2")),
+    ):
+        figures[title] = report(part, title)
+    disagreements(joined, figures["whole labelled sample"].pop("_role_wrong"), n_errors)  # type: ignore[arg-type]
+    for f in figures.values():
+        f.pop("_role_wrong", None)
+    return figures
 
 
 def throughput(studies: list[dict], runs: int, replicate_to: int) -> None:

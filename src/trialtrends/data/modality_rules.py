@@ -205,6 +205,11 @@ MASKS: tuple[Pattern, ...] = (
         "'CAR' also abbreviates the coxsackie-adenovirus receptor (oncolytic viruses), the "
         "constitutive androstane receptor and the Central African Republic.",
     ),
+    Pattern(
+        "tracking_marker",
+        r"\btruncated\s+(?:human\s+)?(?:CD19|CD20|CD34|EGFR|NGFR)\w*",
+        "'Truncated CD19-expressing T cells' carry a tracking marker, not a CD19 CAR.",
+    ),
 )
 
 # --------------------------------------------------------------------------------------------
@@ -801,10 +806,12 @@ LONG_TERM_FOLLOW_UP = Pattern(
 
 LONG_TERM_FOLLOW_UP_SUMMARY = Pattern(
     "long_term_follow_up_summary",
-    r"\b(?:this|the present|the current)\s+(?:is\s+an?\s+)?(?:[\w,-]+\s+){0,2}?(?:long[- ]?term "
-    r"(?:safety )?follow[- ]?up|(?-i:LTF[US]))\b",
-    "A summary that says 'This is a long-term follow-up study'. Only this form counts: "
-    "treatment trials often mention the separate follow-up study patients will join.",
+    r"\b(?:this|the present|the current)\s+(?:study\s+|protocol\s+)?(?:is|will be)\s+an?\s+"
+    r"(?:[\w,-]+\s+){0,2}?(?:long[- ]?term (?:safety )?follow[- ]?up|(?-i:LTF[US]))\b|"
+    r"^\s*(?:this|the)\s+(?:[\w,-]+\s+){0,2}?(?:long[- ]?term (?:safety )?follow[- ]?up|(?-i:LTF[US]))\b",
+    "A summary that says 'This is a long-term follow-up study' or opens with 'This long-term "
+    "follow-up study'. Only these forms count: treatment trials often mention the separate "
+    "follow-up study patients will join ('In this long-term follow-up study, each subject ...').",
 )
 
 #: Observational designs (cohorts, registries, real-world and claims studies of recipients):
@@ -841,7 +848,8 @@ _GENERIC_CAR_T = (
     r"(?:(?:standard[- ]of[- ]care|commercial|(?-i:SOC)|approved|FDA[- ]approved)\s+)?"
     r"(?:(?-i:CAR)[- ]?T(?:[- ]?cells?)?(?:[- ](?:cell[- ])?"
     r"(?:therap\w*|treatment|infusions?))?|chimeric antigen receptor(?:\s*\((?-i:CAR)\))?[- ]T[- ]"
-    r"cells?(?:[- ]therap\w*)?)"
+    r"cells?(?:[- ]therap\w*)?|chimeric antigen receptor(?:\s*\((?-i:CAR)\))?(?:[- ]T[- ]cells?)?[- ]"
+    r"(?:therap\w*|treatment)(?:[- ]infusions?)?)"
 )
 
 #: An intervention item that is only an approved or unnamed standard-of-care CAR-T product
@@ -861,7 +869,7 @@ STANDARD_CELL_ITEM = Pattern(
 STANDARD_CELL_TITLE = Pattern(
     "standard_cell_title",
     r"(?:^|[,(:;+]\s*|\b(?:with|and|plus|after|post|following|before|prior to|to|of|in|for|"
-    r"combined with|combination with)\s+)(?:" + _GENERIC_CAR_T + r")(?:[^-\w]|$)|"
+    r"combined with|combination with|followed by|then)\s+)(?:" + _GENERIC_CAR_T + r")(?:[^-\w]|$)|"
     r"\bCD19[- ](?:directed|targeted)\s+"
     + _GENERIC_CAR_T
     + r"\s*\((?:"
@@ -878,7 +886,8 @@ ADD_ON_AGENT = Pattern(
     "add_on_agent",
     r"\w(?:mab|nib|lib|domide|stat|clax|limus|abine|platin|zomib|lisib|parib|cept|mycin|"
     r"rubicin|taxel|poside|phamide)\b|\b(?:chidamide|selinexor|retinoic|quercetin|glofit\w*|"
-    r"interleukin|maintenance|bridging|lymphodepletion|conditioning|dosing|senolytic\w*)\b|(?-i:\b[A-Z]{2,6}-[0-9]{2,}[A-Za-z0-9]*"
+    r"interleukin|maintenance|bridging|lymphodepletion|conditioning|dosing|senolytic\w*|bispecific|"
+    r"radiotherapy|radiation|irradiation|microbio\w*)\b|(?-i:\b[A-Z]{2,6}-[0-9]{2,}[A-Za-z0-9]*"
     r"\b|\b[A-Z][0-9]{3,}\b|\bNT-I7\b|\bIL-\d+\b)",
     "Non-cell agents and add-on designs in a title.",
 )
@@ -984,10 +993,10 @@ SOFT_DESIGN_VETO = Pattern(
     "design_other_product",
     r"\bvaccin\w*|bispecific (?:antibod\w*|T[- ]cell engager\w*)|T[- ]cell engager\w*|"
     r"\b(?:teclistamab|talquetamab|elranatamab|linvoseltamab|glofitamab|epcoritamab|"
-    r"mosunetuzumab|odronextamab|blinatumomab|tarlatamab|infections?|infectious|bridging|"
+    r"mosunetuzumab|odronextamab|blinatumomab|tarlatamab|infections?|infectious|"
     r"ctDNA|circulating tumou?r DNA|cell-free DNA|next-generation sequencing|MRD)\b",
-    "Vaccine, bispecific antibody, infection and bridging-therapy studies, when the title does "
-    "not itself name a cell product.",
+    "Vaccine, bispecific antibody and infection studies, when the title does not itself name a "
+    "cell product (bridging designs are combinations: see GUARDS).",
 )
 
 #: Title words that name an investigational cell product without saying which kind; they keep
@@ -1059,10 +1068,217 @@ CELL_HINT = Pattern(
 )
 
 # --------------------------------------------------------------------------------------------
+# Roles. What a trial does with the product decides its role (trial_modalities.role):
+# investigational (the product is what it tests), combination (a standard product is the
+# backbone of a combination, bridging, lymphodepletion, consolidation or augmentation design),
+# follow_up (nothing is given: treated patients are followed as the exposure). Supportive care
+# around a standard product, or a product only named as the setting, gives no row at all.
+# --------------------------------------------------------------------------------------------
+
+#: A title that names a combination design around the product: bridging, lymphodepletion,
+#: augmentation/expansion, or an agent joined to a cell product ("X plus CAR-T", "CAR-T with X").
+COMBINATION_DESIGN = Pattern(
+    "combination_design",
+    r"\bbridg\w*|lymphodeplet\w*|\baugment\w*|\bexpand\w*|\bexpansion\b|\bpersistence\b|"
+    r"\bboost\w*|\bconsolidat\w*|\b(?:plus|with|combined with|in combination with|combination of|"
+    r"together with|followed by|before|prior to|preceding)\s+(?:\w+\s+){0,3}?"
+    r"(?:(?-i:CAR)[- ]?T|chimeric antigen receptor|\w*cabtagene|tisagenlecleucel|"
+    r"(?:tisa|axi|brexu|liso|ide|cilta|obe|relma|eque|zevor)-cel|cell(?:ular)? therap)",
+    "'Talquetamab bridging followed by cilta-cel', 'Lymphodepletion with TBI before tisa-cel', "
+    "'NT-I7 to expand CAR-T': the protocol gives the product as part of the tested regimen.",
+)
+
+#: Outcome research on treated patients (toxicity, cognition, cardiac, QoL, costs, imaging of the
+#: product, biomarkers): when the protocol gives nothing but assessments, a follow-up of the
+#: product's recipients.
+OUTCOME_RESEARCH = Pattern(
+    "outcome_research",
+    r"\b(?:quality of life|(?-i:QoL)|patient[- ]reported|neuro-?cognit\w*|cognitive (?:impairment|"
+    r"function\w*|outcomes?|effects?|assessment)|cognition|cardiac (?:function|events?|outcomes?|"
+    r"effects?|toxicit\w*|assessment)|cardiovascular|cardiotox\w*|costs?|economic|resource use|"
+    r"(?-i:HRU)|claims|imaging|(?-i:PET|MRI)|magnetic resonance|radiomic\w*|tracer|trafficking|"
+    r"biodistribution|biomarkers?|immune reconstitution|delayed (?:effects|toxicit\w*)|late "
+    r"effects|monitoring|infections?|geriatric|survivorship|older patients|elderly patients)\b",
+    "'Neurocognitive assessment in adults undergoing CD19 CAR-T', 'PET imaging of CAR-T "
+    "trafficking', 'Cardiovascular effects of CART therapy'.",
+)
+
+#: An intervention item that only measures (questionnaires, tests, samples, imaging, records).
+ASSESSMENT_ITEM = Pattern(
+    "assessment_item",
+    r"\b(?:questionnaires?|surveys?|interviews?|assessments?|tests?|testing|scales?|scores?|"
+    r"measures?|instruments?|(?-i:EORTC|FACT|PROMIS|QLQ)\w*|blood (?:samples?|draws?|withdrawal|"
+    r"collection|tests?)|biospecimens?|specimen collection|sampling|samples?|biops\w*|aspiration|"
+    r"lumbar puncture|imaging|tomography|scans?|(?-i:PET|MRI|CT)|magnetic resonance|"
+    r"echocardiogra\w*|electrocardiogra\w*|x-ray|ultrasound|record review|health records?|"
+    r"data collection|observation\w*|no intervention|non-interventional|monitoring|"
+    r"immunophenotyp\w*|cognition|neuropsycholog\w*|activit(?:y|ies) of daily living|(?-i:ADLs?)|"
+    r"social support|tracers?|radiotracers?|radiolabel\w*|contrast|[0-9]{1,3}\s?(?:Ga|F|Cu|Zr|Tc|In)-|"
+    r"gait|walk test|timed up|leukapheresis|apheresis|follow-up)\b",
+    "Measurement items: a protocol listing only these (and the product) gives no treatment.",
+)
+
+#: A drug or biological in a title that is the subject of an observational study ("Real-world
+#: teclistamab after BCMA CAR-T"): the cell product is then only the patients' history.
+OTHER_AGENT_TITLE = Pattern(
+    "other_agent_title",
+    r"\w(?:mab|nib|domide|clax|zomib|lisib|parib|tafusp|mafodotin|ozogamicin|vedotin)\b|"
+    r"\bbispecific\w*|\bT[- ]cell engagers?",
+    "Drug names in an observational title: the study follows that drug, not the cell product.",
+)
+
+#: Engine features the guards combine (computed by transform/classify/guards.py; regex features
+#: name the Pattern they test and the text it is tested on).
+#:   ltfu                 long-term follow-up wording (LONG_TERM_FOLLOW_UP[_SUMMARY])
+#:   observational        observational design (OBSERVATIONAL[_SUMMARY], study type, no intervention)
+#:   title_names_product  a cell-product rule matches the fully masked title
+#:   title_mentions_product  ... the title with lexical masks only (context kept)
+#:   title_background     the background masks removed a product from the title
+#:   iv_names_product     a cell-product rule matches an intervention
+#:   investigational_item an intervention item is a cell product that is not a standard one
+#:   standard_product     an item or the title names an approved or unnamed standard CAR-T
+#:   has_interventions    interventions are listed
+#:   other_item           an item is neither a cell product, an assessment nor lymphodepletion
+#:   assessment_only      every item is an assessment
+#:   add_on_title         the title names another agent and no investigational product
+@dataclass(frozen=True)
+class Feature:
+    """A regex feature: `pattern` tested on one text of the trial (`on`)."""
+
+    name: str
+    pattern: Pattern
+    #: "title" (raw titles), "title_masked" (titles after every mask), "summary" (brief summary).
+    on: str
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("hard_veto", HARD_DESIGN_VETO, "title"),
+    Feature("soft_veto", SOFT_DESIGN_VETO, "title"),
+    Feature("title_cell_product", TITLE_CELL_PRODUCT, "title"),
+    Feature("combination_design", COMBINATION_DESIGN, "title"),
+    Feature("outcome_research", OUTCOME_RESEARCH, "title"),
+    Feature("other_agent_title", OTHER_AGENT_TITLE, "title"),
+    Feature("add_on_drug", ADD_ON_DRUG, "title_masked"),
+    Feature("lymphodepletion_title", LYMPHODEPLETION, "title"),
+)
+
+FOLLOW_UP = "follow_up"
+COMBINATION = "combination"
+NO_ROW = "no_row"
+INVESTIGATIONAL = "investigational"
+GUARD_OUTCOMES = (FOLLOW_UP, COMBINATION, NO_ROW)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A design guard: when every condition holds, `outcome` decides the trial's rows.
+
+    Conditions name FEATURES or the engine features listed above; a leading "!" negates.
+    Precedence is the order of GUARDS: the first guard that holds decides; a trial no guard
+    catches is investigational.
+    """
+
+    name: str
+    outcome: str
+    when: tuple[str, ...]
+    reason: str
+
+
+GUARDS: tuple[Guard, ...] = (
+    Guard("long_term_follow_up", FOLLOW_UP, ("ltfu",),
+          "LTFU protocols give no product; their subject is patients treated earlier."),
+    Guard("observational_other_agent", NO_ROW,
+          ("observational", "other_agent_title", "title_background", "!title_names_product"),
+          "A real-world study of a drug in patients previously given a cell product."),
+    Guard("observational", FOLLOW_UP, ("observational",),
+          "Registries, real-world, retrospective and claims studies follow treated patients."),
+    Guard("outcome_research", FOLLOW_UP,
+          ("outcome_research", "!other_item", "!investigational_item", "title_mentions_product"),
+          "Cognition, cardiac, QoL, imaging or biomarker studies that only assess recipients."),
+    Guard("assessment_only", FOLLOW_UP,
+          ("has_interventions", "assessment_only", "title_mentions_product"),
+          "Every listed intervention is an assessment of patients who received the product."),
+    Guard("supportive_care", NO_ROW, ("hard_veto",),
+          "CRS/ICANS or infection prophylaxis, supportive care, rehabilitation, devices."),
+    Guard("other_product_title", NO_ROW,
+          ("soft_veto", "!title_names_product", "!title_cell_product", "!iv_names_product",
+           "!combination_design"),
+          "Vaccine, bispecific or infection studies whose title names no cell product."),
+    Guard("background_combination", COMBINATION,
+          ("title_background", "!title_names_product", "!investigational_item", "combination_design"),
+          "'Bridging radiotherapy before CAR-T', 'Lymphodepletion with TBI before tisa-cel'."),
+    Guard("background_given", COMBINATION,
+          ("title_background", "!title_names_product", "!investigational_item", "standard_product",
+           "iv_names_product"),
+          "'NT-I7 post-axi-cel' listing the CAR-T as an intervention: the protocol gives it."),
+    Guard("background_only", NO_ROW,
+          ("title_background", "!title_names_product", "!investigational_item"),
+          "'Iberdomide after ide-cel', 'Talquetamab after BCMA CAR-T': the product is history."),
+    Guard("add_on_drug_bridging", COMBINATION,
+          ("add_on_drug", "has_interventions", "!iv_names_product", "!investigational_item",
+           "combination_design"),
+          "'Bridging bispecific antibody with BCMA CAR-T' listing only the antibody."),
+    Guard("add_on_drug_only", NO_ROW,
+          ("add_on_drug", "has_interventions", "!iv_names_product", "!investigational_item"),
+          "A drug trial whose title names a product but whose interventions do not."),
+    Guard("add_on_standard", COMBINATION,
+          ("add_on_title", "!investigational_item", "standard_product", "title_mentions_product"),
+          "An agent added to an approved or unnamed standard CAR-T (axi-cel + utomilumab)."),
+    Guard("standard_in_combination", COMBINATION,
+          ("combination_design", "!investigational_item", "standard_product", "title_mentions_product",
+           "has_interventions"),
+          "'Pembro plus CAR T-cell therapy' listing a standard CAR-T: the product is the backbone."),
+    Guard("lymphodepletion_design", COMBINATION,
+          ("add_on_title", "!investigational_item", "standard_product", "lymphodepletion_title"),
+          "'A study of fludarabine dosing' before a standard CAR-T listed as an intervention."),
+    Guard("add_on_prior_exposure", NO_ROW,
+          ("add_on_title", "!investigational_item", "standard_product"),
+          "A drug trial listing 'CAR-T cells' as prior exposure; the title names no product."),
+)
+
+# --------------------------------------------------------------------------------------------
+# Cell source (trial_flags.cell_source): explicit wording first (titles and interventions, then
+# the summary), then the product dictionary, else 'unclear'. No default per modality. Transplant
+# phrases are masked first: "after allogeneic HSCT" says nothing about the CAR-T.
+# --------------------------------------------------------------------------------------------
+CELL_SOURCE_CONTEXT = Pattern(
+    "cell_source_context",
+    r"\b(?:allo(?:geneic|genic)?|auto(?:logous)?)(?:\s*(?:and|or|/|and/or)\s*(?:allo(?:geneic|genic)?|"
+    r"auto(?:logous)?))?[- ]?(?:hematopoietic |haematopoietic |peripheral "
+    r"blood |bone marrow )?(?:stem[- ]cells?|(?-i:HSCT|HCT|SCT|PBSCT|ASCT|HSC)|transplant\w*|"
+    r"progenitor\w*|graft\w*)|(?-i:\bASCT\b|\bHSCT\b)|donor lymphocyte infusions?|(?-i:\bDLI\b)|"
+    r"graft[- ]versus[- ]host|(?:transplant|HSCT|stem cell) donors?",
+    "Transplants, DLI and GVHD use the same words but are not the cell product's source.",
+)
+
+AUTOLOGOUS_WORDS = Pattern(
+    "autologous_words",
+    r"\bautolog\w*|\bautoleucel\b|\bpatients?'?s? own\b|\b(?:their|his|her|participants'?|"
+    r"subjects'?) own\b|\bown (?:immune |T[- ]|white blood )?cells\b|\bfrom the patient|"
+    r"autotransfusion|\b(?:undergo|undergoing|will undergo|underwent)\s+(?:a\s+)?leukapheresis|"
+    r"leukapheresis (?:procedure )?will be performed|(?:made|manufactured|derived|collected) from "
+    r"(?:the\s+)?(?:isolated\s+)?patient|taken from (?:their|the patient'?s?) (?:body|blood)|"
+    r"^\s*leukapheresis\s*$",
+    "Autologous product wording, including the -autoleucel INN suffix.",
+)
+
+ALLOGENEIC_WORDS = Pattern(
+    "allogeneic_words",
+    r"\ballogene?ic\b|\ballo[- ]?(?-i:CAR)|\buniversal\b|(?-i:\bU-?CAR)|off[- ]the[- ]shelf|"
+    r"donor[- ]derived|(?:healthy|third[- ]party|unrelated|related|haploidentical|original|"
+    r"matched) donors?|from (?:a |the )?(?:healthy )?donors?|cord[- ]blood|umbilical|"
+    r"(?-i:\biPSCs?\b)|i(?-i:PSC)[- ]|induced pluripotent|pluripotent stem|(?-i:NK)[- ]?92\b|"
+    r"ready[- ]made|\bbanked\b|zapreleucel|\bdonor(?:[- ]derived)?\s+(?:T[- ]?cells?|"
+    r"lymphocytes|NK)|(?-i:\bNK)[- ]?92",
+    "Allogeneic product wording: donor-derived, universal/UCAR, off-the-shelf, cord-blood or "
+    "iPSC-derived cells, NK-92.",
+)
+
+# --------------------------------------------------------------------------------------------
 # Targets. A mention regex finds antigen mentions in the (masked) titles and interventions (the
 # summary only when those name none); each distinct mention is then mapped to every canonical
 # antigen whose pattern it contains ("CD19/22" -> CD19, CD22). Canonical names follow the
-# labelled sample: upper case, gene-like short forms (MSLN, CLDN18.2, B7-H3, CS1, MET, NKG2DL).
+# convention documented in trialtrends.data.targets (SLAMF7, L1CAM, B7-H3, CLDN18.2, NKG2D-L).
 # --------------------------------------------------------------------------------------------
 
 
@@ -1081,7 +1297,9 @@ def _cd(number: str) -> str:
 
 #: Words after a mention that make it context, not the product's target ("CD19-negative").
 TARGET_CONTEXT_WORDS = (
-    r"[- ]?(?:negative|neg\b|refractory|resistant|relapsed|relapse|loss|escape|dim|expression)"
+    r"[- ]?(?:negative|neg\b|refractory|resistant|relapsed|relapse|loss|escape|dim|expression|"
+    r"mutat\w*|mutant|(?:monoclonal\s+)?antibod\w*|mAbs?\b|bis?s?pecific|BiTEs?|engagers?|"
+    r"(?:/|x|×)\s?CD3\b|inhibitors?)"
 )
 TARGET_CONTEXT = "(?:" + TARGET_CONTEXT_WORDS + ")?"
 
@@ -1108,10 +1326,10 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("CD123", _cd("123")),
     ("CD133", _cd("133")),
     ("CD138", _cd("138")),
-    ("CD171", _cd("171") + r"|\bL1[- ]?CAM\b"),
+    ("L1CAM", _cd("171") + r"|\bL1[- ]?CAM\b"),
     ("BCMA", r"\bBCMA|B[- ]cell maturation antigen|TNFRSF17"),
     ("GPRC5D", r"\bGPRC5D\b"),
-    ("CS1", r"\bSLAMF7\b|(?-i:\bCS1\b)|\bCD319\b"),
+    ("SLAMF7", r"\bSLAMF7\b|(?-i:\bCS1\b)|\bCD319\b"),
     ("CLL1", r"\bCLL[- ]?1\b|\bCLEC12A\b"),
     ("FLT3", r"\bFLT[- ]?3\b"),
     ("GPC3", r"\bGPC[- ]?3\b|glypican[- ]?3"),
@@ -1135,8 +1353,8 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("ROR2", r"\bROR[- ]?2\b"),
     ("AXL", r"(?-i:\bAXL\b)"),
     ("ROBO1", r"\bROBO[- ]?1\b"),
-    ("NKG2DL", r"\bNKG2D\w*"),
-    ("IL13RA2", r"\bIL[- ]?13\s*R\s*(?:α|a|alpha)\s*2"),
+    ("NKG2D-L", r"\bNKG2D\w*"),
+    ("IL13RA2", r"\bIL[- ]?13\s*R\s*(?:α|a|alpha)\s*2|\bIL[- ]?13[- ]?(?:\(EQ\))?[- ]?(?:BB)?[- ]?(?:ζ|zeta\w*)"),
     ("FAP", r"(?-i:\bFAP\b)|fibroblast activation protein"),
     ("MET", r"\bc-?Met\b|(?-i:\bMET\b)"),
     ("DLL3", r"\bDLL[- ]?3\b"),
@@ -1168,21 +1386,35 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("MMP2", r"\bchlorotoxin\b"),
     ("ALK", r"(?-i:\bh?ALK\b)"),
     ("FGFR4", r"\bFGFR[- ]?4\b"),
-    ("CD45", _cd("45")),
+    ("CD45", r"(?:\b|anti-?)CD[- ]?45(?:[^0-9tRr]|$)"),
     ("CD73", _cd("73")),
     ("CD83", _cd("83")),
     ("CD94", _cd("94")),
     ("CCR9", r"\bCCR9\b"),
     ("FCRH5", r"\bFcRH5\b|\bFCRL5\b"),
-    ("NECTIN-4", r"\bNectin-?4\b"),
+    ("NECTIN4", r"\bNectin-?4\b"),
     ("CA9", r"\bCAIX\b|(?-i:\bCA9\b)|carbonic anhydrase IX"),
-    ("TRBC2", r"\bTRBC2\b"),
+    ("TRBC2", r"\bTRBC(?:1\s?/\s?)?2\b"),
     ("VEGFR1", r"\bVEGFR-?1\b"),
     ("NCR2L", r"\bNKp44\b"),
     # Ligand-based CARs: APRIL binds BCMA and TACI, BAFF binds BAFF-R.
     ("BCMA", r"(?-i:\bAPRIL\b)"),
     ("TACI", r"(?-i:\bAPRIL\b)"),
-    ("BAFF-R", r"\bBAFF(?:[^-Rr0-9]|$)"),
+    ("BAFF-R", r"\bBAFF(?:[^-Rr0-9]|-[^Rr]|$)"),
+    ("BCMA", r"\bBAFF(?:[^-Rr0-9]|-[^Rr]|$)"),
+    ("TACI", r"\bBAFF(?:[^-Rr0-9]|-[^Rr]|$)"),
+    ("TP53", r"\bTP53\b|\bp53\b"),
+    ("KRAS", r"\bKRAS\b"),
+    ("GP100", r"\bgp100\b"),
+    # Antigens added with the 2026.12 naming convention (data/targets.py).
+    ("CD10", _cd("10")),
+    ("CD37", _cd("37")),
+    ("CD79A", r"\bCD79[- ]?a\b"),
+    ("TSLPR", r"\bTSLPR\b|\bCRLF2\b"),
+    ("CSPG4", r"\bCSPG4\b|(?-i:\bNG2\b)"),
+    ("LILRB4", r"\bILT[- ]?3\b|\bLILRB4\b"),
+    ("CDH17", r"\bCDH17\b|cadherin[- ]?17"),
+    ("GPNMB", r"\bGPNMB\b"),
     # PD-L1 is a payload ("PD-L1 armored") unless the product targets it.
     (
         "PD-L1",
@@ -1210,7 +1442,7 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("CD19", r"\b(?:GC012F|AZD0120|JNJ-90014496|MB-CART2019\w*|LUCAR-20S|P-CD19CD20\w*)\b"),
     ("CD20", r"\b(?:ADI-001|prulacabtagene|JNJ-90014496|MB-CART2019\w*|P-CD19CD20\w*)\b"),
     ("GPRC5D", r"\b(?:arlocabtagene|arlo-cel|BMS-986393|MCARH109)\b"),
-    ("NKG2DL", r"\b(?:NKR-2|CYAD-(?:0[12]|101)|NKX101|KD-025)\b"),
+    ("NKG2D-L", r"\b(?:NKR-2|CYAD-(?:0[12]|101)|NKX101|KD-025)\b"),
     ("CLDN18.2", r"\b(?:satricabtagene|satri-cel|CT041)\b"),
     ("CD7", r"\b(?:WU-CART-007|RD13-0[12])\b"),
 )

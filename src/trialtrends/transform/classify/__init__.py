@@ -1,0 +1,11 @@
+"""The cell-therapy modality classifier (rules: `trialtrends.data.modality_rules`).
+
+Modules: `compiled` (rule data -> regex strings), `exprs` (shared expressions), `items`
+(intervention list facts), `guards` (design guards, generic), `products` (product-dictionary hits),
+`targets`, `roles` (role and cell source), `evidence`, `engine` (the pipeline, `classify`).
+"""
+
+from trialtrends.transform.classify.engine import classify
+from trialtrends.transform.classify.model import CLASSIFIER_VERSION, MODALITIES, REPORT_GROUPS, Classification
+
+__all__ = ["CLASSIFIER_VERSION", "MODALITIES", "REPORT_GROUPS", "Classification", "classify"]
