@@ -26,6 +26,7 @@ from trialtrends.manifest import ABANDONED, RUNNING, SUCCEEDED, ManifestError, R
 from trialtrends.process import Processed, _peak_mb, process_run, records_run
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import CLASSIFIER_VERSION, REPORT_GROUPS
+from trialtrends.transform.products import product_frames
 from trialtrends.validate import gates
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,8 @@ def publish(
     manifest = run.manifest()
     incremental = manifest.mode == "incremental"
     processed.builder.append("report_groups", report_groups_frame())
+    for name, frame in product_frames().items():
+        processed.builder.append(name, frame)
     manifest.status = SUCCEEDED
     manifest.published = True
     manifest.finished_at = utc_now()

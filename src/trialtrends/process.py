@@ -29,7 +29,6 @@ from trialtrends.extract.bulk import parts
 from trialtrends.extract.raw import RawRun, select_studies
 from trialtrends.extract.records import nct_id_of
 from trialtrends.load.warehouse import WarehouseBuilder
-from trialtrends.schemas import TrialProducts, polars_schema
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import classify
 from trialtrends.transform.diseases import classify_diseases
@@ -132,7 +131,7 @@ def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) 
     frames["trial_modalities"] = result.modalities.filter(pl.col("nct_id").is_in(kept))
     frames["trial_flags"] = flags.filter(pl.col("nct_id").is_in(kept))
     frames["trial_diseases"] = classify_diseases(tables.trial_text.filter(pl.col("nct_id").is_in(kept)))
-    frames["trial_products"] = pl.DataFrame(schema=polars_schema(TrialProducts))
+    frames["trial_products"] = result.products.filter(pl.col("nct_id").is_in(kept))
     validate_classified(frames)
     return Chunk(frames, counts["scanned"], counts["duplicates"])
 

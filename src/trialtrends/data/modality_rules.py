@@ -1131,6 +1131,7 @@ OTHER_AGENT_TITLE = Pattern(
 #: name the Pattern they test and the text it is tested on).
 #:   ltfu                 long-term follow-up wording (LONG_TERM_FOLLOW_UP[_SUMMARY])
 #:   observational        observational design (OBSERVATIONAL[_SUMMARY], study type, no intervention)
+#:   exposure             ltfu or observational (read with lexical masks only)
 #:   title_names_product  a cell-product rule matches the fully masked title
 #:   title_mentions_product  ... the title with lexical masks only (context kept)
 #:   title_background     the background masks removed a product from the title
@@ -1185,11 +1186,11 @@ class Guard:
 
 
 GUARDS: tuple[Guard, ...] = (
+    Guard("exposure_other_agent", NO_ROW,
+          ("exposure", "other_agent_title", "title_background", "!title_names_product"),
+          "A real-world or follow-up study of a drug in patients previously given a cell product."),
     Guard("long_term_follow_up", FOLLOW_UP, ("ltfu",),
           "LTFU protocols give no product; their subject is patients treated earlier."),
-    Guard("observational_other_agent", NO_ROW,
-          ("observational", "other_agent_title", "title_background", "!title_names_product"),
-          "A real-world study of a drug in patients previously given a cell product."),
     Guard("observational", FOLLOW_UP, ("observational",),
           "Registries, real-world, retrospective and claims studies follow treated patients."),
     Guard("outcome_research", FOLLOW_UP,

@@ -14,8 +14,11 @@ product names (INNs) are listed whole rather than by stem.
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 
 from trialtrends.extract.client import PAGE_SIZE
 
@@ -30,10 +33,20 @@ class SearchQuery:
     reason: str
 
 
+_BARE = re.compile(r"^[A-Za-z0-9]+$")
+_OPERATOR_WORDS = {"AND", "OR", "NOT", "MISSING"}
+
+
+def _quote(term: str) -> str:
+    """A term as Essie reads it: bare when alphanumeric, else a quoted phrase."""
+    if _BARE.match(term) and term.upper() not in _OPERATOR_WORDS:
+        return term
+    return '"' + term.replace('"', " ") + '"'
+
+
 def _any_of(*terms: str) -> str:
     """Join terms with upper-case OR, quoting multi-word and hyphenated terms as phrases."""
-    quoted = [f'"{t}"' if (" " in t or "-" in t) else t for t in terms]
-    return " OR ".join(quoted)
+    return " OR ".join(_quote(t) for t in terms)
 
 
 QUERIES: tuple[SearchQuery, ...] = (
@@ -161,6 +174,54 @@ QUERIES: tuple[SearchQuery, ...] = (
         "CAR-γδT and gamma-delta T cells, CAR macrophages (CAR-M).",
     ),
 )
+
+
+#: Longest Essie OR-list of one product query (characters of `query.term`).
+MAX_PRODUCT_TERM_CHARS = 1500
+#: Product terms shorter than this are too ambiguous for a registry-wide search.
+MIN_PRODUCT_TERM = 4
+
+
+def _product_terms() -> list[str]:
+    """Every name, INN, brand name and alias of the reviewed product dictionary, once."""
+    text = resources.files("trialtrends.data").joinpath("products.csv").read_text(encoding="utf-8")
+    seen: dict[str, str] = {}
+    for row in csv.DictReader(text.splitlines()):
+        names = [row["name"], row["inn"], *row["brand_names"].split("|"), *row["aliases"].split("|")]
+        for name in (n.strip() for n in names):
+            if len(re.sub(r"[^A-Za-z0-9]", "", name)) >= MIN_PRODUCT_TERM:
+                seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
+def product_queries(base: tuple[SearchQuery, ...]) -> tuple[SearchQuery, ...]:
+    """The product dictionary's names and codes as extra queries `products_1..n`.
+
+    Terms already in a base query are left out; the rest are batched in dictionary order so no
+    query's OR-list exceeds MAX_PRODUCT_TERM_CHARS.
+    """
+    covered = {t.strip('"').lower() for q in base for t in q.term.split(" OR ")}
+    batches: list[list[str]] = [[]]
+    for term in _product_terms():
+        if term.lower() in covered:
+            continue
+        if batches[-1] and len(_any_of(*batches[-1], term)) > MAX_PRODUCT_TERM_CHARS:
+            batches.append([])
+        batches[-1].append(term)
+    return tuple(
+        SearchQuery(
+            name=f"products_{i}",
+            family="PRODUCTS",
+            term=_any_of(*batch),
+            reason="Products of the reviewed dictionary (data/products.csv) by name, INN, brand "
+            "and development code: records that name only a code (bb2121, HY004) carry no "
+            "modality word the queries above would find.",
+        )
+        for i, batch in enumerate((b for b in batches if b), start=1)
+    )
+
+
+QUERIES = QUERIES + product_queries(QUERIES)
 
 
 def search_params(query: SearchQuery, since: date | None = None) -> dict[str, str]:

@@ -2,14 +2,16 @@
 -- grain: one row per (nct_id, modality).
 -- A trial counts in a group when the classifier found one of the group's modalities
 -- (report_groups maps modalities to groups: NK = NK + CAR-NK; ALL = any of the four).
--- is_long_term_follow_up is carried so the trend macros can leave those studies out.
+-- is_long_term_follow_up and is_expanded_access are carried so the trend macros can leave those
+-- studies out.
 -- columns:
 --   nct_id: ClinicalTrials.gov identifier (NCT + 8 digits).
 --   modality: Report group the trial counts in: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   is_long_term_follow_up: True for long-term follow-up, registry and real-world studies (no product given); left out of the default counts.
+--   is_long_term_follow_up: True when every row of the trial in that group has role follow_up (LTFU, registry and real-world studies: no product given); left out of the default counts.
+--   is_expanded_access: True for expanded-access records (trial_flags.is_expanded_access); left out of the default counts.
 create or replace view trial_report_groups as
 with modalities as (
-    select distinct nct_id, modality from trial_modalities
+    select nct_id, modality, role from trial_modalities
 ),
 
 groups as (
@@ -17,17 +19,19 @@ groups as (
 ),
 
 flags as (
-    select nct_id, is_long_term_follow_up from trial_flags
+    select nct_id, is_expanded_access from trial_flags
 ),
 
 final as (
-    select distinct
+    select
         modalities.nct_id,
         groups.report_group as modality,
-        coalesce(flags.is_long_term_follow_up, false) as is_long_term_follow_up
+        bool_and(modalities.role = 'follow_up') as is_long_term_follow_up,
+        coalesce(any_value(flags.is_expanded_access), false) as is_expanded_access
     from modalities
     inner join groups on groups.modality = modalities.modality
     left join flags on flags.nct_id = modalities.nct_id
+    group by modalities.nct_id, groups.report_group
 )
 
 select * from final

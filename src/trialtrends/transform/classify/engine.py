@@ -199,8 +199,13 @@ def _primary(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         (pl.col("_standard_item") | contains(title_masked, p["standard_cell_title"])).alias("_standard_product"),
         *guards.regex_features(comp),
     ).with_columns(*guards.guard_outcome())
+    if "_forced_outcome" in frame.columns:
+        # A re-read with lexical masks keeps the outcome the first reading decided.
+        frame = frame.with_columns(pl.coalesce("_forced_outcome", "_outcome").alias("_outcome"))
     c = pl.col
-    follow = c("_outcome") == R.FOLLOW_UP
+    # Follow-up and combination trials name the product as context ("after CAR-T", "before
+    # CAR-T infusion"): their titles are read with lexical masks only.
+    follow = c("_outcome").is_in([R.FOLLOW_UP, R.COMBINATION])
     veto = (c("_outcome") == R.NO_ROW).fill_null(False)
     # A title naming a product counts unless every listed intervention is plainly not one.
     title_counts = ~(c("_has_interventions") & c("_all_non_cell") & ~c("_exposure")) | follow.fill_null(False)
@@ -337,11 +342,12 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     )
     base = cand.columns
     cand = _stage(cand, comp)
-    # Outcome research on treated patients (a follow-up found by the guards, not by the design
-    # words) is re-read with lexical masks only, like every exposure study.
-    redo = (pl.col("_outcome") == R.FOLLOW_UP) & ~pl.col("_exposure")
+    # Follow-ups and combinations found by the guards (not by the design words) name the product
+    # as context: they are re-read with lexical masks only, like every exposure study.
+    redo = pl.col("_outcome").is_in([R.FOLLOW_UP, R.COMBINATION]) & ~pl.col("_exposure")
     if cand.select(redo.any()).item():
-        again = _stage(cand.filter(redo).select(base).with_columns(pl.lit(True).alias("_exposure")), comp)
+        again = cand.filter(redo).select(*base, pl.col("_outcome").alias("_forced_outcome"))
+        again = _stage(again.with_columns(pl.lit(True).alias("_exposure")), comp)
         cand = pl.concat([cand.filter(~redo.fill_null(False)), again], how="diagonal_relaxed").sort("_row")
     cand = evidence.evidence_choice(cand, comp)
     cand = roles.cell_source(_in_vivo(targets.targets(cand, comp), comp), comp).with_columns(
