@@ -1118,6 +1118,25 @@ ASSESSMENT_ITEM = Pattern(
     "Measurement items: a protocol listing only these (and the product) gives no treatment.",
 )
 
+#: An intervention item that only collects material (blood, marrow, apheresis): a study listing
+#: nothing else gives no product (sample collection for manufacturing or preclinical work).
+SAMPLING_ITEM = Pattern(
+    "sampling_item",
+    r"\b(?:sampl\w*|(?:blood|marrow|specimen|biospecimen|sample|tissue) (?:collection|draw\w*)|"
+    r"leukapheresis|apheresis|donation)\b",
+    "'Bone marrow and blood sampling', 'leukapheresis; peripheral blood collection'.",
+)
+
+#: The summary joins an agent to a (standard) product: "N-AC given in combination with Yescarta".
+COMBINATION_SUMMARY = Pattern(
+    "combination_summary",
+    r"\b(?:in combination with|combined with|together with|given with|added to|in addition to)\s+"
+    r"(?:\w+\s+){0,2}?(?:(?-i:CAR)[- ]?T|chimeric antigen receptor|\w*cabtagene|tisagenlecleucel|"
+    r"(?:tisa|axi|brexu|liso|ide|cilta|obe|relma|eque|zevor)-cel|Kymriah|Yescarta|Tecartus|Breyanzi|"
+    r"Abecma|Carvykti|Aucatzyl)",
+    "The protocol gives the product as part of the regimen, said in the summary only.",
+)
+
 #: A drug or biological in a title that is the subject of an observational study ("Real-world
 #: teclistamab after BCMA CAR-T"): the cell product is then only the patients' history.
 OTHER_AGENT_TITLE = Pattern(
@@ -1141,6 +1160,7 @@ OTHER_AGENT_TITLE = Pattern(
 #:   has_interventions    interventions are listed
 #:   other_item           an item is neither a cell product, an assessment nor lymphodepletion
 #:   assessment_only      every item is an assessment
+#:   sampling_only        every item collects material (SAMPLING_ITEM)
 #:   add_on_title         the title names another agent and no investigational product
 @dataclass(frozen=True)
 class Feature:
@@ -1161,6 +1181,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("other_agent_title", OTHER_AGENT_TITLE, "title"),
     Feature("add_on_drug", ADD_ON_DRUG, "title_masked"),
     Feature("lymphodepletion_title", LYMPHODEPLETION, "title"),
+    Feature("combination_summary", COMBINATION_SUMMARY, "summary"),
 )
 
 FOLLOW_UP = "follow_up"
@@ -1191,8 +1212,11 @@ GUARDS: tuple[Guard, ...] = (
           "A real-world or follow-up study of a drug in patients previously given a cell product."),
     Guard("long_term_follow_up", FOLLOW_UP, ("ltfu",),
           "LTFU protocols give no product; their subject is patients treated earlier."),
-    Guard("observational", FOLLOW_UP, ("observational",),
-          "Registries, real-world, retrospective and claims studies follow treated patients."),
+    Guard("sampling_only", NO_ROW, ("has_interventions", "sampling_only"),
+          "Blood or marrow sampling for manufacturing or preclinical work: nobody is treated."),
+    Guard("observational", FOLLOW_UP, ("observational", "!other_item"),
+          "Registries, real-world, retrospective and claims studies follow treated patients "
+          "(a study that gives something else, such as coaching, is judged by the guards below)."),
     Guard("outcome_research", FOLLOW_UP,
           ("outcome_research", "!other_item", "!investigational_item", "title_mentions_product"),
           "Cognition, cardiac, QoL, imaging or biomarker studies that only assess recipients."),
@@ -1212,6 +1236,10 @@ GUARDS: tuple[Guard, ...] = (
           ("title_background", "!title_names_product", "!investigational_item", "standard_product",
            "iv_names_product"),
           "'NT-I7 post-axi-cel' listing the CAR-T as an intervention: the protocol gives it."),
+    Guard("background_combination_summary", COMBINATION,
+          ("title_background", "!title_names_product", "!investigational_item", "combination_summary",
+           "!hard_veto"),
+          "'N-acetylcysteine in people receiving CAR-T' whose summary gives it with Yescarta."),
     Guard("background_only", NO_ROW,
           ("title_background", "!title_names_product", "!investigational_item"),
           "'Iberdomide after ide-cel', 'Talquetamab after BCMA CAR-T': the product is history."),

@@ -15,6 +15,7 @@ ITEM_FLAGS = (
     "_standard_item",
     "_other_item",
     "_assessment_only",
+    "_sampling_only",
 )
 
 
@@ -34,6 +35,7 @@ def intervention_items(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
             item.str.contains(p["non_cell_intervention"]).alias("_non_cell"),
             item.str.contains(p["lymphodepletion"]).alias("_lymphodepletion"),
             item.str.contains(p["assessment_item"]).alias("_assessment"),
+            item.str.contains(p["sampling_item"]).alias("_sampling"),
             (item.str.contains(p["item_cell_therapy"]) & ~item.str.contains(p["stem_cell_item"])).alias(
                 "_cell_words"
             ),
@@ -51,4 +53,5 @@ def intervention_items(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         # Something is given besides the product, assessments and lymphodepletion.
         (not_cell & ~pl.col("_assessment") & ~pl.col("_lymphodepletion")).any().alias("_other_item"),
         (pl.col("_assessment") & not_cell).all().alias("_assessment_only"),
+        (pl.col("_sampling") & not_cell).all().alias("_sampling_only"),
     )
