@@ -28,6 +28,7 @@ from trialtrends.transform.study_text import text_frame, text_row
 REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "bench" / "labelled" / "modalities.csv"
 
+
 def shared_ctgov() -> Path | None:
     """The shared ClinicalTrials.gov folder, or None when it is absent."""
     path = Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV") or REPO.parent / "shared" / "ctgov")
@@ -102,19 +103,18 @@ def _has(col: str, mods: tuple[str, ...], roles: str | None = None) -> pl.Expr:
     """The trial has one of `mods` (in the counted roles when `roles` names the role column)."""
     if roles is None:
         return pl.col(col).list.eval(pl.element().is_in(list(mods))).list.any()
-    return (
-        pl.struct(col, roles)
-        .map_elements(
-            lambda r: any(m in mods and rl in COUNTED_ROLES for m, rl in zip(r[col], r[roles], strict=False)),
-            return_dtype=pl.Boolean,
-        )
+    return pl.struct(col, roles).map_elements(
+        lambda r: any(m in mods and rl in COUNTED_ROLES for m, rl in zip(r[col], r[roles], strict=False)),
+        return_dtype=pl.Boolean,
     )
 
 
 def report(joined: pl.DataFrame, title: str) -> dict[str, float]:
     """Print the figures of one labelled subset; return the headline numbers."""
     print(f"\n=== {title}: {joined.height} labelled studies ===")
-    print(f"{'modality':<11} {'prec':>6} {'recall':>6} {'f1':>6} {'support':>8} {'tp':>4} {'fp':>4} {'fn':>4}")
+    print(
+        f"{'modality':<11} {'prec':>6} {'recall':>6} {'f1':>6} {'support':>8} {'tp':>4} {'fp':>4} {'fn':>4}"
+    )
     for m in (*MODALITIES, "ANY-CELL"):
         mods = MODALITIES if m == "ANY-CELL" else (m,)
         tp, fp, fn = _counts(joined, _has("gold", mods), _has("pred", mods))
@@ -130,7 +130,9 @@ def report(joined: pl.DataFrame, title: str) -> dict[str, float]:
             tp, fp, fn = _counts(joined, gold, pred)
             prec, rec, f1 = _prf(tp, fp, fn)
             f1s.append(f1)
-            print(f"  {g:<6} prec {prec:6.3f} recall {rec:6.3f} f1 {f1:6.3f} (support {tp + fn}, fp {fp}, fn {fn})")
+            print(
+                f"  {g:<6} prec {prec:6.3f} recall {rec:6.3f} f1 {f1:6.3f} (support {tp + fn}, fp {fp}, fn {fn})"
+            )
             key = "any" if roles is None else "counted"
             out[f"{key}_{g}_recall"], out[f"{key}_{g}_f1"] = rec, f1
         valid = [f for f in f1s if f == f]  # NaN (no support) left out
@@ -157,9 +159,13 @@ def report(joined: pl.DataFrame, title: str) -> dict[str, float]:
     print(f"role accuracy (modality found by both): {out['role_accuracy']:.3f} ({role_ok}/{role_n})")
     both = joined.filter((pl.col("gold").list.len() > 0) & (pl.col("pred").list.len() > 0))
     src = both.filter(pl.col("gold_source").is_in(["autologous", "allogeneic", "in_vivo", "unclear"]))
-    out["cell_source_accuracy"] = src.select((pl.col("gold_source") == pl.col("cell_source")).mean()).item() or 0.0
+    out["cell_source_accuracy"] = (
+        src.select((pl.col("gold_source") == pl.col("cell_source")).mean()).item() or 0.0
+    )
     known = src.filter(pl.col("gold_source") != "unclear")
-    out["cell_source_known_recall"] = known.select((pl.col("gold_source") == pl.col("cell_source")).mean()).item() or 0.0
+    out["cell_source_known_recall"] = (
+        known.select((pl.col("gold_source") == pl.col("cell_source")).mean()).item() or 0.0
+    )
     print(f"cell source accuracy: {out['cell_source_accuracy']:.3f} over {src.height}; "
           f"known sources found {out['cell_source_known_recall']:.3f} over {known.height}")  # fmt: skip
     for flag, gold_col in (("is_long_term_follow_up", "gold_ltfu"), ("is_in_vivo_car", "gold_in_vivo")):
@@ -173,9 +179,12 @@ def report(joined: pl.DataFrame, title: str) -> dict[str, float]:
         pl.col("gold_targets").list.len().sum().alias("gold_n"),
     ).row(0, named=True)
     out["target_exact"] = t["exact"] or 0.0
-    out["target_exact_labelled"] = with_targets.select(
-        (pl.col("gold_targets").list.sort() == pl.col("targets").list.sort()).mean()
-    ).item() or 0.0
+    out["target_exact_labelled"] = (
+        with_targets.select(
+            (pl.col("gold_targets").list.sort() == pl.col("targets").list.sort()).mean()
+        ).item()
+        or 0.0
+    )
     print(f"targets (cell trials found by both, {both.height}): exact set {t['exact']:.3f}, "
           f"precision {t['hit'] / max(t['pred_n'], 1):.3f}, recall {t['hit'] / max(t['gold_n'], 1):.3f}; "
           f"exact on the {with_targets.height} with labelled targets {out['target_exact_labelled']:.3f}")  # fmt: skip
@@ -203,14 +212,18 @@ def disagreements(joined: pl.DataFrame, role_wrong: list, n_errors: int) -> None
     for item in role_wrong[:n_errors]:
         print("  ", *item)
     both = joined.filter((pl.col("gold").list.len() > 0) & (pl.col("pred").list.len() > 0))
-    wrong_src = both.filter(pl.col("gold_source").is_not_null() & (pl.col("gold_source") != pl.col("cell_source")))
+    wrong_src = both.filter(
+        pl.col("gold_source").is_not_null() & (pl.col("gold_source") != pl.col("cell_source"))
+    )
     print(f"\ncell source disagreements ({wrong_src.height})")
     for r in wrong_src.head(n_errors).iter_rows(named=True):
         print(f"  {r['nct_id']} gold={r['gold_source']} pred={r['cell_source']}  ({r['note'][:80]})")
     wrong_t = both.filter(pl.col("gold_targets").list.sort() != pl.col("targets").list.sort())
     print(f"\ntarget disagreements ({wrong_t.height})")
     for r in wrong_t.head(n_errors).iter_rows(named=True):
-        print(f"  {r['nct_id']} gold={';'.join(r['gold_targets'])} pred={';'.join(r['targets'])}  ({r['note'][:70]})")
+        print(
+            f"  {r['nct_id']} gold={';'.join(r['gold_targets'])} pred={';'.join(r['targets'])}  ({r['note'][:70]})"
+        )
 
 
 def accuracy(studies: list[dict], labels: pl.DataFrame, n_errors: int) -> dict[str, dict[str, float]]:
@@ -224,7 +237,10 @@ def accuracy(studies: list[dict], labels: pl.DataFrame, n_errors: int) -> dict[s
     figures = {}
     for title, part in (
         ("whole labelled sample", joined),
-        ("blind random part (source=random2, the honest estimate)", joined.filter(pl.col("source") == "random2")),
+        (
+            "blind random part (source=random2, the honest estimate)",
+            joined.filter(pl.col("source") == "random2"),
+        ),
         ("stratified hard cases + records", joined.filter(pl.col("source") != "random2")),
     ):
         figures[title] = report(part, title)

@@ -320,7 +320,10 @@ def test_til_scored_as_biomarker_is_not_til(batch):
 
 BACKGROUND = [
     ("Tocilizumab for Cytokine Release Syndrome After CAR-T", ["Tocilizumab"]),
-    ("Anakinra for the Prevention of CAR-T Cell Mediated Neurotoxicity", ["Anakinra", "Axicabtagene Ciloleucel"]),
+    (
+        "Anakinra for the Prevention of CAR-T Cell Mediated Neurotoxicity",
+        ["Anakinra", "Axicabtagene Ciloleucel"],
+    ),
     ("Siltuximab in ICANS Related to CAR-T Cell Therapy", ["Siltuximab"]),
     ("Defibrotide Prophylaxis of CAR-T Associated Neurotoxicity", ["Defibrotide"]),
     ("Glofitamab for Lymphoma Relapsed After CAR T-cell Therapy", ["Glofitamab", "Obinutuzumab"]),
@@ -345,7 +348,11 @@ def test_supportive_care_or_history_gives_no_row(batch, title, interventions):
     assert not batch.flags(("background", title))["is_cell_therapy"]
 
 
-add("no_iv_title", brief_title="CAR-T Cell Therapy in Hematological Malignancies", brief_summary="Outcomes of patients.")
+add(
+    "no_iv_title",
+    brief_title="CAR-T Cell Therapy in Hematological Malignancies",
+    brief_summary="Outcomes of patients.",
+)
 add("declared", brief_title="CD19 CAR-T in ALL", study_type="INTERVENTIONAL")
 
 
@@ -620,7 +627,9 @@ def corpus_frame(corpus_studies: list[dict]) -> pl.DataFrame:
 def test_prefilter_covers_every_rule(corpus_frame: pl.DataFrame, shared_ctgov: Path):
     """A study the prefilter drops must not be one any rule would match."""
     comp = K.compiled()
-    frame = E.ensure_columns(corpus_frame).with_row_index("_row").with_columns(pl.lit(False).alias("_exposure"))
+    frame = (
+        E.ensure_columns(corpus_frame).with_row_index("_row").with_columns(pl.lit(False).alias("_exposure"))
+    )
     hits = E.class_hits(E.mask(frame, X.SCAN_COLUMNS, comp), X.SCAN_COLUMNS, comp)
     any_hit = hits.select(
         pl.any_horizontal([c for c in hits.columns if c.startswith("h__")]).alias("hit"),

@@ -143,7 +143,11 @@ add(
     brief_summary="This is an observational, retrospective study of relma-cel.",
     intervention_names="Relmacabtagene Autoleucel",
 )
-add("claims", brief_title="CAR T Cells Real World Evidence Study Based on Claims Data", intervention_names=["KYMRIAH", "YESCARTA"])
+add(
+    "claims",
+    brief_title="CAR T Cells Real World Evidence Study Based on Claims Data",
+    intervention_names=["KYMRIAH", "YESCARTA"],
+)
 add(
     "cognition",
     brief_title="Neurocognitive Assessment in Adults Undergoing CD19 Targeted CAR-T Cell Therapy",

@@ -26,7 +26,7 @@ def test_query_names_are_unique_and_products_come_last():
     names = [q.name for q in S.QUERIES]
     assert len(names) == len(set(names))
     products = [q for q in S.QUERIES if q.family == "PRODUCTS"]
-    assert products and names[-len(products):] == [f"products_{i}" for i in range(1, len(products) + 1)]
+    assert products and names[-len(products) :] == [f"products_{i}" for i in range(1, len(products) + 1)]
 
 
 def test_product_batches_stay_short_and_cover_the_dictionary():
@@ -64,10 +64,18 @@ def test_a_record_naming_only_a_product_code_is_pulled(tmp_path):
     from trialtrends.extract.bulk import run_studies
 
     studies = [
-        study("NCT90000011", title="Clinical Trial of HY004 Cell Injection in B-NHL", summary="HY004 infusion.",
-              interventions=[{"type": "BIOLOGICAL", "name": "HY004"}]),
-        study("NCT90000012", title="Aspirin for headache", summary="An aspirin trial.",
-              interventions=[{"type": "DRUG", "name": "aspirin"}]),
+        study(
+            "NCT90000011",
+            title="Clinical Trial of HY004 Cell Injection in B-NHL",
+            summary="HY004 infusion.",
+            interventions=[{"type": "BIOLOGICAL", "name": "HY004"}],
+        ),
+        study(
+            "NCT90000012",
+            title="Aspirin for headache",
+            summary="An aspirin trial.",
+            interventions=[{"type": "DRUG", "name": "aspirin"}],
+        ),
     ]
     with FakeCtgov(studies) as fake:
         result = pull(test_settings(tmp_path, fake.url))

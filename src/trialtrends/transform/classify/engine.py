@@ -30,7 +30,7 @@ import polars as pl
 from trialtrends.data import modality_rules as R
 from trialtrends.schemas import TrialFlags, TrialModalities, polars_schema
 from trialtrends.transform.classify import evidence, guards, items, products, roles, targets
-from trialtrends.transform.classify.compiled import MODALITY_CLASSES, Compiled, compiled
+from trialtrends.transform.classify.compiled import Compiled, compiled
 from trialtrends.transform.classify.exprs import (
     EMPTY_LIST,
     INTERVENTION_COLUMNS,
@@ -124,7 +124,9 @@ def class_hits(frame: pl.DataFrame, columns: tuple[str, ...], comp: Compiled) ->
             if passes is None:
                 continue
             text = pl.col("m__" + col)
-            exprs.append(any_of([text.str.contains(p) for p in passes]).fill_null(False).alias(hit(klass, col)))
+            exprs.append(
+                any_of([text.str.contains(p) for p in passes]).fill_null(False).alias(hit(klass, col))
+            )
     return frame.with_columns(exprs)
 
 
@@ -132,13 +134,17 @@ def _design(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     """Trial-level exposure flags read before masking: long-term follow-up, observational."""
     p = comp.rx
     title = joined(TITLE_COLUMNS)
-    ltfu = contains(joined((*TITLE_COLUMNS, "intervention_names", "intervention_other_names")), p["long_term_follow_up"])
+    ltfu = contains(
+        joined((*TITLE_COLUMNS, "intervention_names", "intervention_other_names")), p["long_term_follow_up"]
+    )
     observational = (
         contains(title, p["observational_design"])
         | contains(pl.col("brief_summary"), p["observational_summary"])
         | (pl.col("study_type") == "OBSERVATIONAL").fill_null(False)
         # No intervention listed (and not declared interventional): nothing is given.
-        | (pl.col("intervention_names").is_null() & (pl.col("study_type") != "INTERVENTIONAL")).fill_null(True)
+        | (pl.col("intervention_names").is_null() & (pl.col("study_type") != "INTERVENTIONAL")).fill_null(
+            True
+        )
     )
     ltfu = ltfu | contains(pl.col("brief_summary"), p["long_term_follow_up_summary"])
     return frame.with_columns(
@@ -196,7 +202,9 @@ def _primary(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         .str.contains(p["cell_hint"])
         .alias("_cell_hint"),
         pl.col("intervention_names").is_not_null().alias("_has_interventions"),
-        (pl.col("_standard_item") | contains(title_masked, p["standard_cell_title"])).alias("_standard_product"),
+        (pl.col("_standard_item") | contains(title_masked, p["standard_cell_title"])).alias(
+            "_standard_product"
+        ),
         *guards.regex_features(comp),
     ).with_columns(*guards.guard_outcome())
     if "_forced_outcome" in frame.columns:
@@ -221,7 +229,9 @@ def _primary(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         .alias("_products")
     )
     prod_mods = products.product_modalities(c("_products"))
-    primary = resolve({k: iv_hits[k] | (title_class[k].fill_null(False) & c("_title_counts")) for k in R.RULE_CLASSES})
+    primary = resolve(
+        {k: iv_hits[k] | (title_class[k].fill_null(False) & c("_title_counts")) for k in R.RULE_CLASSES}
+    )
     primary = {m: v | prod_mods.list.contains(m) for m, v in primary.items()}
     use_support = (
         ~any_of(list(primary.values()))
@@ -251,13 +261,21 @@ def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     sub = sub.select(
         "_row",
         *[pl.col("m__" + c) for c in SUPPORT_COLUMNS],
-        *[pl.col(hit(k, c)) for k in R.RULE_CLASSES for c in SUPPORT_COLUMNS if (k, R.SUPPORT) in comp.class_tier],
+        *[
+            pl.col(hit(k, c))
+            for k in R.RULE_CLASSES
+            for c in SUPPORT_COLUMNS
+            if (k, R.SUPPORT) in comp.class_tier
+        ],
         *[v.alias("s__" + k) for k, v in support.items()],
     )
     hit_cols = [c for c in sub.columns if c.startswith(("h__", "s__"))]
     frame = frame.join(sub, on="_row", how="left").with_columns(pl.col(hit_cols).fill_null(False))
     return frame.with_columns(
-        pl.when(pl.col("_use_support")).then(pl.col("s__" + m)).otherwise(pl.col("p__" + m)).alias("mod__" + m)
+        pl.when(pl.col("_use_support"))
+        .then(pl.col("s__" + m))
+        .otherwise(pl.col("p__" + m))
+        .alias("mod__" + m)
         for m in MODALITIES
     ).with_columns(any_of([pl.col("mod__" + m) for m in MODALITIES]).alias("is_cell_therapy"))
 
@@ -286,7 +304,9 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
                 "nct_id",
                 pl.lit(m).alias("modality"),
                 pl.col("evcol__" + m).alias("_column"),
-                products.first_product_of(pl.col("_products"), m).replace_strict(names, default=None).alias("_product"),
+                products.first_product_of(pl.col("_products"), m)
+                .replace_strict(names, default=None)
+                .alias("_product"),
             )
             for m in MODALITIES
         ]
@@ -300,7 +320,9 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         "_column",
         "_product",
         pl.col("_column").replace_strict(TIER_OF, default=None).alias("_tier"),
-        pl.coalesce(pl.when(pl.col("_column") == c).then(pl.col("m__" + c)) for c in SCAN_COLUMNS).alias("_text"),
+        pl.coalesce(pl.when(pl.col("_column") == c).then(pl.col("m__" + c)) for c in SCAN_COLUMNS).alias(
+            "_text"
+        ),
     )
     order = {m: i for i, m in enumerate(MODALITIES)}
     return (
@@ -360,7 +382,12 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
         frame.select("_row", "nct_id", "study_type", "overall_status")
         .join(
             cand.select(
-                "_row", "is_cell_therapy", "is_long_term_follow_up", "is_in_vivo_car", "targets", "cell_source"
+                "_row",
+                "is_cell_therapy",
+                "is_long_term_follow_up",
+                "is_in_vivo_car",
+                "targets",
+                "cell_source",
             ),
             on="_row",
             how="left",
@@ -371,10 +398,15 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
             pl.col("is_cell_therapy").fill_null(False),
             pl.col("is_long_term_follow_up").fill_null(False),
             pl.col("is_in_vivo_car").fill_null(False),
-            ((pl.col("study_type") == "EXPANDED_ACCESS") | pl.col("overall_status").is_in(EXPANDED_ACCESS_STATUSES))
+            (
+                (pl.col("study_type") == "EXPANDED_ACCESS")
+                | pl.col("overall_status").is_in(EXPANDED_ACCESS_STATUSES)
+            )
             .fill_null(False)
             .alias("is_expanded_access"),
-            pl.when(pl.col("is_cell_therapy")).then(pl.col("cell_source")).otherwise(pl.lit(roles.UNCLEAR))
+            pl.when(pl.col("is_cell_therapy"))
+            .then(pl.col("cell_source"))
+            .otherwise(pl.lit(roles.UNCLEAR))
             .fill_null(roles.UNCLEAR)
             .alias("cell_source"),
             pl.col("targets").fill_null(EMPTY_LIST),
@@ -393,5 +425,3 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     )
     return Classification(modalities=modalities, flags=flags, products=linked)
 
-
-__all__ = ["MODALITY_CLASSES", "classify", "ensure_columns", "mask", "class_hits", "resolve"]

@@ -57,7 +57,9 @@ def quote_evidence(long: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
             quote = pl.col("_text").str.extract(f"({quoted})", 1).str.strip_chars().fill_null("")
         parts.append(
             group.with_columns(
-                pl.format('rule {}: "...{}..." ({})', pl.lit(name), quote, pl.col("_column")).alias("evidence")
+                pl.format('rule {}: "...{}..." ({})', pl.lit(name), quote, pl.col("_column")).alias(
+                    "evidence"
+                )
             ).drop("_rule")
         )
     return pl.concat(parts, how="diagonal_relaxed")

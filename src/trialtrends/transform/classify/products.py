@@ -26,7 +26,9 @@ def first_product_of(products: pl.Expr, modality: str) -> pl.Expr:
     """The first product id of a list whose dictionary modality is `modality` (null if none)."""
     d = dictionary().products
     return products.list.eval(
-        pl.element().filter(pl.element().replace_strict(d["product_id"], d["modality"], default=None) == modality)
+        pl.element().filter(
+            pl.element().replace_strict(d["product_id"], d["modality"], default=None) == modality
+        )
     ).list.first()
 
 
@@ -67,7 +69,9 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
             "_row",
             "nct_id",
             pl.col("_prod_iv").alias("interventions"),
-            pl.when(pl.col("_title_counts")).then(pl.col("_prod_title")).otherwise(pl.lit([], pl.List(pl.String)))
+            pl.when(pl.col("_title_counts"))
+            .then(pl.col("_prod_title"))
+            .otherwise(pl.lit([], pl.List(pl.String)))
             .alias("title"),
         )
         .unpivot(index=["_row", "nct_id"], variable_name="_field", value_name="product_id")
