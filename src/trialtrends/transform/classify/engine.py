@@ -424,4 +424,3 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
         linked.height,
     )
     return Classification(modalities=modalities, flags=flags, products=linked)
-
