@@ -250,6 +250,41 @@ def accuracy(studies: list[dict], labels: pl.DataFrame, n_errors: int) -> dict[s
     return figures
 
 
+def coverage(studies: list[dict]) -> None:
+    """Product-dictionary coverage on the corpus: linked trials, sources known, approvals."""
+    from trialtrends.transform.products import dictionary
+
+    d = dictionary()
+    corpus = [
+        s for s in studies if "officialTitle" not in s["protocolSection"].get("identificationModule", {})
+    ]
+    result = classify(text_frame(text_row(s) for s in corpus))
+    print(f"\nproduct dictionary: {d.products.height} products")
+    for row in d.products.group_by("modality").len().sort("len", descending=True).iter_rows():
+        print(f"  {row[0]:<10} {row[1]:>4}")
+    approved = (
+        d.approvals.group_by("agency")
+        .agg(pl.col("product_id").n_unique())
+        .sort("product_id", descending=True)
+    )
+    print(f"approved products: {d.approvals['product_id'].n_unique()} "
+          f"({', '.join(f'{a} {n}' for a, n in approved.iter_rows())})")  # fmt: skip
+    cell = result.flags.filter(pl.col("is_cell_therapy"))
+    linked = result.products["nct_id"].n_unique()
+    print(f"corpus trials linked to a product: {linked}/{len(corpus)} ({linked / len(corpus):.1%}); "
+          f"of the cell-therapy trials {linked / max(cell.height, 1):.1%}")  # fmt: skip
+    car_t = result.modalities.filter((pl.col("modality") == "CAR-T") & pl.col("role").is_in(COUNTED_ROLES))
+    car_t = cell.filter(pl.col("nct_id").is_in(car_t["nct_id"].implode()))
+    known = car_t.filter(pl.col("cell_source") != "unclear").height
+    print(
+        f"counted CAR-T trials with a known cell source: {known}/{car_t.height} ({known / max(car_t.height, 1):.1%})"
+    )
+    for row in car_t.group_by("cell_source").len().sort("len", descending=True).iter_rows():
+        print(f"  {row[0]:<11} {row[1]:>5}")
+    roles = result.modalities.group_by("role").len().sort("len", descending=True)
+    print("roles of the corpus modality rows: " + ", ".join(f"{r} {n}" for r, n in roles.iter_rows()))
+
+
 def throughput(studies: list[dict], runs: int, replicate_to: int) -> None:
     """Print text_row cost and classify studies/s (median of runs) on three inputs.
 
@@ -303,6 +338,7 @@ def main() -> int:
         accuracy(studies, labels, args.errors)
     else:
         print(f"skipped accuracy: labels not found at {LABELS}")
+    coverage(studies)
     if not args.no_throughput:
         throughput(studies, args.runs, args.replicate_to)
     return 0

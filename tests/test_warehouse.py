@@ -180,14 +180,14 @@ def test_views_equal_independent_counts(corpus_warehouse):
     s = corpus_warehouse
     trials = _frame(s, "select nct_id, phase, first_posted_year as year from trials")
     mods = _frame(s, "select nct_id, modality from trial_modalities")
-    flags = _frame(s, "select nct_id, is_long_term_follow_up from trial_flags")
+    flags = _frame(s, "select nct_id, is_long_term_follow_up, is_expanded_access from trial_flags")
     countries = _frame(s, "select nct_id, country_code from trial_countries where not is_removed")
     sponsors = _frame(s, "select nct_id, role, sponsor from trial_sponsors")
     groups = {"CAR-T": ["CAR-T"], "NK": ["NK", "CAR-NK"], "ALL": ["CAR-T", "TCR-T", "TIL", "NK", "CAR-NK"]}
     for group, members in groups.items():
         ids = (
             mods.filter(pl.col("modality").is_in(members)).select("nct_id").unique()
-            .join(flags.filter(~pl.col("is_long_term_follow_up")), on="nct_id")
+            .join(flags.filter(~pl.col("is_long_term_follow_up") & ~pl.col("is_expanded_access")), on="nct_id")
         )  # fmt: skip
         base = trials.join(ids, on="nct_id").filter(pl.col("year").is_not_null())
         expected = dict(base.group_by("year").len().iter_rows())

@@ -173,16 +173,23 @@ def _add_on_title(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
 
 def _title_variants(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     """Lexically and fully masked titles with their product tests, whatever the masks used."""
-    lexical = masked(joined(TITLE_COLUMNS), comp.masks_lexical)
-    full = masked(lexical, comp.masks_background)
+    # Materialise the two texts first: every test below reads them (an expression reused in
+    # many columns would be masked again for each).
+    frame = frame.with_columns(masked(joined(TITLE_COLUMNS), comp.masks_lexical).alias("_title_lex"))
+    frame = frame.with_columns(masked(pl.col("_title_lex"), comp.masks_background).alias("_title_full"))
+    lexical, full = pl.col("_title_lex"), pl.col("_title_full")
     lex_hits = {k: any_of([lexical.str.contains(p) for p in comp.class_tier.get((k, R.TITLE), ())])
                 for k in R.RULE_CLASSES}  # fmt: skip
-    return frame.with_columns(
+    frame = frame.with_columns(
         (lexical != full).fill_null(False).alias("_title_background"),
         (any_class(full, R.TITLE, comp) | products.mentions_any(full)).alias("_title_names_product"),
-        (any_class(lexical, R.TITLE, comp) | products.mentions_any(lexical)).alias("_title_mentions_product"),
         *[v.fill_null(False).alias("t__" + k) for k, v in lex_hits.items()],
         products.match_products_expr(lexical).alias("_prod_title_lex"),
+    )
+    return frame.with_columns(
+        (
+            any_of([pl.col("t__" + k) for k in R.RULE_CLASSES]) | (pl.col("_prod_title_lex").list.len() > 0)
+        ).alias("_title_mentions_product")
     )
 
 
@@ -358,7 +365,9 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     cand = _design(
         frame.filter(
             joined(SCAN_COLUMNS).str.contains(comp.prefilter)
-            | products.mentions_any(joined((*TITLE_COLUMNS, *INTERVENTION_COLUMNS)))
+            | products.mentions_any(
+                joined((*TITLE_COLUMNS, "intervention_names", "intervention_other_names"))
+            )
         ),
         comp,
     )

@@ -33,7 +33,7 @@ def first_product_of(products: pl.Expr, modality: str) -> pl.Expr:
 
 
 def mentions_any(text: pl.Expr) -> pl.Expr:
-    """The text names some product of the dictionary (cheap prefilter test)."""
+    """The text names some product of the dictionary (whole-word match)."""
     return contains(text, dictionary().pattern)
 
 
