@@ -1,7 +1,7 @@
 r"""Reviewed rules of the cell-therapy modality classifier: every regex, and the reason for it.
 
 This module is data: `trialtrends.transform.classify` compiles it and holds no rule of its own. Change a rule
-here, say why in its `reason`, and bump `CLASSIFIER_VERSION` in `classify.py`.
+here, say why in its `reason`, and bump `CLASSIFIER_VERSION` in `transform/classify/model.py`.
 
 Regex dialect: Rust `regex` (what Polars runs). No look-around and no back-references, so
 "not X" is expressed by masking X first (MASKS, BACKGROUND_MASKS). Every pattern is compiled
@@ -12,7 +12,7 @@ ASCII classes and the window classes `[^|.;]`, `[^|;]`, `[^|.]`, `[^|]` become p
 classes for the same reason. Windows stay short (<= 60 characters): a frequent left token
 ("CAR") followed by a long window makes the DFA explode.
 
-Field tiers (see classify.py): "intervention" = intervention names, other names and descriptions;
+Field tiers (see transform/classify/exprs.py): "intervention" = intervention names, other names and descriptions;
 "title" = brief/official title and acronym; "support" = summary, detailed description, arm groups,
 keywords, intervention MeSH. Conditions are never read for modalities: a disease name such as
 "NK/T-cell lymphoma" says nothing about the product tested.
@@ -28,7 +28,7 @@ SUPPORT = "support"
 ALL_TIERS = frozenset({INTERVENTION, TITLE, SUPPORT})
 STRONG_TIERS = frozenset({INTERVENTION, TITLE})
 
-#: Rule classes. Each maps to a reported modality in classify.py; "CAR" (a chimeric antigen
+#: Rule classes. Each maps to a reported modality in transform/classify/compiled.py; "CAR" (a chimeric antigen
 #: receptor without a named cell type) becomes CAR-T only when no other CAR cell type is named,
 #: "NKT"/"GDT" become OTHER-CELL unless the same cell type carries a CAR, "VST" (virus-specific
 #: T cells, a common CAR host) becomes OTHER-CELL only when no CAR/TCR product is named, and
@@ -1371,7 +1371,7 @@ AUTOLOGOUS_WORDS = Pattern(
     r"autotransfusion|\b(?:undergo|undergoing|will undergo|underwent)\s+(?:a\s+)?leukapheresis|"
     r"leukapheresis (?:procedure )?will be performed|(?:made|manufactured|derived|collected) from "
     r"(?:the\s+)?(?:isolated\s+)?patient|taken from (?:their|the patient'?s?) (?:body|blood)|"
-    r"^\s*leukapheresis\s*$",
+    r"(?:^|\|)\s*leukapheresis\s*(?:\||$)",
     "Autologous product wording, including the -autoleucel INN suffix.",
 )
 
@@ -1411,14 +1411,15 @@ def _cd(number: str) -> str:
 #: Words after a mention that make it context, not the product's target ("CD19-negative").
 TARGET_CONTEXT_WORDS = (
     r"[- ]?(?:negative|neg\b|refractory|resistant|relapsed|relapse|loss|escape|dim|expression|"
-    r"mutat\w*|mutant|(?:monoclonal\s+)?antibod\w*|mAbs?\b|bis?s?pecific|BiTEs?|engagers?|"
-    r"(?:/|x|×)\s?CD3\b|inhibitors?)"
+    r"mutat\w*|mutant|abnormal\w*|aberra\w*|alteration\w*|deleti\w*|(?:monoclonal\s+)?antibod\w*|"
+    r"mAbs?\b|bis?s?pecific (?:antibod\w*|T[- ]cell engagers?)|BiTEs?|engagers?|(?:/|x|×)\s?CD3\b|"
+    r"inhibitors?)"
 )
 TARGET_CONTEXT = "(?:" + TARGET_CONTEXT_WORDS + ")?"
 
 #: Extra mention shapes that the per-antigen patterns do not start with (antigen lists).
 TARGET_MENTION_EXTRA = (
-    r"(?:CD|(?-i:CART|CAR))[- _.]?[0-9]{1,3}(?:\s?[/x&+]\s?(?:CD)?[0-9]{1,3})+|(?:CD[0-9]{1,3}){2,}"
+    r"(?:\banti-?)?(?:CD|(?-i:CART|CAR))[- _.]?[0-9]{1,3}(?:\s?[/x&+]\s?(?:CD)?[0-9]{1,3})+|(?:CD[0-9]{1,3}){2,}"
 )
 
 TARGETS: tuple[tuple[str, str], ...] = (
@@ -1461,7 +1462,7 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("MUC16", r"\bMUC[- ]?16"),
     ("CEA", r"(?-i:\bCEA\b)|carcinoembryonic antigen"),
     ("EPCAM", r"\bEpCAM\b"),
-    ("EPHA2", r"\bEphA2\b"),
+    ("EPHA2", r"\bEphA-?2\b"),
     ("ROR1", r"\bROR[- ]?1\b"),
     ("ROR2", r"\bROR[- ]?2\b"),
     ("AXL", r"(?-i:\bAXL\b)"),
