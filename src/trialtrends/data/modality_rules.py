@@ -12,10 +12,10 @@ ASCII classes and the window classes `[^|.;]`, `[^|;]`, `[^|.]`, `[^|]` become p
 classes for the same reason. Windows stay short (<= 60 characters): a frequent left token
 ("CAR") followed by a long window makes the DFA explode.
 
-Field tiers (see transform/classify/exprs.py): "intervention" = intervention names, other names and descriptions;
-"title" = brief/official title and acronym; "support" = summary, detailed description, arm groups,
-keywords, intervention MeSH. Conditions are never read for modalities: a disease name such as
-"NK/T-cell lymphoma" says nothing about the product tested.
+Field tiers (see transform/classify/exprs.py): "intervention" = intervention names, other names
+and descriptions; "title" = brief/official title and acronym; "support" = summary, detailed
+description, arm groups, keywords, intervention MeSH. Conditions are never read for modalities:
+a disease name such as "NK/T-cell lymphoma" says nothing about the product tested.
 """
 
 from __future__ import annotations
@@ -1419,7 +1419,8 @@ TARGET_CONTEXT = "(?:" + TARGET_CONTEXT_WORDS + ")?"
 
 #: Extra mention shapes that the per-antigen patterns do not start with (antigen lists).
 TARGET_MENTION_EXTRA = (
-    r"(?:\banti-?)?(?:CD|(?-i:CART|CAR))[- _.]?[0-9]{1,3}(?:\s?[/x&+]\s?(?:CD)?[0-9]{1,3})+|(?:CD[0-9]{1,3}){2,}"
+    r"(?:\banti-?)?(?:CD|(?-i:CART|CAR))[- _.]?[0-9]{1,3}(?:\s?[/x&+]\s?(?:CD)?[0-9]{1,3})+|"
+    r"(?:CD[0-9]{1,3}){2,}"
 )
 
 TARGETS: tuple[tuple[str, str], ...] = (
