@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import statistics
 import sys
 import time
@@ -30,8 +29,11 @@ LABELS = REPO / "bench" / "labelled" / "modalities.csv"
 
 
 def shared_ctgov() -> Path | None:
-    """The shared ClinicalTrials.gov folder, or None when it is absent."""
-    path = Path(os.environ.get("TRIALTRENDS_SHARED_CTGOV") or REPO.parent / "shared" / "ctgov")
+    """The shared material (its one path setting: fakeapi.shared_ctgov_dir), or None when absent."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from fakeapi import shared_ctgov_dir
+
+    path = shared_ctgov_dir()
     return path if (path / "corpus").is_dir() else None
 
 
