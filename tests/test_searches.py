@@ -61,7 +61,7 @@ def test_a_record_naming_only_a_product_code_is_pulled(tmp_path):
     from fakeapi import FakeCtgov
 
     from trialtrends.extract.api_pull import pull
-    from trialtrends.extract.bulk import run_studies
+    from trialtrends.extract.raw import select_studies
 
     studies = [
         study(
@@ -79,9 +79,11 @@ def test_a_record_naming_only_a_product_code_is_pulled(tmp_path):
     ]
     with FakeCtgov(studies) as fake:
         result = pull(test_settings(tmp_path, fake.url))
-    found = {q["name"]: q["unique"] for q in result.manifest["queries"]}
+    found = {q["name"]: q["unique"] for q in result.manifest.queries}
     assert sum(n for name, n in found.items() if name.startswith("products_")) == 1
     assert sum(n for name, n in found.items() if not name.startswith("products_")) == 0
-    ids = {s["protocolSection"]["identificationModule"]["nctId"] for s in run_studies(result.run)}
+    ids = {
+        s["protocolSection"]["identificationModule"]["nctId"] for s in select_studies(result.run).records()
+    }
     assert ids == {"NCT90000011"}
-    assert all(q["params"]["query.term"] for q in result.manifest["queries"])
+    assert all(q["params"]["query.term"] for q in result.manifest.queries)
