@@ -288,3 +288,35 @@ add("autoleucel", intervention_names="Anbalcabtagene Autoleucel")
 )
 def test_cell_source(batch, key, expected):
     assert batch.flags(key)["cell_source"] == expected
+
+
+# ---- what is not a combination ----------------------------------------------------------
+
+add(
+    "oos_expanded_access",
+    brief_title="Expanded Access Study for Patients With Commercially Out-of-Specification Axicabtagene Ciloleucel",
+    intervention_names="Axicabtagene Ciloleucel",
+    overall_status="AVAILABLE",
+)
+add(
+    "second_line_acronym",
+    brief_title="Lisocabtagene Maraleucel (JCAR017) as Second-Line Therapy (TRANSCEND-PILOT-017006)",
+    intervention_names="Lisocabtagene Maraleucel",
+)
+add(
+    "point_of_care_comparison",
+    brief_title="Comparison of Point-of-care Produced CAR T-cell With Commercial CAR T-cells in LBCL",
+    intervention_names=["ARI-0001 CAR T-cells", "Axicabtagene Ciloleucel"],
+)
+add(
+    "treatment_with",
+    brief_title="Treatment of Relapsed B-cell Lymphoma With Chimeric Antigen Receptor T-cell Therapy",
+    intervention_names="CAR-T cells therapy",
+)
+
+
+@pytest.mark.parametrize(
+    "key", ["oos_expanded_access", "second_line_acronym", "point_of_care_comparison", "treatment_with"]
+)
+def test_patients_with_study_acronyms_and_comparisons_are_not_combinations(batch, key):
+    assert batch.roles(key) == {"CAR-T": "investigational"}

@@ -897,8 +897,12 @@ ADD_ON_AGENT = Pattern(
 COMPARISON = Pattern(
     "comparison",
     r"(?:" + _GENERIC_CAR_T + "|" + _APPROVED_CAR_T + r")\b[^|]*?\b(?:vs\.?|versus|compared? "
-    r"(?:to|with)|comparing)\b",
-    "Titles that compare a standard cell product with another treatment.",
+    r"(?:to|with)|comparing)\b|\bcompar(?:ing|ison|e)\b[^|]*?(?:"
+    + _GENERIC_CAR_T
+    + "|"
+    + _APPROVED_CAR_T
+    + r")",
+    "Titles that compare a standard cell product with another treatment (either order).",
 )
 
 #: Drug-type agents in a title (no sponsor codes: a code in a title is often the cell product).
@@ -1079,9 +1083,10 @@ CELL_HINT = Pattern(
 #: augmentation/expansion, or an agent joined to a cell product ("X plus CAR-T", "CAR-T with X").
 COMBINATION_DESIGN = Pattern(
     "combination_design",
-    r"\bbridg\w*|lymphodeplet\w*|\baugment\w*|\bexpand\w*|\bexpansion\b|\bpersistence\b|"
-    r"\bboost\w*|\bconsolidat\w*|\b(?:plus|with|combined with|in combination with|combination of|"
-    r"together with|followed by|before|prior to|preceding)\s+(?:\w+\s+){0,3}?"
+    r"\bbridg\w*|lymphodeplet\w*|\baugment\w*|\bboost\w*|\bconsolidat\w*|"
+    r"\b(?:expand\w*|expansion|persistence)\s+(?:of\s+)?(?:the\s+)?(?:(?-i:CAR)|chimeric|cells?\b)|"
+    r"\b(?:plus|combined with|in combination with|combination of|together with|along with|"
+    r"followed by|before|prior to|preceding)\s+(?:\w+\s+){0,3}?"
     r"(?:(?-i:CAR)[- ]?T|chimeric antigen receptor|\w*cabtagene|tisagenlecleucel|"
     r"(?:tisa|axi|brexu|liso|ide|cilta|obe|relma|eque|zevor)-cel|cell(?:ular)? therap)",
     "'Talquetamab bridging followed by cilta-cel', 'Lymphodepletion with TBI before tisa-cel', "
@@ -1109,7 +1114,8 @@ ASSESSMENT_ITEM = Pattern(
     r"\b(?:questionnaires?|surveys?|interviews?|assessments?|tests?|testing|scales?|scores?|"
     r"measures?|instruments?|(?-i:EORTC|FACT|PROMIS|QLQ)\w*|blood (?:samples?|draws?|withdrawal|"
     r"collection|tests?)|biospecimens?|specimen collection|sampling|samples?|biops\w*|aspiration|"
-    r"lumbar puncture|imaging|tomography|scans?|(?-i:PET|MRI|CT)|magnetic resonance|"
+    r"lumbar puncture|imaging|tomography|scans?|(?-i:PET|MRI)|(?-i:\bCT)(?:[\s/,;)]|$)|"
+    r"magnetic resonance|"
     r"echocardiogra\w*|electrocardiogra\w*|x-ray|ultrasound|record review|health records?|"
     r"data collection|observation\w*|no intervention|non-interventional|monitoring|"
     r"immunophenotyp\w*|cognition|neuropsycholog\w*|activit(?:y|ies) of daily living|(?-i:ADLs?)|"
@@ -1147,6 +1153,23 @@ OTHER_AGENT_TITLE = Pattern(
 )
 
 
+#: "Patients with ...", "participants treated with ...": not a combination ("X with CAR-T").
+#: Masked in the title the combination-design feature reads ("title_design").
+PATIENTS_WITH = Pattern(
+    "patients_with",
+    r"\b(?:patients?|participants?|subjects?|people|persons?|adults?|children|adolescents?|"
+    r"individuals?|those|treated|diagnosed|infants?|recipients?)\s+(?:\w+\s+)?with\b",
+    "'Expanded access for patients with out-of-specification axi-cel' joins no agent to it.",
+)
+
+#: A parenthesised study acronym ("(TRANSCEND-PILOT-017006)", "(ZUMA-12)") is not an agent.
+STUDY_ACRONYM = Pattern(
+    "study_acronym",
+    r"\((?-i:[A-Z][A-Za-z]{2,})(?:-[A-Za-z0-9]+)+\)",
+    "Trial acronyms in parentheses look like sponsor codes to the add-on test.",
+)
+
+
 #: Engine features the guards combine (computed by transform/classify/guards.py; regex features
 #: name the Pattern they test and the text it is tested on).
 #:   ltfu                 long-term follow-up wording (LONG_TERM_FOLLOW_UP[_SUMMARY])
@@ -1177,7 +1200,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("hard_veto", HARD_DESIGN_VETO, "title"),
     Feature("soft_veto", SOFT_DESIGN_VETO, "title"),
     Feature("title_cell_product", TITLE_CELL_PRODUCT, "title"),
-    Feature("combination_design", COMBINATION_DESIGN, "title"),
+    Feature("combination_design", COMBINATION_DESIGN, "title_design"),
+    Feature("comparison", COMPARISON, "title"),
     Feature("outcome_research", OUTCOME_RESEARCH, "title"),
     Feature("other_agent_title", OTHER_AGENT_TITLE, "title"),
     Feature("add_on_drug", ADD_ON_DRUG, "title_masked"),
@@ -1242,7 +1266,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "assessment_only",
         FOLLOW_UP,
-        ("has_interventions", "assessment_only", "title_mentions_product"),
+        ("has_interventions", "assessment_only", "!iv_names_product", "title_mentions_product"),
         "Every listed intervention is an assessment of patients who received the product.",
     ),
     Guard(
@@ -1332,6 +1356,7 @@ GUARDS: tuple[Guard, ...] = (
             "standard_product",
             "title_mentions_product",
             "has_interventions",
+            "!comparison",
         ),
         "'Pembro plus CAR T-cell therapy' listing a standard CAR-T: the product is the backbone.",
     ),
@@ -1360,7 +1385,7 @@ CELL_SOURCE_CONTEXT = Pattern(
     r"auto(?:logous)?))?[- ]?(?:hematopoietic |haematopoietic |peripheral "
     r"blood |bone marrow )?(?:stem[- ]cells?|(?-i:HSCT|HCT|SCT|PBSCT|ASCT|HSC)|transplant\w*|"
     r"progenitor\w*|graft\w*)|(?-i:\bASCT\b|\bHSCT\b)|donor lymphocyte infusions?|(?-i:\bDLI\b)|"
-    r"graft[- ]versus[- ]host|(?:transplant|HSCT|stem cell) donors?",
+    r"graft[- ]versus[- ]host|(?:HSCT|stem cell) donors?",
     "Transplants, DLI and GVHD use the same words but are not the cell product's source.",
 )
 
@@ -1371,8 +1396,16 @@ AUTOLOGOUS_WORDS = Pattern(
     r"autotransfusion|\b(?:undergo|undergoing|will undergo|underwent)\s+(?:a\s+)?leukapheresis|"
     r"leukapheresis (?:procedure )?will be performed|(?:made|manufactured|derived|collected) from "
     r"(?:the\s+)?(?:isolated\s+)?patient|taken from (?:their|the patient'?s?) (?:body|blood)|"
-    r"(?:^|\|)\s*leukapheresis\s*(?:\||$)",
+    r"\bautoleucel\b",
     "Autologous product wording, including the -autoleucel INN suffix.",
+)
+
+#: Weak evidence, read after the product dictionary: the patient's leukapheresis is listed as
+#: an intervention (autologous manufacturing), and no wording or product says otherwise.
+LEUKAPHERESIS_ITEM = Pattern(
+    "leukapheresis_item",
+    r"(?:^|\|)\s*(?:leukapheresis|apheresis)\s*(?:\||$)",
+    "A protocol that lists leukapheresis as an intervention collects the patient's own cells.",
 )
 
 ALLOGENEIC_WORDS = Pattern(

@@ -156,9 +156,11 @@ def _add_on_title(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     """Add _add_on_title: the title names another agent and no investigational cell product."""
     p = comp.rx
     title = joined(TITLE_COLUMNS, prefix="m__")
-    maybe = frame.filter(title.str.contains(p["add_on_agent"]) & ~title.str.contains(p["comparison"]))
+    # The agent is looked for outside the standard products' own names and codes and outside
+    # parenthesised study acronyms.
+    rest = title.str.replace_all(p["standard_cell_title"], " ~ ").str.replace_all(p["study_acronym"], " ~ ")
+    maybe = frame.filter(rest.str.contains(p["add_on_agent"]) & ~title.str.contains(p["comparison"]))
     # Only the few titles naming an add-on agent get the (costly) product check.
-    rest = title.str.replace_all(p["standard_cell_title"], " ~ ")
     flagged = maybe.select(
         "_row",
         (

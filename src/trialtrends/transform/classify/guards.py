@@ -15,18 +15,20 @@ from trialtrends.transform.classify.compiled import Compiled
 from trialtrends.transform.classify.exprs import TITLE_COLUMNS, contains, joined
 
 
-def feature_texts() -> dict[str, pl.Expr]:
+def feature_texts(comp: Compiled) -> dict[str, pl.Expr]:
     """The texts a regex Feature can be tested on (its `on`)."""
     return {
         "title": joined(TITLE_COLUMNS),
         "title_masked": joined(TITLE_COLUMNS, prefix="m__"),
+        # Titles without "patients with ...": the combination words then join agents only.
+        "title_design": joined(TITLE_COLUMNS).str.replace_all(comp.rx["patients_with"], " ~ "),
         "summary": pl.col("brief_summary"),
     }
 
 
 def regex_features(comp: Compiled) -> list[pl.Expr]:
     """One boolean column per rule-file Feature."""
-    texts = feature_texts()
+    texts = feature_texts(comp)
     return [contains(texts[f.on], comp.rx[f.pattern.name]).alias("_" + f.name) for f in R.FEATURES]
 
 

@@ -7,7 +7,8 @@ vaccine given with standard CAR-T) is investigational.
 
 Cell source (trial_flags.cell_source): in vivo CAR first; then explicit wording in titles and
 interventions, then in the summary (autologous vs allogeneic wording, transplant phrases masked);
-then the product dictionary (the named products agree on one source); else 'unclear'.
+then the product dictionary (the named products agree on one source); then a listed leukapheresis
+(the patient's cells are collected); else 'unclear'.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def cell_source(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
                 _wording(joined(PRIMARY_COLUMNS), comp),
                 _wording(pl.col("brief_summary").fill_null(""), comp),
                 from_products,
+                pl.when(contains(pl.col("intervention_names"), comp.rx["leukapheresis_item"])).then(
+                    pl.lit("autologous")
+                ),
                 pl.lit(UNCLEAR),
             )
         )
