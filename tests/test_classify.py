@@ -568,7 +568,7 @@ def test_guards_are_data_with_known_outcomes_and_features():
     engine_features = {
         "ltfu", "observational", "exposure", "title_names_product", "title_mentions_product", "title_background",
         "iv_names_product", "investigational_item", "standard_product", "has_interventions",
-        "other_item", "assessment_only", "sampling_only", "add_on_title",
+        "other_item", "assessment_only", "sampling_only", "named_standard_item", "add_on_title",
     }  # fmt: skip
     regex_features = {f.name for f in R.FEATURES}
     names = [g.name for g in R.GUARDS]

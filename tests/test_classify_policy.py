@@ -320,3 +320,26 @@ add(
 )
 def test_patients_with_study_acronyms_and_comparisons_are_not_combinations(batch, key):
     assert batch.roles(key) == {"CAR-T": "investigational"}
+
+
+add(
+    "named_product_listed",
+    brief_title="Duvelisib Exposure to Enhance Immune Profiles of T Cells in Patients With DLBCL",
+    intervention_names=["Duvelisib", "Tisagenlecleucel"],
+)
+add(
+    "product_first",
+    brief_title="Study of Brexucabtagene Autoleucel Plus Dasatinib in Adults With ALL",
+    intervention_names="Dasatinib",
+)
+add("plus_sign", brief_title="Axatilimab + CAR-T for High-Risk Lymphoma", intervention_names="Axatilimab")
+add(
+    "bridging_named_item",
+    brief_title="Low Dose Radiation as Bridging Therapy in Relapsed B-Cell Non-Hodgkin Lymphoma",
+    intervention_names=["Bridging radiation therapy", "Liso-cel"],
+)
+
+
+@pytest.mark.parametrize("key", ["named_product_listed", "product_first", "plus_sign", "bridging_named_item"])
+def test_agent_with_a_named_or_joined_standard_product_is_a_combination(batch, key):
+    assert batch.roles(key) == {"CAR-T": "combination"}

@@ -837,7 +837,7 @@ OBSERVATIONAL_SUMMARY = Pattern(
 #: Approved or unnamed standard-of-care cell products. A trial whose only cell products are
 #: these, and whose title names another agent, tests the add-on (labelling rule: add-ons to
 #: standard CAR-T are NONE).
-_APPROVED_CAR_T = (
+APPROVED_CAR_T = (
     r"tisagenlecleucel|axicabtagene(?: ciloleucel)?|brexucabtagene(?: autoleucel)?|"
     r"lisocabtagene(?: maraleucel)?|idecabtagene(?: vicleucel)?|ciltacabtagene(?: autoleucel)?|"
     r"obecabtagene(?: autoleucel)?|relmacabtagene(?: autoleucel)?|equecabtagene(?: autoleucel)?|"
@@ -856,7 +856,7 @@ _GENERIC_CAR_T = (
 #: (the whole item: "Axicabtagene Ciloleucel", "CAR T-cell therapy", "Commercial CAR-T").
 STANDARD_CELL_ITEM = Pattern(
     "standard_cell_item",
-    r"^\s*(?:infusion of\s+)?(?:" + _GENERIC_CAR_T + "|(?:" + _APPROVED_CAR_T + r")(?:\s+\w+)?)"
+    r"^\s*(?:infusion of\s+)?(?:" + _GENERIC_CAR_T + "|(?:" + APPROVED_CAR_T + r")(?:\s+\w+)?)"
     r"(?:\s*\([^)|]*\))?(?:\s+(?:intravenous suspension|injection|infusion|product|therapy))?"
     r"\s*$",
     "A trial whose only cell products are these, and whose title names another agent, tests "
@@ -873,9 +873,9 @@ STANDARD_CELL_TITLE = Pattern(
     r"\bCD19[- ](?:directed|targeted)\s+"
     + _GENERIC_CAR_T
     + r"\s*\((?:"
-    + _APPROVED_CAR_T
+    + APPROVED_CAR_T
     + r")\)|\b(?:"
-    + _APPROVED_CAR_T
+    + APPROVED_CAR_T
     + r")\b",
     "Approved CAR-T names and generic 'CAR-T cell therapy' in a title.",
 )
@@ -896,11 +896,11 @@ ADD_ON_AGENT = Pattern(
 #: approved/standard product comes first ("Tisagenlecleucel vs blinatumomab").
 COMPARISON = Pattern(
     "comparison",
-    r"(?:" + _GENERIC_CAR_T + "|" + _APPROVED_CAR_T + r")\b[^|]*?\b(?:vs\.?|versus|compared? "
+    r"(?:" + _GENERIC_CAR_T + "|" + APPROVED_CAR_T + r")\b[^|]*?\b(?:vs\.?|versus|compared? "
     r"(?:to|with)|comparing)\b|\bcompar(?:ing|ison|e)\b[^|]*?(?:"
     + _GENERIC_CAR_T
     + "|"
-    + _APPROVED_CAR_T
+    + APPROVED_CAR_T
     + r")",
     "Titles that compare a standard cell product with another treatment (either order).",
 )
@@ -1085,10 +1085,14 @@ COMBINATION_DESIGN = Pattern(
     "combination_design",
     r"\bbridg\w*|lymphodeplet\w*|\baugment\w*|\bboost\w*|\bconsolidat\w*|"
     r"\b(?:expand\w*|expansion|persistence)\s+(?:of\s+)?(?:the\s+)?(?:(?-i:CAR)|chimeric|cells?\b)|"
-    r"\b(?:plus|combined with|in combination with|combination of|together with|along with|"
-    r"followed by|before|prior to|preceding)\s+(?:\w+\s+){0,3}?"
+    r"(?:\bplus|\+|\bcombined with|\bin combination with|\bcombination of|\btogether with|"
+    r"\balong with|\bfollowed by|\bbefore|\bprior to|\bpreceding)\s+(?:\w+\s+){0,3}?"
     r"(?:(?-i:CAR)[- ]?T|chimeric antigen receptor|\w*cabtagene|tisagenlecleucel|"
-    r"(?:tisa|axi|brexu|liso|ide|cilta|obe|relma|eque|zevor)-cel|cell(?:ular)? therap)",
+    r"(?:tisa|axi|brexu|liso|ide|cilta|obe|relma|eque|zevor)-cel|cell(?:ular)? therap)|"
+    # ... and the product first: "Brexucabtagene Autoleucel Plus Dasatinib".
+    r"(?:\w*cabtagene(?:\s+\w*leucel)?|tisagenlecleucel|(?:tisa|axi|brexu|liso|ide|cilta|obe|relma|"
+    r"eque|zevor)-cel|(?-i:CAR)[- ]?T(?:[- ]cells?)?(?:[- ]therapy)?)\s+(?:plus|\+|combined with|"
+    r"in combination with|together with|with)\s+\w",
     "'Talquetamab bridging followed by cilta-cel', 'Lymphodepletion with TBI before tisa-cel', "
     "'NT-I7 to expand CAR-T': the protocol gives the product as part of the tested regimen.",
 )
@@ -1098,9 +1102,9 @@ COMBINATION_DESIGN = Pattern(
 #: product's recipients.
 OUTCOME_RESEARCH = Pattern(
     "outcome_research",
-    r"\b(?:quality of life|(?-i:QoL)|patient[- ]reported|neuro-?cognit\w*|cognitive (?:impairment|"
-    r"function\w*|outcomes?|effects?|assessment)|cognition|cardiac (?:function|events?|outcomes?|"
-    r"effects?|toxicit\w*|assessment)|cardiovascular|cardiotox\w*|costs?|economic|resource use|"
+    r"\b(?:quality of life|(?-i:QoL)|patient[- ]reported|neuro-?cognit\w*|cognitive|cognition|"
+    r"cardiac (?:function|events?|outcomes?|effects?|toxicit\w*|assessment)|cardiovascular|"
+    r"cardiotox\w*|costs?|economic|resource use|"
     r"(?-i:HRU)|claims|imaging|(?-i:PET|MRI)|magnetic resonance|radiomic\w*|tracer|trafficking|"
     r"biodistribution|biomarkers?|immune reconstitution|delayed (?:effects|toxicit\w*)|late "
     r"effects|monitoring|infections?|geriatric|survivorship|older patients|elderly patients)\b",
@@ -1112,7 +1116,8 @@ OUTCOME_RESEARCH = Pattern(
 ASSESSMENT_ITEM = Pattern(
     "assessment_item",
     r"\b(?:questionnaires?|surveys?|interviews?|assessments?|tests?|testing|scales?|scores?|"
-    r"measures?|instruments?|(?-i:EORTC|FACT|PROMIS|QLQ)\w*|blood (?:samples?|draws?|withdrawal|"
+    r"measures?|instruments?|evaluations?|(?-i:MRIs|EORTC|FACT|PROMIS|QLQ)\w*|"
+    r"blood (?:samples?|draws?|withdrawal|"
     r"collection|tests?)|biospecimens?|specimen collection|sampling|samples?|biops\w*|aspiration|"
     r"lumbar puncture|imaging|tomography|scans?|(?-i:PET|MRI)|(?-i:\bCT)(?:[\s/,;)]|$)|"
     r"magnetic resonance|"
@@ -1185,6 +1190,7 @@ STUDY_ACRONYM = Pattern(
 #:   other_item           an item is neither a cell product, an assessment nor lymphodepletion
 #:   assessment_only      every item is an assessment
 #:   sampling_only        every item collects material (SAMPLING_ITEM)
+#:   named_standard_item  an item is an approved product by name (not 'CAR-T cells')
 #:   add_on_title         the title names another agent and no investigational product
 @dataclass(frozen=True)
 class Feature:
@@ -1365,6 +1371,12 @@ GUARDS: tuple[Guard, ...] = (
         COMBINATION,
         ("add_on_title", "!investigational_item", "standard_product", "lymphodepletion_title"),
         "'A study of fludarabine dosing' before a standard CAR-T listed as an intervention.",
+    ),
+    Guard(
+        "add_on_named_product",
+        COMBINATION,
+        ("add_on_title", "!investigational_item", "named_standard_item"),
+        "'Duvelisib exposure ...' listing tisagenlecleucel: a named product the protocol gives.",
     ),
     Guard(
         "add_on_prior_exposure",

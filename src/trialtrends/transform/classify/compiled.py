@@ -129,6 +129,7 @@ def compiled() -> Compiled:
     names = [rx(r.pattern) for r in R.RULES if r.names_list]
     named = {name: rx(pattern) for name, pattern in _named_patterns().items()}
     item, title = _standard_products()
+    named["named_standard_item"] = union([rx(r"^\s*(?:" + R.APPROVED_CAR_T + r")\b"), rx(item)])
     named["standard_cell_item"] = union([named["standard_cell_item"], rx(item)])
     named["standard_cell_title"] = union([named["standard_cell_title"], rx(title)])
     return Compiled(

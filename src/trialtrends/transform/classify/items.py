@@ -16,6 +16,7 @@ ITEM_FLAGS = (
     "_other_item",
     "_assessment_only",
     "_sampling_only",
+    "_named_standard_item",
 )
 
 
@@ -32,6 +33,7 @@ def intervention_items(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         .with_columns(
             any_class(item, R.INTERVENTION, comp).alias("_cell"),
             item.str.contains(p["standard_cell_item"]).alias("_standard"),
+            item.str.contains(p["named_standard_item"]).alias("_named_standard"),
             item.str.contains(p["non_cell_intervention"]).alias("_non_cell"),
             item.str.contains(p["lymphodepletion"]).alias("_lymphodepletion"),
             item.str.contains(p["assessment_item"]).alias("_assessment"),
@@ -50,6 +52,7 @@ def intervention_items(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         ((pl.col("_non_cell") | pl.col("_lymphodepletion")) & not_cell).all().alias("_only_drugs"),
         (pl.col("_cell") & ~pl.col("_standard")).any().alias("_investigational_item"),
         pl.col("_standard").any().alias("_standard_item"),
+        pl.col("_named_standard").any().alias("_named_standard_item"),
         # Something is given besides the product, assessments and lymphodepletion.
         (not_cell & ~pl.col("_assessment") & ~pl.col("_lymphodepletion")).any().alias("_other_item"),
         (pl.col("_assessment") & not_cell).all().alias("_assessment_only"),
