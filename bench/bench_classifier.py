@@ -317,7 +317,7 @@ def throughput(studies: list[dict], runs: int, replicate_to: int) -> None:
         med = statistics.median(times)
         print(f"classify {label}: {data.height} studies, median {med:.2f}s over {runs} runs, "
               f"{data.height / med:,.0f} studies/s")  # fmt: skip
-    print("(a call has ~0.2 s of fixed regex-compilation cost: classify large batches)")
+    print("(a call has a fixed cost of about 1-2 s (regex compilation, two passes): classify large batches)")
 
 
 def main() -> int:
