@@ -68,6 +68,8 @@ def landscape(corpus_warehouse, tmp_path_factory):
             "on conflict do nothing",
             [area, category, pattern, pattern],
         )
+    # The published dictionary and its trial links are replaced by the fixture products.
+    con.execute("delete from trial_products; delete from product_approvals; delete from products")
     con.executemany("insert into products values (?, ?, null, [], [], ?, ?, ?, ?, ?, 'fixture')", PRODUCTS)
     con.executemany("insert into product_approvals values (?, ?, ?, ?)", APPROVALS)
     for product_id, pattern in PRODUCT_NAMES.items():
