@@ -217,3 +217,34 @@ def test_xlsx_without_out_is_one_clear_error(data_dir):
         main, ["report", "--year", "2024", "--format", "xlsx", "--data-dir", str(data_dir)]
     )
     assert result.exit_code == 2 and "give --out DIR" in result.output and "Traceback" not in result.output
+
+
+def test_expanded_access_is_out_by_default_and_in_on_request(tmp_path):
+    from builders import study
+    from conftest import test_settings
+    from fakeapi import FakeCtgov
+
+    from trialtrends.output.report import build_report
+    from trialtrends.pipeline import refresh
+
+    records = [
+        study("NCT90000001", title="CD19 CAR-T cells for lymphoma", posted="2022-03-01"),
+        study("NCT90000002", title="Expanded access to CD19 CAR-T cells", posted="2022-05-01",
+              status="AVAILABLE", study_type="EXPANDED_ACCESS"),
+        study("NCT90000003", title="BCMA CAR-T cells in myeloma", posted="2022-06-01", status="WITHDRAWN"),
+    ]  # fmt: skip
+    with FakeCtgov(records) as fake:
+        settings = test_settings(tmp_path, fake.url)
+        refresh(settings)
+
+    def car_t_2022(**options):
+        data = build_report(settings.warehouse_path, year=2022, modality="CAR-T", **options)
+        return next(r["trials"] for r in data["trend"] if r["year"] == 2022), data
+
+    default, data = car_t_2022()
+    assert default == 2  # the withdrawn trial stays in, expanded access is out
+    assert any("expanded-access" in e for e in data["provenance"]["excluded"])
+    assert data["provenance"]["expanded_access_trials"] == 1 and data["provenance"]["withdrawn_trials"] == 1
+    included, data = car_t_2022(include_expanded_access=True)
+    assert included == 3 and data["include_expanded_access"] is True
+    assert not any("expanded-access" in e for e in data["provenance"]["excluded"])

@@ -240,7 +240,12 @@ def sql(query: str | None, file: Path | None, data_dir: Path | None, fmt: str) -
     show_default=True,
     help="Sponsor counting: lead sponsor only, or lead or collaborator.",
 )
-@click.option("--include-follow-up", is_flag=True, help="Also count long-term follow-up studies.")
+@click.option(
+    "--include-follow-up", is_flag=True, help="Also count follow-up and observational-exposure studies."
+)
+@click.option(
+    "--include-expanded-access", is_flag=True, help="Also count expanded-access / compassionate-use records."
+)
 @click.option(
     "--trend-years",
     type=click.IntRange(1, 50),
@@ -267,7 +272,7 @@ def sql(query: str | None, file: Path | None, data_dir: Path | None, fmt: str) -
 @friendly_errors
 def report(
     year: int, modality: str | None, basis: str, top: int, role: str, include_follow_up: bool,
-    trend_years: int, fmt: str, out: Path | None, data_dir: Path | None,
+    include_expanded_access: bool, trend_years: int, fmt: str, out: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
     """The landscape of a year: trend, phases, countries, sponsors, diseases, targets, products."""
     if fmt == "xlsx" and out is None:
@@ -281,7 +286,8 @@ def report(
 
     data = build_report(
         settings.warehouse_path, year=year, modality=modality, basis=basis, top=top,
-        role=role, include_follow_up=include_follow_up, trend_years=trend_years,
+        role=role, include_follow_up=include_follow_up, include_expanded_access=include_expanded_access,
+        trend_years=trend_years,
     )  # fmt: skip
     if fmt == "xlsx":
         from trialtrends.output.files import report_stem

@@ -8,6 +8,7 @@ polars, no prefect, no matplotlib.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,13 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _macro(view: str, include_follow_up: bool) -> str:
-    # The *_by(include_follow_up) table macros behind each view (see sql/); only two fixed
-    # spellings can reach the SQL text, never user input.
-    return f"{view}_by(true)" if include_follow_up else view
+def _macro(view: str, include_follow_up: bool, include_expanded_access: bool = False) -> str:
+    # The *_by(include_follow_up, include_expanded_access) table macros behind each view (see
+    # sql/); only these fixed spellings can reach the SQL text, never user input.
+    if not (include_follow_up or include_expanded_access):
+        return view
+    follow_up, expanded = str(include_follow_up).lower(), str(include_expanded_access).lower()
+    return f"{view}_by({follow_up}, include_expanded_access := {expanded})"
 
 
 def _provenance(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -73,6 +77,13 @@ def _provenance(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         for q in queries
     ]  # fmt: skip
     row["finished_at"] = row["finished_at"].isoformat() + "Z" if row["finished_at"] else None
+    # How many records of each special kind the tables hold (and whether the defaults count them).
+    ((row["expanded_access_trials"], row["withdrawn_trials"]),) = con.execute(
+        "select count(*) filter (where f.is_expanded_access), "
+        "count(*) filter (where t.overall_status = 'WITHDRAWN') "
+        "from trials t join trial_flags f using (nct_id) "
+        "where t.nct_id in (select nct_id from trial_report_groups)"
+    ).fetchall()
     return row
 
 
@@ -108,6 +119,7 @@ def build_report(
     top: int = 10,
     role: str = "lead",
     include_follow_up: bool = False,
+    include_expanded_access: bool = False,
     trend_years: int = TREND_YEARS,
 ) -> dict[str, Any]:
     """Everything the report shows, as plain data (the `--format json` structure)."""
@@ -116,9 +128,14 @@ def build_report(
         raise ReportError(f"--trend-years must be at least 1 (got {trend_years}).", exit_code=2)
     groups = [modality] if modality else list(SIDE_BY_SIDE)
     ranked_by = modality or "ALL"
+
+    def counted(view: str) -> str:
+        """The view, or its macro when follow-up or expanded-access studies are counted too."""
+        return _macro(view, include_follow_up, include_expanded_access)
+
     con = connect(warehouse_path)
     try:
-        yearly = _macro("yearly_counts", include_follow_up)
+        yearly = counted("yearly_counts")
         span = con.execute(
             f"select min(year), max(year) from {yearly} where basis = ? and modality = ?",
             [basis, ranked_by],
@@ -151,43 +168,43 @@ def build_report(
             _rows(
                 con,
                 f"select modality, phase, trials, share, phase_order "
-                f"from {_macro('phase_distribution', include_follow_up)} "
+                f"from {counted('phase_distribution')} "
                 "where basis = ? and year = ? and modality in (select unnest(?::varchar[])) "
                 "order by phase_order, modality",
                 [basis, year, groups],
             ),
             _rows(
                 con,
-                f"select distinct phase, phase_order from {_macro('phase_distribution', include_follow_up)} "
+                f"select distinct phase, phase_order from {counted('phase_distribution')} "
                 "where basis = ? order by phase_order",
                 [basis],
             ),
             groups,
         )
         countries = _ranked(
-            con, _macro("country_table", include_follow_up), "country_code", ["country"],
+            con, counted("country_table"), "country_code", ["country"],
             basis, year, groups, ranked_by, top, extra_filter="country_code <> 'XX'",
         )  # fmt: skip
         not_provided = _rows(
             con,
-            f"select modality, trials, share from {_macro('country_table', include_follow_up)} "
+            f"select modality, trials, share from {counted('country_table')} "
             "where basis = ? and year = ? and country_code = 'XX' "
             "and modality in (select unnest(?::varchar[])) order by modality",
             [basis, year, groups],
         )
         sponsors = _ranked(
-            con, _macro("sponsor_table", include_follow_up), "sponsor", ["sponsor_country"],
+            con, counted("sponsor_table"), "sponsor", ["sponsor_country"],
             basis, year, groups, ranked_by, top, extra_filter="role = ?", extra_params=[role],
         )  # fmt: skip
         targets = _ranked(
-            con, _macro("target_table", include_follow_up), "target", [],
+            con, counted("target_table"), "target", [],
             basis, year, groups, ranked_by, top, extra_filter="target <> 'Not named'",
         )  # fmt: skip
         disease_areas = _over_years(
             _rows(
                 con,
                 f"select modality, year, area, trials, share "
-                f"from {_macro('disease_area_table', include_follow_up)} "
+                f"from {counted('disease_area_table')} "
                 "where basis = ? and year between ? and ? and modality in (select unnest(?::varchar[]))",
                 [basis, years[0], year, groups],
             ),
@@ -197,7 +214,7 @@ def build_report(
             _rows(
                 con,
                 f"select modality, year, sponsor_type, trials, share "
-                f"from {_macro('sponsor_type_table', include_follow_up)} "
+                f"from {counted('sponsor_type_table')} "
                 "where basis = ? and role = ? and year between ? and ? "
                 "and modality in (select unnest(?::varchar[]))",
                 [basis, role, years[0], year, groups],
@@ -206,7 +223,7 @@ def build_report(
         )  # fmt: skip
         for row in sponsor_types:
             row["role"] = role
-        products = _products(con, groups, top, include_follow_up)
+        products = _products(con, groups, top, counted)
         provenance = _provenance(con)
     except duckdb.Error as exc:
         raise ReportError(f"The warehouse could not be read: {exc}") from exc
@@ -215,7 +232,13 @@ def build_report(
     partial = _partial_year(provenance)
     for row in trend:
         row["partial"] = bool(partial) and row["year"] == partial["year"]
-    excluded = [] if include_follow_up else ["long-term follow-up studies (use --include-follow-up)"]
+    excluded = (
+        []
+        if include_follow_up
+        else ["follow-up and observational-exposure studies (use --include-follow-up)"]
+    )
+    if not include_expanded_access:
+        excluded.append("expanded-access and compassionate-use records (use --include-expanded-access)")
     provenance.update(
         basis=basis,
         excluded=[*excluded, "trials the classifier found testing no CAR-T/TCR-T/TIL/NK product"],
@@ -230,6 +253,7 @@ def build_report(
         "top": top,
         "role": role,
         "include_follow_up": include_follow_up,
+        "include_expanded_access": include_expanded_access,
         "trend_years": trend_years,
         "partial_year": partial,
         "trend": trend,
@@ -279,7 +303,7 @@ def _over_years(
 
 
 def _products(
-    con: duckdb.DuckDBPyConnection, groups: list[str], top: int, include_follow_up: bool
+    con: duckdb.DuckDBPyConnection, groups: list[str], top: int, counted: Callable[[str], str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Approved products, the top products by trials, and products by phase and by country.
 
@@ -290,7 +314,7 @@ def _products(
         "product_id, name, modality, targets, cell_source, developer, developer_country, "
         "approvals, first_approval_year, trials, highest_phase"
     )
-    table = _macro("product_table", include_follow_up)
+    table = counted("product_table")
     approved = _rows(
         con,
         f"select {columns} from {table} where is_approved and modality in ({modalities}) "
@@ -306,14 +330,14 @@ def _products(
     by_phase = _rows(
         con,
         f"select modality, highest_phase, phase_order, products, approved_products "
-        f"from {_macro('products_by_phase', include_follow_up)} where modality in ({modalities}) "
+        f"from {counted('products_by_phase')} where modality in ({modalities}) "
         "order by phase_order, modality",
         [groups],
     )
     by_country = _rows(
         con,
         f"select developer_country, modality, products, products_in_trials, approved_products "
-        f"from {_macro('products_by_country', include_follow_up)} where modality in ({modalities}) "
+        f"from {counted('products_by_country')} where modality in ({modalities}) "
         "order by developer_country = 'Unknown', developer_country, modality",
         [groups],
     )

@@ -174,6 +174,10 @@ def provenance_lines(data: dict[str, Any]) -> list[str]:
         f"registry data timestamp {p.get('data_timestamp') or 'n/a'}, API version "
         f"{p.get('api_version') or 'n/a'}; classifier {p.get('classifier_version', '?')}.",
         f"Year basis: {data['basis']}. Excluded: {'; '.join(p['excluded'])}.",
+        "Counted: trials that give patients a CAR-T, TCR-T, TIL or NK product as what they test "
+        "(investigational) or as the backbone of a combination; withdrawn trials stay in "
+        f"(the tables hold {p.get('withdrawn_trials', 0)} withdrawn and "
+        f"{p.get('expanded_access_trials', 0)} expanded-access records).",
     ]
     if data.get("partial_year"):
         lines.append(f"{data['partial_year']['year']} is {partial_label(data)}: its counts are incomplete.")

@@ -5,7 +5,8 @@
 -- more than 1 for multinational trials. Trials without any location appear as 'Not provided'
 -- (country_code XX) with a null rank. Ties: competition ranking (1, 2, 2, 4) by trials, rows of
 -- equal rank ordered by country name.
--- Long-term follow-up studies are excluded; country_table_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; country_table_by(true) includes follow-up,
+-- country_table_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
 --   basis: Year basis: first_posted, first_submitted or start.
@@ -15,9 +16,9 @@
 --   country: Canonical English country name.
 --   trials: Trials with at least one current site in the country.
 --   share: trials / all trials of the group, basis and year (multinational trials count in several countries).
-create or replace macro country_table_by(include_follow_up) as table
+create or replace macro country_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
-    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 countries as (
@@ -25,7 +26,7 @@ countries as (
 ),
 
 totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 counted as (

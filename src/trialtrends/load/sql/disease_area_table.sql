@@ -6,7 +6,8 @@
 -- Zero years are filled: every area ever seen has a row (trials 0) for each year from the
 -- group's first to its last year under that basis, so charts of the areas over time need no
 -- gap filling.
--- Long-term follow-up studies are excluded; disease_area_table_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; disease_area_table_by(true) includes follow-up,
+-- disease_area_table_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
 --   basis: Year basis: first_posted, first_submitted or start.
@@ -16,9 +17,9 @@
 --   trials: Trials of the group in that year naming a disease of the area (0 when none).
 --   share: trials / all trials of the group, basis and year (a trial in two areas counts in both;
 --     0 when the year has no trial).
-create or replace macro disease_area_table_by(include_follow_up) as table
+create or replace macro disease_area_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
-    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 diseases as (
@@ -26,7 +27,7 @@ diseases as (
 ),
 
 totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 areas as (

@@ -2,7 +2,8 @@
 -- grain: one row per (modality, basis, year, phase).
 -- share = trials in the phase / all trials of that modality, basis and year (sums to 1).
 -- phase_order sorts phases from Early Phase 1 to Not Provided.
--- Long-term follow-up studies are excluded; phase_distribution_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; phase_distribution_by(true) includes follow-up,
+-- phase_distribution_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
 --   basis: Year basis: first_posted, first_submitted or start.
@@ -11,9 +12,9 @@
 --   trials: Trials of the group in that year and phase.
 --   share: trials / all trials of the group, basis and year (the phases of a year sum to 1).
 --   phase_order: Sort key: 1 = Early Phase 1 ... 7 = Phase 4, 8 = Not Applicable, 9 = Not Provided.
-create or replace macro phase_distribution_by(include_follow_up) as table
+create or replace macro phase_distribution_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
-    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 phases as (

@@ -8,7 +8,8 @@
 -- approvals lists every agency's first approval as 'FDA 2017; EMA 2018', ordered by year.
 -- A product of a modality outside the report groups (CAR-M, CAR-NKT, ...) counts only trials that
 -- also test a report-group modality.
--- Long-term follow-up studies are excluded; product_table_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; product_table_by(true) includes follow-up,
+-- product_table_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   product_id: Stable product identifier (products.product_id).
 --   name: Canonical product name (INN short form, or the development code).
@@ -27,7 +28,7 @@
 --   first_trial_year: Earliest first_posted year among those trials.
 --   highest_phase: Highest phase reached among those trials; null when none has a phase.
 --   highest_phase_order: Sort key of highest_phase (1 = Early Phase 1 ... 7 = Phase 4).
-create or replace macro product_table_by(include_follow_up) as table
+create or replace macro product_table_by(include_follow_up, include_expanded_access := false) as table
 with catalogue as (
     select product_id, name, inn, brand_names, modality, targets, cell_source, developer,
         developer_country
@@ -44,7 +45,7 @@ approval_lists as (
 ),
 
 counted_trials as (
-    select distinct nct_id from trial_group_years_by(include_follow_up)
+    select distinct nct_id from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 phases as (

@@ -3,7 +3,8 @@
 -- highest_phase is 'No phase given' for products whose counted trials give no phase and
 -- 'No counted trial' for products without a counted trial. approved_products counts those of
 -- the row that any agency has approved. Combinations without a product have no row.
--- Long-term follow-up studies are excluded; products_by_phase_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; products_by_phase_by(true) includes follow-up,
+-- products_by_phase_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Modality of the products (CAR-T, CAR-NK, NK, TCR-T, TIL, ...).
 --   highest_phase: Highest phase reached by the products' counted trials; 'No phase given' or
@@ -12,7 +13,7 @@
 --     9 = No counted trial.
 --   products: Products of the modality whose highest phase is this one.
 --   approved_products: Of these, the products approved by any agency.
-create or replace macro products_by_phase_by(include_follow_up) as table
+create or replace macro products_by_phase_by(include_follow_up, include_expanded_access := false) as table
 with catalogue as (
     select
         modality,
@@ -27,7 +28,7 @@ with catalogue as (
             else 9
         end::integer as phase_order,
         is_approved
-    from product_table_by(include_follow_up)
+    from product_table_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 final as (

@@ -5,7 +5,8 @@
 -- sponsor is the canonical name; sponsor_country its home country where known.
 -- share = trials / all trials of that modality, basis and year. Ties: competition ranking
 -- (1, 2, 2, 4) by trials, rows of equal rank ordered by sponsor name.
--- Long-term follow-up studies are excluded; sponsor_table_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; sponsor_table_by(true) includes follow-up,
+-- sponsor_table_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
 --   basis: Year basis: first_posted, first_submitted or start.
@@ -16,9 +17,9 @@
 --   sponsor_country: Home country of the organisation, where known.
 --   trials: Trials the organisation sponsors (in that role).
 --   share: trials / all trials of the group, basis and year.
-create or replace macro sponsor_table_by(include_follow_up) as table
+create or replace macro sponsor_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
-    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 sponsors as (
@@ -30,7 +31,7 @@ sponsors as (
 ),
 
 totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 counted as (

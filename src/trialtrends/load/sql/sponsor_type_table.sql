@@ -7,7 +7,8 @@
 -- share = trials / all trials of that modality, basis and year.
 -- Zero years are filled: every sponsor type ever seen has a row (trials 0) for each year from
 -- the group's first to its last year under that basis, for both roles.
--- Long-term follow-up studies are excluded; sponsor_type_table_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; sponsor_type_table_by(true) includes follow-up,
+-- sponsor_type_table_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
 --   basis: Year basis: first_posted, first_submitted or start.
@@ -17,9 +18,9 @@
 --   trials: Trials of the group in that year with a sponsor of that type in that role (0 when
 --     none).
 --   share: trials / all trials of the group, basis and year (0 when the year has no trial).
-create or replace macro sponsor_type_table_by(include_follow_up) as table
+create or replace macro sponsor_type_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
-    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 sponsors as (
@@ -29,7 +30,7 @@ sponsors as (
 ),
 
 totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 types as (

@@ -6,7 +6,8 @@
 -- share = trials / all trials of that modality, basis and year. Ties: competition ranking
 -- (1, 2, 2, 4) by trials. Years without a trial for a target have no row (the report fills
 -- zeros).
--- Long-term follow-up studies are excluded; target_table_by(true) includes them.
+-- Long-term follow-up and expanded-access studies are excluded; target_table_by(true) includes follow-up,
+-- target_table_by(false, include_expanded_access := true) expanded access.
 -- columns:
 --   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
 --   basis: Year basis: first_posted, first_submitted or start.
@@ -17,9 +18,9 @@
 --   trials: Trials of the group in that year naming the target.
 --   share: trials / all trials of the group, basis and year (multi-target trials count for
 --     each target).
-create or replace macro target_table_by(include_follow_up) as table
+create or replace macro target_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
-    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up)
+    select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 targets as (
@@ -27,7 +28,7 @@ targets as (
 ),
 
 totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up)
+    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 counted as (
