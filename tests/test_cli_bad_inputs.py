@@ -241,12 +241,12 @@ FAST_FAIL = {"TRIALTRENDS_MAX_RETRIES": "0", "TRIALTRENDS_MAX_RPS": "0"}
 CASES = [
     # -- refresh from a bulk file ------------------------------------------------------------
     Case("bulk-truncated-gz", [*BULK, "{truncated_gz}"], 1, "is truncated or corrupt"),
-    Case("bulk-not-gzip", [*BULK, "{not_gzip}"], 1, "Not a gzipped file"),
+    Case("bulk-not-gzip", [*BULK, "{not_gzip}"], 1, "is not a gzip file (it has no gzip header)"),
     Case("bulk-not-a-zip", [*BULK, "{not_zip}"], 1, "is not a readable zip"),
     Case("bulk-truncated-zip", [*BULK, "{truncated_zip}"], 1, "is not a readable zip"),
     Case("bulk-zip-of-junk", [*BULK, "{zip_of_junk}"], 1, "gate"),
     Case("bulk-empty-jsonl", [*BULK, "{empty_jsonl}"], 1, "gate classifier_sanity failed"),
-    Case("bulk-empty-gz", [*BULK, "{empty_gz}"], 1, "gate"),
+    Case("bulk-empty-gz", [*BULK, "{empty_gz}"], 1, "is not a gzip file (it is empty)"),
     Case("bulk-empty-zip", [*BULK, "{empty_zip}"], 1, "is not a readable zip"),
     Case("bulk-junk-jsonl", [*BULK, "{junk_jsonl}"], 1, "gate data_quality failed"),
     Case("bulk-unknown-kind", [*BULK, "{txt_source}"], 1, "is not a .zip, a folder of study JSON files"),

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from fakeapi import FakeCtgov
 
 from trialtrends.cli import main
+from trialtrends.extract.searches import QUERIES
 
 
 @pytest.fixture(autouse=True)
@@ -206,7 +207,8 @@ def test_refresh_progress_under_a_pty(slow_fake, tmp_path):
     # Every stage was shown: pull with pages and studies, then process/load/publish.
     assert "query car_t page 3: 15 unique studies so far (totalCount 30)" in raw
     assert "processing / loading / publishing" in raw or "studies scanned" in raw
-    assert re.search(r"✓ pull .* 5/5 30 unique studies", text), text
+    n = len(QUERIES)  # the recall searches plus the product-dictionary batches
+    assert re.search(rf"✓ pull .* {n}/{n} 30 unique studies", text), text
     assert re.search(r"✓ process .* published", text), text
     # The log lines are all there, each on its own screen line starting at column 0.
     for message in ("landing raw responses", "query car_t: 6 pages", "published "):

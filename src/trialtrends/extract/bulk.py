@@ -162,6 +162,12 @@ def source_facts(path: Path, block: int = 1 << 20) -> SourceFacts:
         return SourceFacts(size, digest.hexdigest(), entries)
     entries = 0
     inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if path.name.lower().endswith(".gz") else None
+    if inflate is not None:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        if magic != b"\x1f\x8b":
+            what = "it is empty" if not magic else "it has no gzip header"
+            raise SourceError(f"{path} is not a gzip file ({what}): give a .jsonl.gz, a .jsonl or a zip")
     pending = b""
     try:
         with open(path, "rb") as fh:
