@@ -53,8 +53,11 @@ def caption(data: dict[str, Any]) -> str:
         f"Source: ClinicalTrials.gov (data timestamp {stamp})",
         f"year basis: {data['basis'].replace('_', ' ')}",
     ]
-    if not data["include_follow_up"]:
-        parts.append("long-term follow-up studies excluded")
+    left_out = [] if data["include_follow_up"] else ["follow-up"]
+    if not data.get("include_expanded_access"):
+        left_out.append("expanded-access")
+    if left_out:
+        parts.append(f"{' and '.join(left_out)} studies excluded")
     text = "; ".join(parts) + "."
     partial = data.get("partial_year")
     if partial and data["year"] - data["trend_years"] < partial["year"] <= data["year"]:
