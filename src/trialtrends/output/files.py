@@ -27,6 +27,7 @@ def report_stem(data: dict[str, Any]) -> str:
     """`report-2022-car-t-first_posted` (one group) or `report-2022-all-groups-first_posted`."""
     scope = data["modalities"][0].lower() if len(data["modalities"]) == 1 else "all-groups"
     suffix = "-with-follow-up" if data["include_follow_up"] else ""
+    suffix += "-with-expanded-access" if data.get("include_expanded_access") else ""
     return f"report-{data['year']}-{scope}-{data['basis']}{suffix}"
 
 
