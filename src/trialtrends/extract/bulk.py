@@ -23,10 +23,9 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from trialtrends.errors import TrialtrendsError
-from trialtrends.extract.records import Malformed, parse_record
+from trialtrends.extract.records import Malformed
 
 
 class SourceError(TrialtrendsError):
@@ -107,12 +106,6 @@ def bulk_raw(path: Path) -> Iterator[tuple[str, bytes]]:
                         yield f"{path.name} line {number}", line
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
             raise SourceError(f"{path} is truncated or corrupt: {exc}") from exc
-
-
-def bulk_studies(path: Path) -> Iterator[Any]:
-    """Stream the parsed records (or Malformed) of a bulk source, one at a time."""
-    for where, data in bulk_raw(path):
-        yield parse_record(data, where)
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

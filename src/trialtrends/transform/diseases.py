@@ -76,6 +76,7 @@ from trialtrends.data.disease_rules import (
     UNKNOWN,
     Rule,
 )
+from trialtrends.transform.study_text import text_frame, text_row
 
 #: Fields in evidence-priority order; the first two are read first (tier 1).
 FIELDS: tuple[str, ...] = ("conditions", "condition_mesh", "brief_title", "official_title", "keywords")
@@ -359,33 +360,7 @@ def trial_disease_summary(diseases: pl.DataFrame) -> pl.DataFrame:
 # Building the input from ClinicalTrials.gov API v2 studies (for benchmarks and callers that
 # hold raw studies rather than the normalized text frame).
 # --------------------------------------------------------------------------------------------
-def _join(values: Any) -> str | None:
-    if isinstance(values, str):
-        return values.strip() or None
-    if not isinstance(values, list):
-        return None
-    kept = [v.strip() for v in values if isinstance(v, str) and v.strip()]
-    return " | ".join(kept) if kept else None
-
-
-def disease_text_row(study: Mapping[str, Any]) -> dict[str, str | None]:
-    """The classifier input row of one API v2 study (lists joined with ' | ')."""
-    protocol = study.get("protocolSection") or {}
-    ident = protocol.get("identificationModule") or {}
-    cond = protocol.get("conditionsModule") or {}
-    browse = (study.get("derivedSection") or {}).get("conditionBrowseModule") or {}
-    meshes = [m.get("term") for m in browse.get("meshes") or [] if isinstance(m, dict)]
-    return {
-        "nct_id": ident.get("nctId"),
-        "conditions": _join(cond.get("conditions")),
-        "keywords": _join(cond.get("keywords")),
-        "brief_title": _join(ident.get("briefTitle")),
-        "official_title": _join(ident.get("officialTitle")),
-        "condition_mesh": _join(meshes),
-    }
-
-
 def disease_text_frame(studies: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
-    """`disease_text_row` for many studies, as the frame `classify_diseases` takes."""
-    schema = {c: pl.String() for c in (*REQUIRED_COLUMNS, "condition_mesh")}
-    return pl.DataFrame([disease_text_row(s) for s in studies], schema=schema)
+    """The frame `classify_diseases` takes, from API v2 studies: the same text rows the modality
+    classifier reads (study_text), so a record is walked one way only."""
+    return text_frame(text_row(dict(s)) for s in studies).select(*REQUIRED_COLUMNS, "condition_mesh")
