@@ -77,8 +77,13 @@ def _cleanup_abandoned(warehouse_dir: Path) -> None:
             os.close(fd)
 
 
-def _readable(path: Path) -> str | None:
-    """None when the warehouse file opens, else why not (one line)."""
+def unreadable_reason(path: Path) -> str | None:
+    """Why the published warehouse cannot be opened (one line), or None when it opens or is
+    not there yet."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "it is not a file"
     try:
         duckdb.connect(str(path), read_only=True).close()
     except duckdb.Error as exc:
@@ -88,14 +93,9 @@ def _readable(path: Path) -> str | None:
     return None
 
 
-def move_aside_if_unreadable(warehouse_path: Path, run_id: str) -> Path | None:
-    """A published warehouse that cannot be opened is moved to `<name>.corrupt-<run_id>` (kept
-    for inspection, never deleted) so the pipeline heals by publishing a fresh one."""
-    if not warehouse_path.exists():
-        return None
-    why = "it is not a file" if not warehouse_path.is_file() else _readable(warehouse_path)
-    if why is None:
-        return None
+def move_aside(warehouse_path: Path, run_id: str, why: str) -> Path:
+    """Move an unreadable published warehouse to `<name>.corrupt-<run_id>` (kept for
+    inspection, never deleted) so the pipeline heals by publishing a fresh one."""
     aside = warehouse_path.with_name(f"{warehouse_path.name}.corrupt-{run_id}")
     os.replace(warehouse_path, aside)
     log.warning("the published warehouse could not be opened (%s); moved it to %s", why, aside)
@@ -200,12 +200,14 @@ class WarehouseBuilder:
         """
         con = self._connection()
         try:
-            if incremental and _readable(self.warehouse_path) is not None:
+            why = unreadable_reason(self.warehouse_path)
+            if why is not None and incremental:
                 raise WarehouseError(
                     f"The published warehouse {self.warehouse_path} cannot be read, so an incremental "
                     "run has nothing to merge into; run a full `trialtrends refresh` (it moves the file aside)."
                 )
-            self.recovered = move_aside_if_unreadable(self.warehouse_path, self.run_id)
+            if why is not None:
+                self.recovered = move_aside(self.warehouse_path, self.run_id, why)
             previous = self.warehouse_path if self.warehouse_path.is_file() else None
             if previous is not None:
                 try:
