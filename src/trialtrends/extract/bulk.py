@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from isal import isal_zlib
+
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.records import Malformed
 
@@ -426,14 +428,15 @@ def _entry(
         raise SourceError(f"{part.path} is truncated or corrupt at entry {where}")
     try:
         if part.method[i] == zipfile.ZIP_DEFLATED:
-            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            # ISA-L inflates the same raw deflate stream as zlib, ~1.8x faster (the bulk floor).
+            inflater = isal_zlib.decompressobj(-zlib.MAX_WBITS)
             data = inflater.decompress(compressed, usize + 1)
         elif part.method[i] == zipfile.ZIP_STORED:
             data = compressed
         else:
             raise SourceError(f"{part.path}: entry {where} uses unsupported compression {part.method[i]}")
-    except zlib.error as exc:
+    except (zlib.error, isal_zlib.error) as exc:
         raise SourceError(f"{part.path} is corrupt at entry {where}: {exc}") from exc
-    if len(data) != usize or zlib.crc32(data) != part.crc[i]:
+    if len(data) != usize or isal_zlib.crc32(data) != part.crc[i]:
         raise SourceError(f"{part.path} is corrupt at entry {where}: size or CRC mismatch")
     return where, data
