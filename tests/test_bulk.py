@@ -253,7 +253,8 @@ def test_registry_shaped_input_publishes_what_parsing_everything_publishes(
     # The prefiltered run goes through the worker pool, in many parts and parse batches.
     monkeypatch.setattr(bulk_tasks, "PARALLEL_MIN_ENTRIES", 1)
     monkeypatch.setattr(bulk_tasks, "PART_ENTRIES", 40)
-    monkeypatch.setattr(bulk_tasks, "PARSE_ENTRIES", 25)
+    monkeypatch.setattr(bulk_tasks, "JUDGE_ENTRIES", 25)
+    monkeypatch.setattr(bulk_tasks, "NORMALISE_ENTRIES", 10)
     fast = replace(test_settings(tmp_path / "fast", "http://127.0.0.1:9"), workers=2)
     fast_manifest = refresh(fast, source=source).manifest
     entries = 3 * len(records) + 120 + 2

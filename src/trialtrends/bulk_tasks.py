@@ -1,11 +1,12 @@
-"""Bulk sources in parallel: scan tasks over bounded parts, parse tasks over pooled candidates.
+"""Bulk sources in parallel: scan tasks over bounded parts, then judge and normalise tasks.
 
 A *scan* task (`scan_part`) reads one part of the source by itself (a worker preads and
 inflates its own zip entries), checks each record's bytes against the prefilter
 (`transform.prefilter`) and sends back only the candidates. The main process drops repeated
-nctIds and pools the candidates into *parse* tasks (`process_raw_chunk`), which classify them on
-their text rows and normalise and validate the cell-therapy ones. Most registry studies are
-counted and CRC-checked but never parsed (README "Bulk ingest").
+nctIds and pools the candidates into *judge* tasks (`judge`), which classify them on their text
+rows and send back the cell-therapy ones; those are pooled again into *normalise* tasks
+(`normalise`), which normalise, classify and validate them. Most registry studies are counted
+and CRC-checked but never parsed (README "Bulk ingest").
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import polars as pl
 
 from trialtrends.extract.bulk import Malformed, Part, read_part
 from trialtrends.extract.records import nct_id_of, parse_record
 from trialtrends.process import BULK_CHUNK_SIZE, Chunk, _with_payloads, die_with_parent, process_chunk
-from trialtrends.transform.classify import classify
+from trialtrends.transform.classify import cell_therapy_ids
 from trialtrends.transform.prefilter import scan
 from trialtrends.transform.study_text import text_frame, text_row
 
@@ -35,34 +35,47 @@ from trialtrends.transform.study_text import text_frame, text_row
 # flight at once, so peak memory grows with PART_BYTES, never with the input's size.
 PART_ENTRIES = 4_000
 PART_BYTES = 16 << 20
-# Candidates per parse task: classifying costs ~1 s a call whatever its size, so candidates
-# are pooled across parts; bounded in bytes too (a parse task holds its raw bytes, and the
-# text rows of the candidates while it classifies them, never all of them parsed at once).
-PARSE_ENTRIES = 5_000
-PARSE_BYTES = 32 << 20
+# Candidates per judge task: deciding costs ~0.5 s a call whatever its size (the classifier's
+# regexes are compiled per call), so candidates are pooled across parts; bounded in bytes too
+# (a judge task holds its raw bytes and the text rows it classifies).
+JUDGE_ENTRIES = 6_000
+JUDGE_BYTES = 40 << 20
+# Cell-therapy records per normalise task: ~1% of a registry, so a whole night is a few tasks,
+# each paying normalisation's fixed cost (classify, diseases, pandera) once.
+NORMALISE_ENTRIES = 5_000
+NORMALISE_BYTES = 40 << 20
 PARALLEL_MIN_ENTRIES = 2 * BULK_CHUNK_SIZE
 
+Raw = list[tuple[str, bytes | Malformed]]
 
-def process_raw_chunk(
-    raw: list[tuple[str, bytes | Malformed]], run_id: str, cell_therapy_only: bool
-) -> Chunk:
-    """process_chunk over unparsed (where, bytes) records: parsing happens in the worker, and the
-    quarantined studies get their raw payload here, from the bytes the chunk already holds.
 
-    With `cell_therapy_only` the records are classified on their text rows first and only the
-    cell-therapy ones (and those without a usable nctId, for quarantine) are normalised and
-    validated: the prefilter's candidates are mostly other studies that name an anchor word.
-    """
-    scanned = len(raw)
-    if cell_therapy_only:
-        raw = _cell_therapy_or_unreadable(raw)
+def judge(raw: Raw) -> tuple[int, Raw]:
+    """The records among bulk candidates that the classifier finds cell therapy in, on the same
+    text rows normalisation builds, plus those without a well-formed nctId (normalisation
+    quarantines them): (how many were judged, those kept). Only the text rows are held while
+    classifying; the few kept records are parsed again when normalised."""
+    rows: list[dict[str, Any]] = []
+    ids: list[str | None] = []
+    for where, data in raw:
+        record = data if isinstance(data, Malformed) else parse_record(data, where)
+        nct_id = nct_id_of(record) if isinstance(record, dict) else None
+        ids.append(nct_id)
+        if nct_id is not None:
+            rows.append(text_row(record))
+    cell = cell_therapy_ids(text_frame(rows)) if rows else set()
+    kept = [entry for entry, nct_id in zip(raw, ids, strict=True) if nct_id is None or nct_id in cell]
+    return len(raw), kept
+
+
+def normalise(raw: Raw, run_id: str) -> Chunk:
+    """process_chunk over judged (where, bytes) records, parsed here; the quarantined studies get
+    their raw payload from the bytes the task already holds (no second read of the input)."""
     chunk = process_chunk(
         (data if isinstance(data, Malformed) else parse_record(data, where) for where, data in raw),
         run_id,
-        cell_therapy_only,
+        True,
     )
     chunk.validated = chunk.scanned - chunk.duplicates
-    chunk.scanned = scanned
 
     def lookup(wanted: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -72,27 +85,6 @@ def process_raw_chunk(
         return found
 
     return _with_payloads(chunk, lookup)
-
-
-def _cell_therapy_or_unreadable(
-    raw: list[tuple[str, bytes | Malformed]],
-) -> list[tuple[str, bytes | Malformed]]:
-    """The records the classifier finds cell therapy in, on the same text rows normalisation
-    builds, plus those without a well-formed nctId (normalisation quarantines them). Only the
-    text rows are kept while classifying; the few kept records are parsed again later."""
-    rows: list[dict[str, Any]] = []
-    ids: list[str | None] = []
-    for where, data in raw:
-        record = data if isinstance(data, Malformed) else parse_record(data, where)
-        nct_id = nct_id_of(record) if isinstance(record, dict) else None
-        ids.append(nct_id)
-        if nct_id is not None:
-            rows.append(text_row(record))
-    if not rows:
-        return raw
-    flags = classify(text_frame(rows)).flags
-    cell = set(flags.filter(pl.col("is_cell_therapy"))["nct_id"])
-    return [entry for entry, nct_id in zip(raw, ids, strict=True) if nct_id is None or nct_id in cell]
 
 
 _NCT_BYTES = re.compile(rb'"nctId"\s*:\s*"(NCT\d{8})"')
@@ -165,6 +157,25 @@ class _Inline(Executor):
         return future
 
 
+class _Pool:
+    """Records pooled into tasks of at most `entries` records and `max_bytes` raw bytes."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self.entries, self.max_bytes = entries, max_bytes
+        self.batch: Raw = []
+        self.bytes = 0
+
+    def add(self, where: str, data: bytes | Malformed) -> Raw | None:
+        """Pool one record; the batch when it is full."""
+        self.batch.append((where, data))
+        self.bytes += len(data) if isinstance(data, bytes) else 0
+        return self.take() if len(self.batch) >= self.entries or self.bytes >= self.max_bytes else None
+
+    def take(self) -> Raw:
+        batch, self.batch, self.bytes = self.batch, [], 0
+        return batch
+
+
 def bulk_chunks(
     source_parts: Iterable[Part],
     run_id: str,
@@ -172,18 +183,19 @@ def bulk_chunks(
     prefilter: bool = True,
     tally: BulkTally | None = None,
 ) -> Iterator[Chunk]:
-    """Chunks of a bulk source in input order: scan tasks over its parts, parse tasks over the
-    pooled candidates, all in one pool of `workers` processes (or inline for one).
+    """Chunks of a bulk source in input order, from three kinds of task in one pool of `workers`
+    processes (or inline for one): scan tasks over its parts, judge tasks over the pooled
+    candidates, normalise tasks over the pooled cell-therapy records.
 
-    At most workers + 1 scan tasks and workers + 1 parse tasks are pending, and the main
-    process holds only candidates (one parse batch being filled plus the pending results).
+    At most workers + 1 tasks of each kind are pending, and the main process holds only records
+    (one judge and one normalise batch being filled, plus the pending results).
     """
     tally = tally if tally is not None else BulkTally()
     seen = _Seen()
-    batch: list[tuple[str, bytes | Malformed]] = []
-    batch_bytes = 0
+    to_judge, to_normalise = _Pool(JUDGE_ENTRIES, JUDGE_BYTES), _Pool(NORMALISE_ENTRIES, NORMALISE_BYTES)
     scans: deque[Future[Scanned]] = deque()
-    parses: deque[Future[Chunk]] = deque()
+    judges: deque[Future[tuple[int, Raw]]] = deque()
+    normalised: deque[Future[Chunk]] = deque()
     # spawn, not fork: Polars' thread pool does not survive a fork.
     pool: Executor = (
         ProcessPoolExecutor(
@@ -196,8 +208,7 @@ def bulk_chunks(
         else _Inline()
     )
 
-    def take(result: Scanned) -> Iterator[Chunk]:
-        nonlocal batch, batch_bytes
+    def scanned(result: Scanned) -> Iterator[Chunk]:
         tally.entries += result.entries
         tally.inflated_bytes += result.inflated_bytes
         keep = {i: (where, data) for i, where, data in result.candidates}
@@ -212,30 +223,40 @@ def bulk_chunks(
         tally.skipped += result.entries - len(result.candidates)
         yield Chunk({}, result.entries - len(keep), repeats, parsed=False)
         for where, data in keep.values():
-            batch.append((where, data))
-            batch_bytes += len(data) if isinstance(data, bytes) else 0
-            if len(batch) >= PARSE_ENTRIES or batch_bytes >= PARSE_BYTES:
-                parses.append(pool.submit(process_raw_chunk, batch, run_id, True))
-                batch, batch_bytes = [], 0
+            if batch := to_judge.add(where, data):
+                judges.append(pool.submit(judge, batch))
+
+    def judged(result: tuple[int, Raw]) -> Iterator[Chunk]:
+        count, kept = result
+        yield Chunk({}, count - len(kept), 0, parsed=False)
+        for where, data in kept:
+            if batch := to_normalise.add(where, data):
+                normalised.append(pool.submit(normalise, batch, run_id))
 
     def ready(final: bool = False) -> Iterator[Chunk]:
-        while parses and (final or parses[0].done() or len(parses) > workers):
-            yield parses.popleft().result()
+        """Results of judge and normalise tasks that are done (or over the pending bound)."""
+        while judges and (final or judges[0].done() or len(judges) > workers):
+            yield from judged(judges.popleft().result())
+        while normalised and (final or normalised[0].done() or len(normalised) > workers):
+            yield normalised.popleft().result()
 
     try:
         for part in source_parts:
             scans.append(pool.submit(scan_part, part, prefilter))
             while len(scans) > workers:
-                yield from take(scans.popleft().result())
+                yield from scanned(scans.popleft().result())
                 yield from ready()
         while scans:
-            yield from take(scans.popleft().result())
+            yield from scanned(scans.popleft().result())
             yield from ready()
-        if batch:
-            parses.append(pool.submit(process_raw_chunk, batch, run_id, True))
-            batch = []
+        if to_judge.batch:
+            judges.append(pool.submit(judge, to_judge.take()))
+        while judges:
+            yield from judged(judges.popleft().result())
+        if to_normalise.batch:
+            normalised.append(pool.submit(normalise, to_normalise.take(), run_id))
         yield from ready(final=True)
     finally:
-        for future in (*scans, *parses):
+        for future in (*scans, *judges, *normalised):
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)

@@ -5,7 +5,9 @@ Modules: `compiled` (rule data -> regex strings), `exprs` (shared expressions), 
 `targets`, `roles` (role and cell source), `evidence`, `engine` (the pipeline, `classify`).
 """
 
-from trialtrends.transform.classify.engine import classify
+from trialtrends.transform.classify.engine import cell_therapy_ids, classify
 from trialtrends.transform.classify.model import CLASSIFIER_VERSION, MODALITIES, REPORT_GROUPS, Classification
 
-__all__ = ["CLASSIFIER_VERSION", "MODALITIES", "REPORT_GROUPS", "Classification", "classify"]
+__all__ = [
+    "CLASSIFIER_VERSION", "MODALITIES", "REPORT_GROUPS", "Classification", "cell_therapy_ids", "classify",
+]  # fmt: skip

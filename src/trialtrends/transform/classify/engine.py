@@ -356,12 +356,9 @@ def _stage(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     return _support(_primary(products.product_hits(cand), comp), comp)
 
 
-def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
-    """Classify trials (text frame of study_text) into cell-therapy modalities, roles and flags."""
-    comp = compiled()
-    frame = text.collect() if isinstance(text, pl.LazyFrame) else text
-    frame = ensure_columns(frame).with_row_index("_row")
-
+def _decided(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
+    """The candidate rows of a text frame (with `_row`) with their modality booleans and
+    `is_cell_therapy`, which nothing after this changes."""
     # Cheap pass: a study that matches no rule anchor and names no known product anywhere can
     # have no modality.
     cand = _design(
@@ -382,7 +379,26 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
         again = cand.filter(redo).select(*base, pl.col("_outcome").alias("_forced_outcome"))
         again = _stage(again.with_columns(pl.lit(True).alias("_exposure")), comp)
         cand = pl.concat([cand.filter(~redo.fill_null(False)), again], how="diagonal_relaxed").sort("_row")
-    cand = evidence.evidence_choice(cand, comp)
+    return cand
+
+
+def _frame(text: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    frame = text.collect() if isinstance(text, pl.LazyFrame) else text
+    return ensure_columns(frame).with_row_index("_row")
+
+
+def cell_therapy_ids(text: pl.DataFrame | pl.LazyFrame) -> set[str]:
+    """The nctIds `classify` finds cell therapy in, without the rest of its output (evidence,
+    targets, roles, products): what the bulk path needs to decide which studies to normalise."""
+    cand = _decided(_frame(text), compiled())
+    return set(cand.filter(pl.col("is_cell_therapy"))["nct_id"].drop_nulls())
+
+
+def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
+    """Classify trials (text frame of study_text) into cell-therapy modalities, roles and flags."""
+    comp = compiled()
+    frame = _frame(text)
+    cand = evidence.evidence_choice(_decided(frame, comp), comp)
     cand = roles.cell_source(_in_vivo(targets.targets(cand, comp), comp), comp).with_columns(
         (pl.col("is_cell_therapy") & (pl.col("_outcome") == R.FOLLOW_UP).fill_null(False)).alias(
             "is_long_term_follow_up"
