@@ -5,10 +5,12 @@
 Writes `bench/out/ctg-registry-<N>.json.zip`: one pretty-printed JSON file per study, as
 /studies/download?format=json.zip serves it. About 1% of the studies are cell-therapy trials
 from the shared corpus and 99% are the 64 real shared records; every entry has its own nctId
-(NCT3xxxxxxx) and orgStudyIdInfo id. Sizes follow the registry's mix: most 5-30 kB (the records
-padded with eligibility text and secondary outcomes taken from the other records, fields the
-classifier does not read), ~4% with a results section of 50-400 kB, and one multi-MB record per
-100k studies. Reuses an existing file of the same size.
+(NCT3xxxxxxx) and orgStudyIdInfo id. Sizes follow the registry's mix: 96% log-uniform over
+5-30 kB (the records padded with eligibility text and secondary outcomes taken from the other
+records, fields the classifier does not read), 3% with a results section of 50-400 kB, and one
+multi-MB record per 100k studies: a mean of ~20 kB a study, ~12 GB of JSON at 600k (the
+registry: ~10 GB). Bodies are deflated at zlib's default level, as zip tools do. Reuses an
+existing file of the same size.
 
 Fast at 600k: each distinct body is deflated once; an entry is its own small deflate block
 (nctId and org id, full-flushed) followed by the body's shared compressed bytes, which makes a
@@ -124,7 +126,9 @@ class Template:
         cut = text.index(_ORG.encode()) + len(_ORG)
         self.head, self.org, self.tail = text[: text.index(_ID.encode())], org, text[cut:]
         self.middle = text[text.index(_ID.encode()) + len(_ID) : text.index(_ORG.encode())]
-        packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+        # The default level, as zip tools (and the registry's download) use: each body is deflated
+        # once, so it costs little here.
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
         self.tail_deflated = packer.compress(self.tail) + packer.flush(zlib.Z_FINISH)
 
     def entry(self, nct: str, i: int) -> tuple[bytes, bytes, int, int]:
@@ -181,10 +185,17 @@ def build(n: int, out: Path, seed: int = 20261201) -> Path:
     corpus, records = _load()
     pools = _pools(records)
     small = [r for r in records if not r.get("resultsSection") and len(_text(r)) < NORMAL_KB[1] * 1000]
-    # Log-uniform sizes over 5-30 kB: each size class holds the records small enough for it.
-    # Each record equally often, at log-uniform sizes over 5-30 kB (or its own size if larger).
+    # Log-uniform sizes over 5-30 kB (registry sizes are skewed to the small end: ~10 GB for
+    # ~600k studies). Each size class holds the records small enough for it (at least three),
+    # padded to its size, so a class's entries really are about that size.
     sizes = [int(1000 * NORMAL_KB[0] * (NORMAL_KB[1] / NORMAL_KB[0]) ** (k / 5)) for k in range(6)]
-    normal = [[Template(_padded(r, size, pools, rng)) for size in sizes] for r in small]
+    by_size = sorted(small, key=lambda r: len(_text(r)))
+
+    def fitting(size: int) -> list[dict]:
+        fit = [r for r in by_size if len(_text(r)) <= size]
+        return fit if len(fit) >= 3 else by_size[:3]
+
+    normal = [[Template(_padded(r, size, pools, rng)) for r in fitting(size)] for size in sizes]
     large = [r for r in records if len(_text(r)) >= NORMAL_KB[1] * 1000]
     results = [Template(r) for r in large if len(_text(r)) < RESULTS_KB[1] * 1000] + [
         Template(_with_results(r, 1000 * kb, pools, rng))
@@ -209,7 +220,7 @@ def build(n: int, out: Path, seed: int = 20261201) -> Path:
         elif r < CT_SHARE + RESULTS_SHARE:
             kind, template = "results", rng.choice(results)
         else:
-            kind, template = "normal", rng.choice(rng.choice(normal))
+            kind, template = "normal", rng.choice(rng.choice(normal))  # a size class, then a record
         mix[kind] += 1
         nct = f"NCT{30000000 + i:08d}"
         deflated, _first, crc, size = template.entry(nct, i)

@@ -143,6 +143,7 @@ def source_facts(path: Path, block: int = 1 << 20) -> SourceFacts:
     digest = hashlib.sha256()
     size = path.stat().st_size
     if kind == "zip":
+        key = _file_key(path)
         directory = _directory_span(path)
         tail = bytearray()
         with open(path, "rb") as fh:
@@ -153,8 +154,9 @@ def source_facts(path: Path, block: int = 1 << 20) -> SourceFacts:
                 if start < end:
                     tail += data[start:end]
                 position += len(data)
-        entries = len(ZipIndex.parse(path, bytes(tail), directory[2]))
-        return SourceFacts(size, digest.hexdigest(), entries)
+        index = ZipIndex.parse(path, bytes(tail), directory[2], directory[0])
+        _remember(key, index)  # processing cuts its parts from it: the directory is parsed once
+        return SourceFacts(size, digest.hexdigest(), len(index))
     entries = 0
     inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if path.name.lower().endswith(".gz") else None
     if inflate is not None:
@@ -249,36 +251,62 @@ class ZipIndex:
 
     @classmethod
     def read(cls, path: Path) -> ZipIndex:
-        start, end, entries = _directory_span(path)
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            data = fh.read(end - start)
-        return cls.parse(path, data, entries, start)
+        """The index of a zip, parsed once per file version per process (landing reads it for
+        the entry count, processing for the parts)."""
+        key = _file_key(path)
+        if key not in _LAST_INDEX:
+            start, end, entries = _directory_span(path)
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                data = fh.read(end - start)
+            _remember(key, cls.parse(path, data, entries, start))
+        return _LAST_INDEX[key]
 
     @classmethod
     def parse(cls, path: Path, data: bytes, entries: int, start: int = 0) -> ZipIndex:
         index = cls(directory_start=start)
-        at = 0
+        offsets, compressed, sizes, crcs, methods = [], [], [], [], []
+        unpack, header, at = _CENTRAL.unpack_from, _CENTRAL.size, 0
         for _ in range(entries):
-            if at + _CENTRAL.size > len(data) or data[at : at + 4] != b"PK\x01\x02":
+            if at + header > len(data) or data[at : at + 4] != b"PK\x01\x02":
                 raise SourceError(f"{path} is not a readable zip (truncated or corrupt): bad directory")
             (_sig, _made, _need, flags, method, _t, _d, crc, csize, usize,
-             nlen, xlen, clen, _disk, _ia, _ea, offset) = _CENTRAL.unpack_from(data, at)  # fmt: skip
-            name = data[at + 46 : at + 46 + nlen]
-            extra = data[at + 46 + nlen : at + 46 + nlen + xlen]
-            at += 46 + nlen + xlen + clen
-            if name.endswith(b"/") or not name.lower().endswith(b".json"):
+             nlen, xlen, clen, _disk, _ia, _ea, offset) = unpack(data, at)  # fmt: skip
+            name_end = at + 46 + nlen
+            entry_at, at = at, name_end + xlen + clen
+            # Folders end in "/", other members are not studies: only *.json entries count.
+            if nlen < 5 or data[name_end - 5 : name_end].lower() != b".json":
                 continue
             if _MAX32 in (csize, usize, offset):
-                usize, csize, offset = _zip64_sizes(extra, usize, csize, offset)
+                usize, csize, offset = _zip64_sizes(data[name_end : name_end + xlen], usize, csize, offset)
             if flags & 1:
-                raise SourceError(f"{path}: entry {name.decode('utf-8', 'replace')} is encrypted")
-            index.offset.append(offset)
-            index.compressed.append(csize)
-            index.size.append(usize)
-            index.crc.append(crc)
-            index.method.append(method)
+                name = data[entry_at + 46 : name_end].decode("utf-8", "replace")
+                raise SourceError(f"{path}: entry {name} is encrypted")
+            offsets.append(offset)
+            compressed.append(csize)
+            sizes.append(usize)
+            crcs.append(crc)
+            methods.append(method)
+        index.offset.extend(offsets)
+        index.compressed.extend(compressed)
+        index.size.extend(sizes)
+        index.crc.extend(crcs)
+        index.method.extend(methods)
         return index
+
+
+#: The last zip index read, by the identity of the file version it belongs to (ZipIndex.read).
+_LAST_INDEX: dict[tuple[object, ...], ZipIndex] = {}
+
+
+def _file_key(path: Path) -> tuple[object, ...]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _remember(key: tuple[object, ...], index: ZipIndex) -> None:
+    _LAST_INDEX.clear()
+    _LAST_INDEX[key] = index
 
 
 def _zip64_sizes(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
@@ -340,23 +368,26 @@ def parts(path: Path, max_entries: int, max_bytes: int, max_record: int = MAX_RE
 
     if kind == "zip":
         index = ZipIndex.read(path)
-        for i in range(len(index)):
-            size = index.size[i]
-            # An over-cap record costs nothing to hold: it is never inflated.
-            weight = 0 if size > max_record else size
-            if full(weight):
-                part.span_end = index.offset[i]
-                yield part
-                part, held = Part(kind, path), 0
-            part.offset.append(index.offset[i])
-            part.compressed.append(index.compressed[i])
-            part.size.append(size)
-            part.crc.append(index.crc[i])
-            part.method.append(index.method[i])
-            held += weight
-        if part.entries:
-            part.span_end = index.directory_start
-            yield part
+        sizes = index.size
+        first, n = 0, len(index)
+        while first < n:
+            # Cut where the next entry would overflow the part (an over-cap record costs
+            # nothing to hold: it is never inflated); the part then copies array slices.
+            last, held = first, 0
+            while last < n and last - first < max_entries:
+                weight = 0 if sizes[last] > max_record else sizes[last]
+                if last > first and held + weight > max_bytes:
+                    break
+                held += weight
+                last += 1
+            yield Part(
+                kind, path,
+                offset=index.offset[first:last].tolist(), compressed=index.compressed[first:last].tolist(),
+                size=sizes[first:last].tolist(), crc=index.crc[first:last].tolist(),
+                method=index.method[first:last].tolist(),
+                span_end=index.offset[last] if last < n else index.directory_start,
+            )  # fmt: skip
+            first = last
     elif kind == "dir":
         for file in sorted(path.rglob("*.json")):
             size = file.stat().st_size
