@@ -72,6 +72,25 @@ REGION_SHAPES: dict[str, str] = {
     "interventionBrowseModule": _MESH,
 }
 NCT_ID = rf'"nctId"{_WS}:{_WS}"NCT([0-9]{{8}})"'
+
+
+@lru_cache(maxsize=1)
+def regions_pattern() -> str:
+    """Every region in one pass: keys grouped by the shape of their value.
+
+    The pattern starts with the key names, not with the quote every JSON string starts with,
+    so the engine's literal prefilter finds the keys: with the quote first the alternation ran
+    5-10x slower than one pass per key; this way one pass is 2x faster than the eight. A longer
+    key ending in one of the names also matches, which only widens what is searched. A region
+    nested in another (none is, in a study record) is searched as part of the outer one; a key
+    whose value is not of the expected shape is matched bare (`key":`), and then the record is
+    parsed rather than guessed at.
+    """
+
+    shapes: dict[str, list[str]] = {}
+    for key, shape in REGION_SHAPES.items():
+        shapes.setdefault(shape, []).append(key)
+    return "|".join(f'(?:{"|".join(keys)})"{_WS}:{_WS}(?:{shape})?' for shape, keys in shapes.items())
 # Regions are joined with NUL, which no pattern can match across.
 _JOIN = "\x00"
 
@@ -214,16 +233,8 @@ def scan(raw: list[bytes], prefilter: bool = True) -> Scan:
     if not prefilter:
         out = frame.select(nct.alias("nct"), pl.lit(True).alias("candidate"))
         return Scan(out["candidate"].to_list(), out["nct"].to_list())
-    # One pass per key: a single key is a literal the engine finds at memchr speed, where an
-    # alternation of keys ran 5-10x slower. A key whose value is not of the expected shape is
-    # matched bare ("key":), and then the record is parsed rather than guessed at.
-    regions = [
-        pl.col("raw").str.extract_all(f'"{key}"{_WS}:{_WS}(?:{shape})?').alias(key)
-        for key, shape in REGION_SHAPES.items()
-    ]
-    # Regions first, then the patterns over them: one select of everything re-extracted the
-    # regions once per pattern (no common-subexpression reuse in eager selects).
-    found = frame.select(nct.alias("nct"), pl.concat_list(regions).list.join(_JOIN).alias("regions"))
+    regions = pl.col("raw").str.extract_all(regions_pattern()).list.join(_JOIN)
+    found = frame.select(nct.alias("nct"), regions.alias("regions"))
     joined = pl.col("regions")
     vocab = vocabulary()
     out = found.select(
