@@ -7,7 +7,7 @@ truncated zip, a bad CRC) raises `SourceError`, because nothing read from it can
 For the parallel bulk path a source is cut into `Part`s, bounded by entry count and by
 uncompressed bytes, that a worker reads by itself (`read_part`): for a zip, the entries' offsets
 from the central directory, which the worker preads and inflates, so the main process never
-inflates the registry. `source_facts` reads a file once for its size, sha256 and entry count.
+inflates the registry. `source_facts` gives a file's size, sha256 and entry count.
 """
 
 from __future__ import annotations
@@ -122,6 +122,11 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 # ---- one pass for the manifest -------------------------------------------------------------
 
 
+def zip_entries(path: Path) -> int:
+    """How many study entries a zip holds, from its central directory (the file's tail) alone."""
+    return len(ZipIndex.read(path))
+
+
 @dataclass(frozen=True)
 class SourceFacts:
     """What the manifest pins about a bulk source: size and sha256 (files only) and entries."""
@@ -132,31 +137,19 @@ class SourceFacts:
 
 
 def source_facts(path: Path, block: int = 1 << 20) -> SourceFacts:
-    """Size, sha256 and entry count of a bulk source, from one read of the file.
+    """Size, sha256 and entry count of a bulk source.
 
-    A zip's central directory is the file's tail: it is parsed from the blocks as they stream
-    past the hash. A JSONL file's lines (inflated, for .gz) are counted in the same pass.
+    A zip's entries come from its central directory (the file's tail), its sha256 from one read
+    of the file (which `pipeline.start_land_bulk` takes while the workers process it). A JSONL
+    file's lines (inflated, for .gz) are counted in the same pass as its hash.
     """
     kind = source_kind(path)
     if kind == "dir":
         return SourceFacts(None, None, count_entries(path))
+    if kind == "zip":
+        return SourceFacts(path.stat().st_size, file_sha256(path, block), zip_entries(path))
     digest = hashlib.sha256()
     size = path.stat().st_size
-    if kind == "zip":
-        key = _file_key(path)
-        directory = _directory_span(path)
-        tail = bytearray()
-        with open(path, "rb") as fh:
-            position = 0
-            while data := fh.read(block):
-                digest.update(data)
-                start, end = max(directory[0] - position, 0), min(directory[1] - position, len(data))
-                if start < end:
-                    tail += data[start:end]
-                position += len(data)
-        index = ZipIndex.parse(path, bytes(tail), directory[2], directory[0])
-        _remember(key, index)  # processing cuts its parts from it: the directory is parsed once
-        return SourceFacts(size, digest.hexdigest(), len(index))
     entries = 0
     inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if path.name.lower().endswith(".gz") else None
     if inflate is not None:
