@@ -176,6 +176,12 @@ class _Pool:
         return batch
 
 
+def _split(batch: Raw, pieces: int) -> list[Raw]:
+    """A batch as up to `pieces` consecutive pieces of about equal length (none empty)."""
+    size = -(-len(batch) // max(pieces, 1))
+    return [batch[i : i + size] for i in range(0, len(batch), size)] if batch else []
+
+
 def bulk_chunks(
     source_parts: Iterable[Part],
     run_id: str,
@@ -249,12 +255,13 @@ def bulk_chunks(
         while scans:
             yield from scanned(scans.popleft().result())
             yield from ready()
-        if to_judge.batch:
-            judges.append(pool.submit(judge, to_judge.take()))
+        # The last batches are split across the workers: nothing else is left to overlap them.
+        for piece in _split(to_judge.take(), workers):
+            judges.append(pool.submit(judge, piece))
         while judges:
             yield from judged(judges.popleft().result())
-        if to_normalise.batch:
-            normalised.append(pool.submit(normalise, to_normalise.take(), run_id))
+        for piece in _split(to_normalise.take(), workers):
+            normalised.append(pool.submit(normalise, piece, run_id))
         yield from ready(final=True)
     finally:
         for future in (*scans, *judges, *normalised):
