@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from trialtrends.extract.bulk import Malformed, Part, read_part
+from trialtrends.extract.bulk import Deflated, Malformed, Part, read_part_deflated
 from trialtrends.extract.records import nct_id_of, parse_record
 from trialtrends.process import BULK_CHUNK_SIZE, Chunk, _with_payloads, die_with_parent, process_chunk
 from trialtrends.transform.classify import cell_therapy_ids
@@ -36,17 +36,25 @@ from trialtrends.transform.study_text import text_frame, text_row
 PART_ENTRIES = 4_000
 PART_BYTES = 16 << 20
 # Candidates per judge task: deciding costs ~0.5 s a call whatever its size (the classifier's
-# regexes are compiled per call), so candidates are pooled across parts; bounded in bytes too
-# (a judge task holds its raw bytes and the text rows it classifies).
+# regexes are compiled per call), so candidates are pooled across parts; bounded in bytes too.
+# Zip records wait as their deflated bytes (`Deflated`, ~3.5x smaller), and a judge task holds
+# those plus the text rows it classifies, inflating one record at a time.
 JUDGE_ENTRIES = 6_000
-JUDGE_BYTES = 40 << 20
+JUDGE_BYTES = 24 << 20
 # Cell-therapy records per normalise task: ~1% of a registry, so a whole night is a few tasks,
-# each paying normalisation's fixed cost (classify, diseases, pandera) once.
+# each paying normalisation's fixed cost (classify, diseases, pandera) once. Bounded by bytes as
+# held (deflated for a zip): a task parses all of its records at once.
 NORMALISE_ENTRIES = 5_000
-NORMALISE_BYTES = 40 << 20
+NORMALISE_BYTES = 16 << 20
 PARALLEL_MIN_ENTRIES = 2 * BULK_CHUNK_SIZE
 
-Raw = list[tuple[str, bytes | Malformed]]
+Raw = list[tuple[str, bytes | Deflated | Malformed]]
+
+
+def _parsed(where: str, data: bytes | Deflated | Malformed) -> Any:
+    if isinstance(data, Malformed):
+        return data
+    return parse_record(data.inflate() if isinstance(data, Deflated) else data, where)
 
 
 def judge(raw: Raw) -> tuple[int, Raw]:
@@ -57,7 +65,7 @@ def judge(raw: Raw) -> tuple[int, Raw]:
     rows: list[dict[str, Any]] = []
     ids: list[str | None] = []
     for where, data in raw:
-        record = data if isinstance(data, Malformed) else parse_record(data, where)
+        record = _parsed(where, data)
         nct_id = nct_id_of(record) if isinstance(record, dict) else None
         ids.append(nct_id)
         if nct_id is not None:
@@ -70,18 +78,17 @@ def judge(raw: Raw) -> tuple[int, Raw]:
 def normalise(raw: Raw, run_id: str) -> Chunk:
     """process_chunk over judged (where, bytes) records, parsed here; the quarantined studies get
     their raw payload from the bytes the task already holds (no second read of the input)."""
-    chunk = process_chunk(
-        (data if isinstance(data, Malformed) else parse_record(data, where) for where, data in raw),
-        run_id,
-        True,
-    )
+    chunk = process_chunk((_parsed(where, data) for where, data in raw), run_id, True)
     chunk.validated = chunk.scanned - chunk.duplicates
 
     def lookup(wanted: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for _where, data in raw:
-            if isinstance(data, bytes) and (match := _NCT_BYTES.search(data)) and match[1].decode() in wanted:
-                found.setdefault(match[1].decode(), orjson.dumps(orjson.loads(data)).decode())
+            if isinstance(data, Malformed):
+                continue
+            text = data.inflate() if isinstance(data, Deflated) else data
+            if (match := _NCT_BYTES.search(text)) and match[1].decode() in wanted:
+                found.setdefault(match[1].decode(), orjson.dumps(orjson.loads(text)).decode())
         return found
 
     return _with_payloads(chunk, lookup)
@@ -101,18 +108,19 @@ class Scanned:
     inflated_bytes: int
     #: NCT number of each entry in part order, -1 when its bytes show none.
     nct: array
-    #: (entry position in the part, where, bytes or Malformed) of the records to parse.
-    candidates: list[tuple[int, str, bytes | Malformed]]
+    #: (entry position in the part, where, record) of the records to parse: a zip entry's
+    #: deflated bytes, a file's or line's bytes, or Malformed.
+    candidates: list[tuple[int, str, bytes | Deflated | Malformed]]
 
 
 def scan_part(part: Part, prefilter: bool) -> Scanned:
     """Read (inflate, CRC-check) one part and keep what may be cell therapy (runs in workers)."""
-    raw = read_part(part)
+    raw, deflated = read_part_deflated(part)
     data = [d if isinstance(d, bytes) else b"" for _where, d in raw]
     decided = scan(data, prefilter)
-    candidates = [
-        (i, where, d)
-        for i, ((where, d), keep) in enumerate(zip(raw, decided.candidate, strict=True))
+    candidates: list[tuple[int, str, bytes | Deflated | Malformed]] = [
+        (i, where, d if not isinstance(d, bytes) or z is None else Deflated(bytes(z), len(d)))
+        for i, ((where, d), z, keep) in enumerate(zip(raw, deflated, decided.candidate, strict=True))
         if keep or not isinstance(d, bytes)
     ]
     nct = array("q", (-1 if n is None else n for n in decided.nct_number))
@@ -165,10 +173,10 @@ class _Pool:
         self.batch: Raw = []
         self.bytes = 0
 
-    def add(self, where: str, data: bytes | Malformed) -> Raw | None:
-        """Pool one record; the batch when it is full."""
+    def add(self, where: str, data: bytes | Deflated | Malformed) -> Raw | None:
+        """Pool one record; the batch when it is full (bytes counted as held)."""
         self.batch.append((where, data))
-        self.bytes += len(data) if isinstance(data, bytes) else 0
+        self.bytes += 0 if isinstance(data, Malformed) else len(data)
         return self.take() if len(self.batch) >= self.entries or self.bytes >= self.max_bytes else None
 
     def take(self) -> Raw:
