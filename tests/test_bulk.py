@@ -340,3 +340,23 @@ def test_entries_out_of_directory_order_are_read_one_by_one(tmp_path):
     (part,) = parts(reordered, max_entries=100, max_bytes=1 << 20)
     assert part.offset != sorted(part.offset)  # not contiguous: the per-entry path
     assert read_part(part) == [(name, data[name]) for name in sorted(data)]  # directory order
+
+
+def test_a_uniform_directory_is_read_at_once_and_agrees_with_the_walk(tmp_path):
+    from trialtrends.extract.bulk import ZipIndex, _directory_span
+
+    def both(path):
+        start, end, entries = _directory_span(path)
+        data = path.read_bytes()[start:end]
+        return ZipIndex._uniform(data, entries, start), ZipIndex._walk(path, data, entries, start)
+
+    def arrays(index):
+        return [list(a) for a in (index.offset, index.compressed, index.size, index.crc, index.method)]
+
+    uniform, walked = both(write_zip(tmp_path / "s.zip", RECORDS))
+    assert uniform is not None and arrays(uniform) == arrays(walked) and len(walked) == 3
+    # A folder, a README and a longer name: the record-by-record walk decides.
+    mixed = write_zip(tmp_path / "m.zip", RECORDS, extra={"docs/": b"", "README.txt": b"hi"})
+    uniform, walked = both(mixed)
+    assert uniform is None and len(walked) == 3
+    assert len(ZipIndex.read(mixed)) == 3

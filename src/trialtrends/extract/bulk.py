@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from isal import isal_zlib
 
 from trialtrends.errors import TrialtrendsError
@@ -257,6 +258,48 @@ class ZipIndex:
 
     @classmethod
     def parse(cls, path: Path, data: bytes, entries: int, start: int = 0) -> ZipIndex:
+        """The index of a central directory: at once when its records are all alike in shape
+        (a registry zip: every name "NCTxxxxxxxx.json"), else record by record."""
+        return cls._uniform(data, entries, start) or cls._walk(path, data, entries, start)
+
+    @classmethod
+    def _uniform(cls, data: bytes, entries: int, start: int) -> ZipIndex | None:
+        """A directory of same-length records, read as one array (600k entries in ~50 ms where
+        the walk takes ~1 s); None when any record differs in length, signature, name suffix,
+        flags or compression, or needs zip64 sizes, so `_walk` decides those."""
+        if entries == 0 or len(data) < _CENTRAL.size:
+            return None
+        nlen, xlen, clen = struct.unpack_from("<HHH", data, 28)
+        stride = _CENTRAL.size + nlen + xlen + clen
+        if nlen < 5 or len(data) < stride * entries:
+            return None
+        rows = np.frombuffer(data, np.uint8, stride * entries).reshape(entries, stride)
+
+        def field(at: int, dtype: str) -> np.ndarray:
+            width = np.dtype(dtype).itemsize
+            return np.ascontiguousarray(rows[:, at : at + width]).view(dtype).ravel()
+
+        name_end = _CENTRAL.size + nlen
+        suffix = rows[:, name_end - 5 : name_end] | 0x20  # ASCII lower case: ".JSON" is ".json"
+        usize, csize, offset = field(24, "<u4"), field(20, "<u4"), field(42, "<u4")
+        method = field(10, "<u2")
+        if not (
+            (field(0, "<u4") == 0x02014B50).all()
+            and (rows[:, 28:34] == rows[0, 28:34]).all()  # name, extra, comment lengths
+            and (suffix == np.frombuffer(b".json", np.uint8)).all()
+            and not (field(8, "<u2") & 1).any()  # no encrypted entry
+            and ((method == zipfile.ZIP_DEFLATED) | (method == zipfile.ZIP_STORED)).all()
+            and not ((usize == _MAX32) | (csize == _MAX32) | (offset == _MAX32)).any()
+        ):
+            return None
+        index = cls(directory_start=start)
+        for target, values in ((index.offset, offset), (index.compressed, csize), (index.size, usize),
+                               (index.crc, field(16, "<u4")), (index.method, method)):  # fmt: skip
+            target.frombytes(values.astype(target.typecode).tobytes())  # C types, as array's
+        return index
+
+    @classmethod
+    def _walk(cls, path: Path, data: bytes, entries: int, start: int) -> ZipIndex:
         index = cls(directory_start=start)
         offsets, compressed, sizes, crcs, methods = [], [], [], [], []
         unpack, header, at = _CENTRAL.unpack_from, _CENTRAL.size, 0
