@@ -343,7 +343,7 @@ def test_entries_out_of_directory_order_are_read_one_by_one(tmp_path):
 
 
 def test_a_uniform_directory_is_read_at_once_and_agrees_with_the_walk(tmp_path):
-    from trialtrends.extract.bulk import ZipIndex, _directory_span
+    from trialtrends.extract.zip_index import ZipIndex, _directory_span
 
     def both(path):
         start, end, entries = _directory_span(path)
@@ -360,3 +360,26 @@ def test_a_uniform_directory_is_read_at_once_and_agrees_with_the_walk(tmp_path):
     uniform, walked = both(mixed)
     assert uniform is None and len(walked) == 3
     assert len(ZipIndex.read(mixed)) == 3
+
+
+def test_a_zip_is_checksummed_while_it_is_processed_and_must_land_before_publishing(tmp_path, monkeypatch):
+    import hashlib
+
+    from trialtrends.extract import bulk
+
+    source = write_zip(tmp_path / "s.zip", RECORDS)
+    settings = test_settings(tmp_path / "ok", "http://127.0.0.1:9")
+    manifest = refresh(settings, source=source).manifest
+    assert manifest.landed and manifest.source_bytes == source.stat().st_size
+    assert manifest.source_sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+
+    def unreadable(path, chunk=1 << 20):
+        raise OSError("Input/output error")
+
+    monkeypatch.setattr(bulk, "file_sha256", unreadable)
+    broken = test_settings(tmp_path / "broken", "http://127.0.0.1:9")
+    with pytest.raises(SourceError, match=r"cannot read .* for its checksum: Input/output error"):
+        refresh(broken, source=source)
+    (run,) = list_runs(broken.raw_dir)
+    assert run.manifest().status == "failed" and not run.manifest().landed
+    assert not broken.warehouse_path.exists()

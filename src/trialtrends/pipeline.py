@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import polars as pl
 
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.api_pull import Progress, pull
-from trialtrends.extract.bulk import file_sha256, source_facts, source_kind, zip_entries
+from trialtrends.extract.bulk import Checksum, file_sha256, source_facts, source_kind, zip_entries
 from trialtrends.extract.raw import RawRun, list_runs, new_run_id, stale_temp_files
 from trialtrends.lock import data_dir_lock
 from trialtrends.manifest import ABANDONED, RUNNING, SUCCEEDED, ManifestError, RunManifest, utc_now
@@ -123,7 +122,7 @@ def start_land_bulk(settings: Settings, source: Path) -> tuple[RawRun, Callable[
         if manifest.source_kind == "zip":
             manifest.entries = zip_entries(source)
             run.write_manifest(manifest)
-            checksum = _Checksum(source)
+            checksum = Checksum(source)
         else:
             # One read of the file for its size, sha256 and entry count together.
             facts = source_facts(source)
@@ -149,31 +148,6 @@ def start_land_bulk(settings: Settings, source: Path) -> tuple[RawRun, Callable[
         run.write_manifest(current)
 
     return run, finish
-
-
-class _Checksum:
-    """Size and sha256 of a file, taken by a daemon thread (hashlib releases the GIL)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.value: tuple[int, str] | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="bulk-sha256", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            size = self.path.stat().st_size
-            self.value = (size, file_sha256(self.path))
-        except BaseException as exc:  # handed to the caller of result()
-            self.error = exc
-
-    def result(self) -> tuple[int, str]:
-        self.thread.join()
-        if self.error is not None:
-            raise RefreshError(f"cannot read {self.path} for its checksum: {self.error}") from self.error
-        assert self.value is not None
-        return self.value
 
 
 # ---- rebuild ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ _ASCII = (
 EVIDENCE_WINDOW = 50
 TIERS = (R.INTERVENTION, R.TITLE, R.SUPPORT)
 
-#: Rule classes whose hits can make each modality (see engine.resolve for how they combine).
+#: Rule classes whose hits can make each modality (see model.resolve for how they combine).
 MODALITY_CLASSES: dict[str, tuple[str, ...]] = {
     "CAR-T": ("CAR-T", "CAR"),
     "CAR-NK": ("CAR-NK",),

@@ -47,7 +47,7 @@ from trialtrends.transform.classify.exprs import (
     masked,
     tier_hits,
 )
-from trialtrends.transform.classify.model import CLASSIFIER_VERSION, MODALITIES, Classification
+from trialtrends.transform.classify.model import CLASSIFIER_VERSION, MODALITIES, Classification, resolve
 from trialtrends.transform.study_text import TEXT_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -60,34 +60,6 @@ FLAGS_SCHEMA = polars_schema(TrialFlags)
 EXPANDED_ACCESS_STATUSES = (
     "AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING",
 )  # fmt: skip
-
-
-def resolve(b: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
-    """Turn rule-class hits (one tier set) into modality booleans."""
-    car_not_t = b["CAR-NK"] | b["CAR-NKT"] | b["CAR-gdT"] | b["CAR-M"] | b["CAR-OTHER"]
-    out = {
-        # "γδ CAR T cells" and CAR-NKT texts also say "CAR T": the named cell type wins.
-        "CAR-T": (b["CAR-T"] & ~(b["CAR-gdT"] | b["CAR-NKT"])) | (b["CAR"] & ~car_not_t),
-        "CAR-NK": b["CAR-NK"],
-        # A CAR-NK or NKT description always says "NK cells" too.
-        "NK": b["NK"] & ~(b["CAR-NK"] | b["CAR-NKT"] | b["NKT"]),
-        "TCR-T": b["TCR-T"],
-        "TIL": b["TIL"],
-        "CAR-NKT": b["CAR-NKT"],
-        "CAR-gdT": b["CAR-gdT"],
-        "CAR-M": b["CAR-M"],
-    }
-    car_or_tcr = out["CAR-T"] | out["CAR-NK"] | out["CAR-NKT"] | out["CAR-gdT"] | out["CAR-M"] | out["TCR-T"]
-    # Virus-specific T cells usually carry the CAR of a CAR-T trial ("HER2 CAR CMV-specific
-    # CTLs"); DC vaccines, CIK, Tregs and antigen-specific T cells are separate products.
-    out["OTHER-CELL"] = (
-        b["OTHER-CELL"]
-        | (b["NKT"] & ~b["CAR-NKT"])
-        | (b["GDT"] & ~b["CAR-gdT"])
-        | (b["VST"] & ~car_or_tcr)
-        | b["CAR-OTHER"]
-    )
-    return out
 
 
 # --------------------------------------------------------------------------------------------

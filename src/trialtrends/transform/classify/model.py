@@ -1,4 +1,4 @@
-"""Public constants and the result type of the classifier."""
+"""Public constants and the result type of the classifier, and how rule classes make modalities."""
 
 from __future__ import annotations
 
@@ -37,3 +37,31 @@ class Classification:
     modalities: pl.DataFrame
     flags: pl.DataFrame
     products: pl.DataFrame
+
+
+def resolve(b: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """Turn rule-class hits (one tier set) into modality booleans."""
+    car_not_t = b["CAR-NK"] | b["CAR-NKT"] | b["CAR-gdT"] | b["CAR-M"] | b["CAR-OTHER"]
+    out = {
+        # "γδ CAR T cells" and CAR-NKT texts also say "CAR T": the named cell type wins.
+        "CAR-T": (b["CAR-T"] & ~(b["CAR-gdT"] | b["CAR-NKT"])) | (b["CAR"] & ~car_not_t),
+        "CAR-NK": b["CAR-NK"],
+        # A CAR-NK or NKT description always says "NK cells" too.
+        "NK": b["NK"] & ~(b["CAR-NK"] | b["CAR-NKT"] | b["NKT"]),
+        "TCR-T": b["TCR-T"],
+        "TIL": b["TIL"],
+        "CAR-NKT": b["CAR-NKT"],
+        "CAR-gdT": b["CAR-gdT"],
+        "CAR-M": b["CAR-M"],
+    }
+    car_or_tcr = out["CAR-T"] | out["CAR-NK"] | out["CAR-NKT"] | out["CAR-gdT"] | out["CAR-M"] | out["TCR-T"]
+    # Virus-specific T cells usually carry the CAR of a CAR-T trial ("HER2 CAR CMV-specific
+    # CTLs"); DC vaccines, CIK, Tregs and antigen-specific T cells are separate products.
+    out["OTHER-CELL"] = (
+        b["OTHER-CELL"]
+        | (b["NKT"] & ~b["CAR-NKT"])
+        | (b["GDT"] & ~b["CAR-gdT"])
+        | (b["VST"] & ~car_or_tcr)
+        | b["CAR-OTHER"]
+    )
+    return out
