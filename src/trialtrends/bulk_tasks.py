@@ -97,7 +97,7 @@ def normalise(raw: Raw, run_id: str) -> Chunk:
 _NCT_BYTES = re.compile(rb'"nctId"\s*:\s*"(NCT\d{8})"')
 
 
-# ---- bulk: scan parts, parse candidates --------------------------------------------------------
+# ---- bulk: scan parts, judge and normalise their candidates ---------------------------------
 
 
 @dataclass

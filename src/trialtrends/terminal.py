@@ -249,7 +249,7 @@ class RefreshProgress:
             )
         elif self.source is not None:
             self._pull = self.progress.add_task(
-                "read", total=None, detail=f"checksum and count the entries of {self.source.name}"
+                "read", total=None, detail=f"index the entries of {self.source.name}"
             )
         else:
             self._pull = self.progress.add_task(
