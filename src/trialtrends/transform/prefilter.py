@@ -86,11 +86,12 @@ def regions_pattern() -> str:
     whose value is not of the expected shape is matched bare (`key":`), and then the record is
     parsed rather than guessed at.
     """
-
     shapes: dict[str, list[str]] = {}
     for key, shape in REGION_SHAPES.items():
         shapes.setdefault(shape, []).append(key)
     return "|".join(f'(?:{"|".join(keys)})"{_WS}:{_WS}(?:{shape})?' for shape, keys in shapes.items())
+
+
 # Regions are joined with NUL, which no pattern can match across.
 _JOIN = "\x00"
 
