@@ -141,7 +141,7 @@ class Checksum:
         return self.value
 
 
-# ---- one pass for the manifest -------------------------------------------------------------
+# ---- what the manifest pins about a source -------------------------------------------------
 
 
 @dataclass(frozen=True)
