@@ -17,6 +17,18 @@ from fakeapi import FakeCtgov, shared_ctgov_dir  # noqa: E402
 from trialtrends.settings import Settings  # noqa: E402
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Each CLI invocation configures the root logger; leave it as the next test expects."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+
+
 @pytest.fixture(scope="session")
 def shared_ctgov() -> Path:
     """The shared material, read in place through its one path setting (fakeapi.shared_ctgov_dir)."""

@@ -12,17 +12,8 @@ from click.testing import CliRunner
 
 from trialtrends.cli import main
 
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """Each CLI invocation configures the root logger; leave it as the next test expects."""
-    import logging
-
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
+# Each CLI invocation configures the root logger (conftest.restore_logging puts it back).
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def invoke(*args, env=None):

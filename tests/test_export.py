@@ -17,17 +17,8 @@ from trialtrends.cli import main
 from trialtrends.output import export as export_mod
 from trialtrends.output.export import ExportError, export_warehouse
 
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """Each CLI invocation configures the root logger; leave it as the next test expects."""
-    import logging
-
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
+# Each CLI invocation configures the root logger (conftest.restore_logging puts it back).
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture(scope="module")

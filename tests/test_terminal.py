@@ -26,17 +26,8 @@ from fakeapi import FakeCtgov
 from trialtrends.cli import main
 from trialtrends.extract.searches import QUERIES
 
-
-@pytest.fixture(autouse=True)
-def restore_logging():
-    """Each CLI invocation configures the root logger; leave it as the next test expects."""
-    import logging
-
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.setLevel(level)
-    root.handlers[:] = handlers
+# Each CLI invocation configures the root logger (conftest.restore_logging puts it back).
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 COLS, ROWS = 100, 40
