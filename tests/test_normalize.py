@@ -170,6 +170,13 @@ def test_interventions_and_conditions_tables():
     [
         ("protocolSection.identificationModule.nctId", DELETE, "nctId is missing"),
         ("protocolSection.identificationModule.nctId", "NCT123", "not NCT + 8 digits"),
+        # The identity rule: the JSON value itself, nothing stripped or folded (issue 20).
+        ("protocolSection.identificationModule.nctId", "NCT90000002\n", "not NCT + 8 digits"),
+        ("protocolSection.identificationModule.nctId", " NCT90000002", "not NCT + 8 digits"),
+        ("protocolSection.identificationModule.nctId", "nct90000002", "not NCT + 8 digits"),
+        ("protocolSection.identificationModule.nctId", "NCT９０００００02", "not NCT + 8 digits"),
+        ("protocolSection.identificationModule.nctId", 90000002, "not NCT + 8 digits"),
+        ("protocolSection.designModule.enrollmentInfo.count", 10**30, "out of range"),
         ("protocolSection.identificationModule.briefTitle", 42, "briefTitle is not a string"),
         ("protocolSection.statusModule.overallStatus", "HALF_DONE", "unknown overallStatus"),
         ("protocolSection.designModule.phases", ["PHASE9"], "unknown phase code"),

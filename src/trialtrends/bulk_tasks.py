@@ -21,11 +21,16 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from trialtrends.extract.bulk import Deflated, Malformed, Part, read_part_deflated
-from trialtrends.extract.records import nct_id_of, parse_record
-from trialtrends.process import BULK_CHUNK_SIZE, Chunk, _with_payloads, die_with_parent, process_chunk
+from trialtrends.extract.records import dumps_safe, nct_id_of, parse_record
+from trialtrends.process import (
+    BULK_CHUNK_SIZE,
+    Chunk,
+    _with_payloads,
+    die_with_parent,
+    isolate_failures,
+    process_chunk,
+)
 from trialtrends.transform.classify import cell_therapy_ids
 from trialtrends.transform.prefilter import scan
 from trialtrends.transform.study_text import text_frame, text_row
@@ -67,12 +72,29 @@ def judge(raw: Raw) -> tuple[int, Raw]:
     for where, data in raw:
         record = _parsed(where, data)
         nct_id = nct_id_of(record) if isinstance(record, dict) else None
+        try:
+            row = text_row(record) if nct_id is not None else None
+        except Exception:  # kept: normalisation quarantines it with the reason
+            row, nct_id = None, None
         ids.append(nct_id)
-        if nct_id is not None:
-            rows.append(text_row(record))
-    cell = cell_therapy_ids(text_frame(rows)) if rows else set()
-    kept = [entry for entry, nct_id in zip(raw, ids, strict=True) if nct_id is None or nct_id in cell]
+        if row is not None:
+            rows.append(row)
+    kept_ids = _cell_therapy(rows)
+    kept = [entry for entry, nct_id in zip(raw, ids, strict=True) if nct_id is None or nct_id in kept_ids]
     return len(raw), kept
+
+
+def _cell_therapy(rows: list[dict[str, Any]]) -> set[str]:
+    """The nctIds the classifier decides are cell therapy, plus those of rows it fails on alone
+    (normalisation then quarantines them with the reason): one row cannot fail a judge task."""
+    if not rows:
+        return set()
+    try:
+        return cell_therapy_ids(text_frame(rows))
+    except Exception as exc:  # pinned on its rows below
+        error = exc
+    decided, failed = isolate_failures(rows, lambda part: cell_therapy_ids(text_frame(part)), error)
+    return set().union(*decided, (row["nct_id"] for row, _why in failed))
 
 
 def normalise(raw: Raw, run_id: str) -> Chunk:
@@ -88,7 +110,7 @@ def normalise(raw: Raw, run_id: str) -> Chunk:
                 continue
             text = data.inflate() if isinstance(data, Deflated) else data
             if (match := _NCT_BYTES.search(text)) and match[1].decode() in wanted:
-                found.setdefault(match[1].decode(), orjson.dumps(orjson.loads(text)).decode())
+                found.setdefault(match[1].decode(), dumps_safe(parse_record(text, _where)))
         return found
 
     return _with_payloads(chunk, lookup)

@@ -20,14 +20,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import orjson
 import polars as pl
 
 from trialtrends.extract.bulk import parts
 from trialtrends.extract.raw import RawRun, select_studies
-from trialtrends.extract.records import nct_id_of
+from trialtrends.extract.records import dumps_safe, nct_id_of
 from trialtrends.load.warehouse import WarehouseBuilder
 from trialtrends.settings import Settings
 from trialtrends.transform.classify import classify
@@ -100,7 +99,8 @@ def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) 
     """Normalize, classify and validate one bounded chunk of records (pure; runs in workers).
 
     With `cell_therapy_only` (the bulk path) only trials the classifier recognises are kept:
-    a whole-registry scan keeps its cell-therapy trials, not 600k rows.
+    a whole-registry scan keeps its cell-therapy trials, not 600k rows. A record that breaks
+    any step is quarantined with the step and the reason; the rest of the chunk goes on.
     """
     seen: set[str] = set()
     counts = {"scanned": 0, "duplicates": 0}
@@ -117,23 +117,117 @@ def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) 
                 seen.add(nct_id)
             yield record
 
-    tables = build_tables(flatten_studies(first_copies(), run_id, Rows()))
-    result = classify(tables.trial_text)
-    flags = result.flags
-    if cell_therapy_only:
-        keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
-        tables = tables.filter_trials(keep)
-        flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
-    # Quarantined studies get their raw payload later (see stage): it is not kept here.
-    tables = validate_tables(tables, run_id).tables
-    kept = tables.trials["nct_id"].implode()
-    frames = {name: frame for name, frame in tables.all_frames().items() if name != "trial_text"}
-    frames["trial_modalities"] = result.modalities.filter(pl.col("nct_id").is_in(kept))
-    frames["trial_flags"] = flags.filter(pl.col("nct_id").is_in(kept))
-    frames["trial_diseases"] = classify_diseases(tables.trial_text.filter(pl.col("nct_id").is_in(kept)))
-    frames["trial_products"] = result.products.filter(pl.col("nct_id").is_in(kept))
-    validate_classified(frames)
+    rows = flatten_studies(first_copies(), run_id, Rows())
+    frames = _frames_isolating(rows, run_id, cell_therapy_only)
     return Chunk(frames, counts["scanned"], counts["duplicates"])
+
+
+class _StepFailed(Exception):
+    """A step of the frame work failed (the step's name travels into the quarantine reason)."""
+
+    def __init__(self, step: str, exc: Exception) -> None:
+        super().__init__(f"{step}: {type(exc).__name__}: {exc}"[:300])
+        self.step = step
+
+
+def _frames(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[str, pl.DataFrame]:
+    """The staged frames of flattened rows: normalise, classify, validate."""
+    step = "normalise"
+    try:
+        tables = build_tables(rows)
+        step = "classify"
+        result = classify(tables.trial_text)
+        flags = result.flags
+        if cell_therapy_only:
+            keep = flags.filter(pl.col("is_cell_therapy"))["nct_id"]
+            tables = tables.filter_trials(keep)
+            flags = flags.filter(pl.col("nct_id").is_in(keep.implode()))
+        step = "validate"
+        # Quarantined studies get their raw payload later (see stage): it is not kept here.
+        tables = validate_tables(tables, run_id).tables
+        kept = tables.trials["nct_id"].implode()
+        frames = {name: frame for name, frame in tables.all_frames().items() if name != "trial_text"}
+        step = "classify"
+        frames["trial_modalities"] = result.modalities.filter(pl.col("nct_id").is_in(kept))
+        frames["trial_flags"] = flags.filter(pl.col("nct_id").is_in(kept))
+        frames["trial_diseases"] = classify_diseases(tables.trial_text.filter(pl.col("nct_id").is_in(kept)))
+        frames["trial_products"] = result.products.filter(pl.col("nct_id").is_in(kept))
+        step = "validate"
+        validate_classified(frames)
+    except Exception as exc:
+        raise _StepFailed(step, exc) from exc
+    return frames
+
+
+# How many times failing work may be re-run in halves to pin the failure on its studies: one
+# poison study in 20,000 costs about 2 x 15 re-runs; a failure that no few studies explain (a
+# bug, not data) fails the run instead of quarantining everything.
+MAX_ISOLATION_RUNS = 64
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def isolate_failures(
+    items: list[T], work: Callable[[list[T]], R], error: Exception, budget: int = MAX_ISOLATION_RUNS
+) -> tuple[list[R], list[tuple[T, Exception]]]:
+    """After `work(items)` raised `error`: `work` over halves until the items that fail alone
+    are found. Returns the results of the parts that worked and (item, its error) for each item
+    that fails alone; re-raises `error` when no single items explain it within `budget` re-runs.
+    """
+    done: list[R] = []
+    failed: list[tuple[T, Exception]] = []
+    left = [budget]
+
+    def split(part: list[T], why: Exception) -> None:
+        if len(part) <= 1:
+            if not part:
+                raise error
+            failed.append((part[0], why))
+            return
+        for half in (part[: len(part) // 2], part[len(part) // 2 :]):
+            if left[0] <= 0:
+                raise error
+            left[0] -= 1
+            try:
+                done.append(work(half))
+            except Exception as again:  # pin the failure on its studies
+                split(half, again)
+
+    split(items, error)
+    return done, failed
+
+
+def _frames_isolating(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[str, pl.DataFrame]:
+    """`_frames`; when it fails, the studies that fail alone are quarantined with the step and
+    the reason and the rest of the chunk goes on (see isolate_failures)."""
+    try:
+        return _frames(rows, run_id, cell_therapy_only)
+    except _StepFailed as exc:
+        error = exc
+    log.warning("a chunk failed at %s; finding the studies responsible", error.step)
+    parts, failed = isolate_failures(
+        [row[0] for row in rows.trials],
+        lambda ids: _frames(_rows_of(rows, set(ids)), run_id, cell_therapy_only),
+        error,
+    )
+    log.warning("quarantined %d studies whose processing failed", len(failed))
+    poisoned = [(nct_id, run_id, str(why), "null") for nct_id, why in failed]
+    parts.append(_frames(Rows(rejected=[*rows.rejected, *poisoned]), run_id, cell_therapy_only))
+    return {name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]}
+
+
+def _rows_of(rows: Rows, ids: set[str]) -> Rows:
+    """The rows of some of a chunk's studies (rejects stay with the chunk, added once)."""
+    return Rows(
+        trials=[r for r in rows.trials if r[0] in ids],
+        sponsors=[r for r in rows.sponsors if r[0] in ids],
+        sites=[r for r in rows.sites if r[0] in ids],
+        countries=[r for r in rows.countries if r[0] in ids],
+        conditions=[r for r in rows.conditions if r[0] in ids],
+        interventions=[r for r in rows.interventions if r[0] in ids],
+        text=[r for r in rows.text if r["nct_id"] in ids],
+    )
 
 
 def _records_chunk(records: list[Any], run_id: str, cell_therapy_only: bool) -> Chunk:
@@ -144,7 +238,7 @@ def _records_chunk(records: list[Any], run_id: str, cell_therapy_only: bool) -> 
         found: dict[str, str] = {}
         for record in records:
             if (nct_id := nct_id_of(record)) in wanted and nct_id not in found:
-                found[nct_id] = orjson.dumps(record).decode()
+                found[nct_id] = dumps_safe(record)
         return found
 
     return _with_payloads(chunk, lookup)

@@ -5,7 +5,6 @@ Only this module (called from `extract`) talks to the network.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import socket
@@ -22,6 +21,7 @@ import requests
 
 from trialtrends import __version__
 from trialtrends.errors import TrialtrendsError
+from trialtrends.extract.records import loads_lenient
 from trialtrends.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,23 @@ class Page:
     @property
     def total_count(self) -> int | None:
         return self.response.data.get("totalCount")
+
+
+def page_shape(data: Any) -> str | None:
+    """What is wrong with a /studies page's JSON (None when it is a page): an object with a
+    `studies` list, a whole-number `totalCount` and a string `nextPageToken` when present.
+    The studies themselves are records, checked (and quarantined) one by one later."""
+    if not isinstance(data, dict):
+        return "JSON that is not an object"
+    if not isinstance(data.get("studies", []), list):
+        return "a page whose `studies` is not a list"
+    total = data.get("totalCount")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+        return f"a page whose `totalCount` is not a count ({str(total)[:40]!r})"
+    token = data.get("nextPageToken")
+    if token is not None and not isinstance(token, str):
+        return "a page whose `nextPageToken` is not a string"
+    return None
 
 
 @dataclass
@@ -208,8 +225,17 @@ class CtgovClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Response:
-        """GET one JSON document, retrying transient failures; raise ApiError when it fails."""
+    def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        shape: Callable[[Any], str | None] | None = None,
+    ) -> Response:
+        """GET one JSON document, retrying transient failures; raise ApiError when it fails.
+
+        `shape(data)` names what is wrong with a parsed body that is not the document expected
+        (None when it is): a protocol error, retried like a truncated page, then one sentence.
+        """
         url = f"{self.base_url}/{path.lstrip('/')}"
         # Prepared through the session, so its User-Agent and Accept headers go on the wire.
         prepared = self.session.prepare_request(requests.Request("GET", url, params=dict(params or {})))
@@ -224,6 +250,8 @@ class CtgovClient:
             try:
                 paged = bool(params and "pageToken" in params)
                 response = self._attempt(prepared, full_url, send_kwargs, paged)
+                if shape is not None and (wrong := shape(response.data)):
+                    raise _Retryable(f"HTTP 200 with {wrong}")
                 response.attempts = attempt + 1
                 return response
             except _Retryable as exc:
@@ -279,7 +307,7 @@ class CtgovClient:
         if "html" in content_type.lower() or head == b"<":
             raise _Retryable(f"HTTP {status} with an HTML page instead of JSON")
         try:
-            data = json.loads(body)
+            data = loads_lenient(body)
         except ValueError as exc:
             raise _Retryable(f"HTTP {status} with invalid or truncated JSON ({len(body)} bytes)") from exc
         return Response(url=url, body=body, data=data, attempts=1)
@@ -307,9 +335,8 @@ class CtgovClient:
             page_params = dict(base)
             if token:
                 page_params["pageToken"] = token
-            page = Page(number=number, params=page_params, response=self.get_json("studies", page_params))
-            if not isinstance(page.response.data, dict):
-                raise ApiError(f"{page.response.url} returned JSON that is not an object")
+            response = self.get_json("studies", page_params, shape=page_shape)
+            page = Page(number=number, params=page_params, response=response)
             yield page
             token = page.next_token
             if not token or not page.studies:

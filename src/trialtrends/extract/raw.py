@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from trialtrends.errors import TrialtrendsError
-from trialtrends.extract.records import nct_id_of
+from trialtrends.extract.records import dumps_safe, loads_lenient, nct_id_of
 from trialtrends.manifest import MANIFEST, RunManifest, atomic_write
 
 
@@ -102,7 +99,7 @@ class RawRun:
         """(manifest file entry, parsed page) for every landed /studies page, in landing order."""
         for entry in self.manifest().files:
             if entry.get("kind") == "page":
-                yield entry, json.loads(self.read_body(entry))
+                yield entry, loads_lenient(self.read_body(entry))
 
 
 def stale_temp_files(raw_dir: Path) -> list[Path]:
@@ -159,7 +156,7 @@ def select_studies(run: RawRun) -> StudySelection:
             if nct_id is None:
                 continue
             digests.setdefault(nct_id, set()).add(
-                hashlib.sha256(orjson.dumps(study, option=orjson.OPT_SORT_KEYS)).hexdigest()
+                hashlib.sha256(dumps_safe(study, sort_keys=True).encode()).hexdigest()
             )
             candidate = (_last_update(study), page_index, position)
             if nct_id not in best or candidate[0] >= best[nct_id][0]:

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-import orjson
-
-from trialtrends.extract.records import Malformed, nct_id_of
+from trialtrends.extract.records import Malformed, canonical_nct_id, dumps_safe, nct_id_of
 from trialtrends.schemas import (
     AGENCY_CLASSES,
     INTERVENTION_TYPES,
@@ -27,10 +25,11 @@ from trialtrends.transform.study_text import text_row
 
 # API-NOTES: enrollmentInfo.count 99999999 means "unknown".
 ENROLLMENT_SENTINEL = 99999999
+# Larger counts are data-entry slips or attacks (an integer beyond 64 bits fails the frame).
+MAX_ENROLLMENT = 10**9
 UNMAPPED_CODE = "ZZ"
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_NCT = re.compile(r"^NCT\d{8}$")
 _STATUSES = frozenset(OVERALL_STATUSES)
 _PHASES = frozenset(PHASE_CODES)
 _CLASSES = frozenset(AGENCY_CLASSES)
@@ -152,9 +151,12 @@ def _flatten_one(study: Any, run_id: str) -> Rows:
         raise StudyError("record is not a JSON object")
     protocol = _module(study, "protocolSection")
     ident = _module(protocol, "identificationModule")
-    nct_id = _str(ident, "nctId", required=True)
-    if not _NCT.match(nct_id):
-        raise StudyError(f"nctId {nct_id!r:.40} is not NCT + 8 digits")
+    nct_id = canonical_nct_id(ident.get("nctId"))
+    if nct_id is None:
+        raw_id = ident.get("nctId")
+        if raw_id is None:
+            raise StudyError("identificationModule.nctId is missing")
+        raise StudyError(f"nctId {raw_id!r:.40} is not NCT + 8 digits exactly")
     status = _module(protocol, "statusModule")
     design = _module(protocol, "designModule")
     spons = _module(protocol, "sponsorCollaboratorsModule")
@@ -171,6 +173,8 @@ def _flatten_one(study: Any, run_id: str) -> Rows:
     enrollment = _module(design, "enrollmentInfo").get("count")
     if enrollment is not None and (isinstance(enrollment, bool) or not isinstance(enrollment, int)):
         raise StudyError(f"enrollmentInfo.count is not an integer: {enrollment!r:.40}")
+    if enrollment is not None and not 0 <= enrollment <= MAX_ENROLLMENT:
+        raise StudyError(f"enrollmentInfo.count is out of range: {str(enrollment)[:40]}")
     if enrollment == ENROLLMENT_SENTINEL:
         enrollment = None
 
@@ -251,18 +255,17 @@ def flatten_studies(studies: Iterable[Any], run_id: str, rows: Rows | None = Non
         except StudyError as exc:
             rows.rejected.append((nct_id_of(study), run_id, str(exc), _payload(study)))
             continue
+        except Exception as exc:  # one record's content must never stop the run: quarantine it
+            reason = f"flatten: {type(exc).__name__}: {exc}"[:300]
+            rows.rejected.append((nct_id_of(study), run_id, reason, _payload(study)))
+            continue
         for f in fields(Rows):
             getattr(rows, f.name).extend(getattr(one, f.name))
     return rows
 
 
 def _payload(study: Any) -> str:
-    if isinstance(study, Malformed):
-        return orjson.dumps(study.text).decode()
-    try:
-        return orjson.dumps(study).decode()
-    except TypeError:
-        return repr(study)
+    return dumps_safe(study.text if isinstance(study, Malformed) else study)
 
 
 LIST_SEP = "\x1f"
