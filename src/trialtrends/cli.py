@@ -31,7 +31,7 @@ from trialtrends.cli_options import (  # noqa: F401 - EXIT_* and with_hint are p
     wait_lock_option,
     with_hint,
 )
-from trialtrends.errors import TrialtrendsError
+from trialtrends.errors import TrialtrendsError, raise_on_sigterm
 from trialtrends.settings import Settings
 from trialtrends.terminal import RefreshProgress, stderr_console, stderr_is_terminal
 
@@ -46,23 +46,38 @@ BASES = ("first_posted", "first_submitted", "start")
 @verbosity_options
 def main() -> None:
     """trialtrends: landscape tables of CAR-T, TCR-T, TIL and NK cell therapy trials."""
+    # SIGTERM (Prefect, systemd, kill) ends a command the way Ctrl-C does (see friendly_errors).
+    raise_on_sigterm()
 
 
 @main.command()
 @click.option("--api-url", default=None, help="API base URL. Env: TRIALTRENDS_API_URL.")
 @data_dir_option
 @click.option(
+    "--mode",
+    type=choice("registry", "search"),
+    default=None,
+    help="registry: the whole registry as a downloaded baseline plus nightly deltas of every updated "
+    "study; search: the keyword searches. Env: TRIALTRENDS_MODE; default registry.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    default=False,
+    help="Registry mode: download a new baseline tonight whatever the age of the last one.",
+)
+@click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Incremental: only studies updated on or after this date (YYYY-MM-DD).",
+    help="Search mode: only studies updated on or after this date (YYYY-MM-DD).",
 )
 @click.option(
     "--source",
     type=click.Path(exists=True, path_type=Path),
     default=None,
     help="Bulk: a ctg-studies.json.zip, a folder of study JSON files, or a .jsonl(.gz) file "
-    "instead of the API.",
+    "instead of the API, read as a registry baseline.",
 )
 @click.option(
     "--max-rps",
@@ -76,32 +91,44 @@ def main() -> None:
 def refresh(
     api_url: str | None,
     data_dir: Path | None,
+    mode: str | None,
+    full: bool,
     since: Any,
     source: Path | None,
     max_rps: float | None,
     lock_wait: float | None,
 ) -> None:
-    """Pull, land, normalize, validate, classify, load and publish the warehouse."""
+    """Acquire, judge, merge, gate and publish the warehouse (registry mode by default)."""
     if since and source:
         raise UserError("--since applies to the API; a bulk --source is always read whole.", EXIT_USAGE)
-    settings = load_settings(api_url=api_url, data_dir=data_dir, max_rps=max_rps, lock_wait=lock_wait)
+    if since and mode == "registry":
+        raise UserError(
+            "--since applies to search mode; registry mode pulls every update by itself.", EXIT_USAGE
+        )
+    if full and (since or mode == "search"):
+        raise UserError("--full applies to registry mode (a new baseline download).", EXIT_USAGE)
+    settings = load_settings(
+        api_url=api_url, data_dir=data_dir, max_rps=max_rps, lock_wait=lock_wait, mode=mode
+    )
     check_data_dir(settings, write=True)
     from trialtrends.pipeline import refresh as run_refresh
 
     since_date = since.date() if since else None
+    options = {"mode": mode, "full": full, "since": since_date, "source": source}
     if stderr_is_terminal():
         from trialtrends.extract.client import PAGE_SIZE
         from trialtrends.extract.searches import QUERIES
 
+        searching = (mode or ("search" if since else settings.mode)) == "search"
         display = RefreshProgress(
-            stderr_console(), queries=len(QUERIES), page_size=PAGE_SIZE, source=source,
-            api_url=settings.api_url,
+            stderr_console(), queries=len(QUERIES) if searching else None, page_size=PAGE_SIZE,
+            source=source, api_url=settings.api_url,
         )  # fmt: skip
         with display:
-            result = run_refresh(settings, since=since_date, source=source, progress=display)
+            result = run_refresh(settings, progress=display, **options)
             display.finish()
     else:
-        result = run_refresh(settings, since=since_date, source=source)
+        result = run_refresh(settings, **options)
     click.echo(_published_line(settings, result.manifest))
 
 
@@ -111,21 +138,22 @@ def refresh(
     "--run",
     "run_id",
     default=None,
-    help="Run id to rebuild from (default: the newest run whose input landed completely).",
+    help="Run id to rebuild from (default: the published registry chain, baseline then deltas; "
+    "else the newest run whose input landed completely).",
 )
 @wait_lock_option
 @verbosity_options
 @friendly_errors
 def rebuild(data_dir: Path | None, run_id: str | None, lock_wait: float | None) -> None:
-    """Re-normalize, reclassify and republish from landed raw data (no network)."""
+    """Re-judge and republish from landed raw data (no network)."""
     settings = load_settings(data_dir=data_dir, lock_wait=lock_wait)
     check_data_dir(settings, write=True)
     from trialtrends.pipeline import rebuild as run_rebuild
 
     # A rebuild is a new run that reads the chosen run's raw files; that run's record stays as it was.
     if stderr_is_terminal():
-        with RefreshProgress(stderr_console(), rebuild_of=run_id or "the newest landed run") as display:
-            result = run_rebuild(settings, run_id, on_chunk=lambda n: display("scan", {"studies": n}))
+        with RefreshProgress(stderr_console(), rebuild_of=run_id or "the newest landed data") as display:
+            result = run_rebuild(settings, run_id, progress=display)
             display.finish()
     else:
         result = run_rebuild(settings, run_id)
@@ -137,9 +165,11 @@ def rebuild(data_dir: Path | None, run_id: str | None, lock_wait: float | None) 
 def _published_line(settings: Settings, m: Any) -> str:
     trials = m.trials_loaded if m.trials_loaded is not None else "merged"
     line = (
-        f"run {m.run_id} published {settings.warehouse_path}: {trials} trials, "
+        f"run {m.run_id} ({m.mode}) published {settings.warehouse_path}: {trials} trials, "
         f"{(m.quality or {}).get('classified_trials')} cell-therapy, {m.rejected_studies} rejected"
     )
+    if m.fallback:
+        line += f" (fell back to search mode: {m.fallback})"
     if m.recovered_warehouse:
         line += f" (the previous warehouse could not be read: moved to {m.recovered_warehouse})"
     return line
@@ -169,7 +199,7 @@ def runs(data_dir: Path | None, limit: int) -> None:
             continue
         failed = m.failed_gates()
         line = (
-            f"{m.run_id}  {m.status:9}  {m.kind:4} "
+            f"{m.run_id}  {m.status:10}  {m.mode:8} "
             f"{'published' if m.published else 'unpublished':11}  "
             f"studies={m.studies}  classifier={m.classifier_version or '-'}"
         )

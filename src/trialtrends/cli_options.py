@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from trialtrends.errors import TrialtrendsError
+from trialtrends.errors import Terminated, TrialtrendsError
 from trialtrends.settings import Settings
 from trialtrends.terminal import configure_logging, stderr_is_terminal
 
@@ -29,6 +29,7 @@ EXIT_USAGE = 2  # bad options or settings (click's own code for bad options)
 EXIT_NO_WAREHOUSE = 3  # no warehouse yet: run `trialtrends refresh`
 EXIT_NO_DATA = 4  # the warehouse has no trials for what was asked
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
 
 NETWORK_HINT = "check the network, or use --api-url for a mirror or --source for a bulk file."
 # An API answer that no mirror or network fix changes (a bad request, a missing page).
@@ -112,6 +113,8 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except Terminated as exc:
+            raise UserError("Terminated.", EXIT_TERMINATED) from exc
         except KeyboardInterrupt as exc:
             if stderr_is_terminal():
                 # The terminal echoed ^C at the cursor (the start of a fresh line once a progress

@@ -9,6 +9,8 @@ know are kept in `extra` and written back unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import secrets
@@ -18,10 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from trialtrends import __version__
-from trialtrends.errors import TrialtrendsError
+from trialtrends.errors import TrialtrendsError, disk_full
 
 MANIFEST = "manifest.json"
-RUNNING, SUCCEEDED, FAILED, ABANDONED = "running", "succeeded", "failed", "abandoned"
+RUNNING, PUBLISHING = "running", "publishing"
+SUCCEEDED, FAILED, ABANDONED = "succeeded", "failed", "abandoned"
+#: How a run got its studies (runs.mode): a whole-registry download, the studies updated since
+#: the last registry run, or the keyword searches.
+BASELINE, DELTA, SEARCH = "baseline", "delta", "search"
 
 
 class ManifestError(TrialtrendsError):
@@ -33,13 +39,23 @@ def utc_now() -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write a file so a reader sees the old or the new content, never half of it."""
+    """Write a file so a reader sees the old or the new content, never half of it.
+
+    A full disk is one sentence naming the file and the space it needs (not a bare
+    "No space left on device"), and leaves no half-written temporary file behind."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(path, len(data)) from exc
+        raise
 
 
 @dataclass
@@ -48,13 +64,26 @@ class RunManifest:
 
     run_id: str
     kind: str  # api (paged search) or bulk (a downloaded file)
-    status: str = RUNNING  # running -> succeeded | failed; abandoned when its process died
+    # running -> publishing (just before the swap) -> succeeded | failed; abandoned when its
+    # process died before publishing.
+    status: str = RUNNING
     error: str | None = None
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     trialtrends_version: str = __version__
-    mode: str = "full"  # full or incremental
+    mode: str = SEARCH  # baseline, delta or search
+    # Studies updated on or after this date (a delta, or a search with --since).
     since: str | None = None
+    # Why a registry night fell back to the searches (the download was unavailable).
+    fallback: str | None = None
+    # Registry mode: the baseline run this run's registry state rests on, the deltas applied on
+    # top of it before this run, the registry's study count (/stats/size) and the index's rows.
+    baseline_run: str | None = None
+    deltas_applied: int | None = None
+    registry_total: int | None = None
+    index_rows: int | None = None
+    # Landed files removed by retention (only of runs no published state needs).
+    pruned: bool = False
     # Landing: all raw input is on disk (pages) or pinned by checksum (bulk file).
     landed: bool = False
     files: list[dict[str, Any]] = field(default_factory=list)
@@ -96,6 +125,8 @@ class RunManifest:
     def from_dict(cls, data: dict[str, Any]) -> RunManifest:
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: v for k, v in data.items() if k in known}
+        if values.get("mode") in ("full", "incremental"):  # written before registry mode
+            values["mode"] = BASELINE if values.get("kind") == "bulk" else SEARCH
         return cls(**values, extra={k: v for k, v in data.items() if k not in known})
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,11 +162,11 @@ class RunManifest:
     def failed_gates(self) -> list[str]:
         return [g["name"] for g in self.gates or [] if not g.get("passed")]
 
-    def mark_failed(self, exc: BaseException) -> None:
+    def mark_failed(self, exc: BaseException | str) -> None:
         self.status = FAILED
         self.published = False
         self.finished_at = utc_now()
-        self.error = str(exc) or type(exc).__name__
+        self.error = (exc if isinstance(exc, str) else str(exc)) or type(exc).__name__
 
     def runs_row(self) -> dict[str, Any]:
         """This run as a row of the warehouse's `runs` table."""

@@ -69,7 +69,16 @@ RULES: dict[str, Rule] = {
     "max_unclassified_share": Rule("TRIALTRENDS_MAX_UNCLASSIFIED_SHARE", float, 0, 1, unit="a share"),
     "workers": Rule("TRIALTRENDS_WORKERS", int, 1, unit="worker processes"),
     "lock_wait": Rule("TRIALTRENDS_LOCK_WAIT", float, 0, unit="seconds to wait for the data-folder lock"),
+    "full_every_days": Rule(
+        "TRIALTRENDS_FULL_EVERY_DAYS", float, 0, low_open=True, unit="days between baseline downloads"
+    ),
+    "max_delta_share": Rule("TRIALTRENDS_MAX_DELTA_SHARE", float, 0, 1, unit="a share of the registry index"),
 }
+
+#: How a refresh gets the registry (README "Registry mode"): `registry` downloads the whole
+#: registry as a baseline and then pulls every updated study each night; `search` runs the
+#: keyword searches (a quick pull without a download).
+MODES = ("registry", "search")
 
 
 def api_url_problem(url: str, label: str = "TRIALTRENDS_API_URL") -> str | None:
@@ -113,6 +122,12 @@ class Settings:
     # Seconds a refresh or rebuild waits for another one holding the data folder (0 = fail at once).
     lock_wait: float = 0.0
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
+    # registry (a downloaded baseline plus nightly deltas of every updated study) or search.
+    mode: str = "registry"
+    # A new baseline download when the last one is older than this (days, from when it ran).
+    full_every_days: float = 7.0
+    # A delta may change at most this share of the registry index (a few thousand of ~600k a day).
+    max_delta_share: float = 0.2
 
     @property
     def raw_dir(self) -> Path:
@@ -135,6 +150,9 @@ class Settings:
             if not rule.ok(value):
                 label = labels.get(name, rule.env)
                 found.append(f"{label} must be {rule.describe()}, got {value!r}.")
+        if self.mode not in MODES:
+            label = labels.get("mode", "TRIALTRENDS_MODE")
+            found.append(f"{label} must be one of {', '.join(MODES)}, got {self.mode!r}.")
         problem = api_url_problem(self.api_url, labels.get("api_url", "TRIALTRENDS_API_URL"))
         if problem:
             found.append(problem)
@@ -181,6 +199,10 @@ class Settings:
         if env.get("TRIALTRENDS_BULK_PREFILTER"):
             flag = env["TRIALTRENDS_BULK_PREFILTER"].strip().lower()
             values["bulk_prefilter"] = flag not in ("0", "false", "no", "off")
+        if env.get("TRIALTRENDS_MODE", "").strip():
+            values["mode"] = env["TRIALTRENDS_MODE"].strip().lower()
+        if "mode" in given:
+            given["mode"] = str(given["mode"]).strip().lower()
         if "data_dir" in given:
             given["data_dir"] = Path(given["data_dir"])  # type: ignore[arg-type]
         if "api_url" in given:

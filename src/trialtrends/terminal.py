@@ -104,8 +104,9 @@ def configure_logging(level: int) -> None:
 
 # What each stage of processing is doing, as the pipeline announces it ("stage" events).
 _STAGE_TEXT = {
-    "process": "normalising, classifying, validating",
-    "gates": "checking the gates",
+    "judge": "judging, normalising, validating",
+    "merge": "merging into the published warehouse",
+    "gate": "checking the gates",
     "publish": "loading and publishing",
 }
 
@@ -175,6 +176,23 @@ class RefreshProgress:
             self._on_scan(detail)
         elif event == "stage":
             self._on_stage(detail)
+        elif event == "download":
+            self._on_download(detail)
+
+    def _on_download(self, detail: dict[str, Any]) -> None:
+        """The registry download: bytes so far of the total, the rate and the time left."""
+        if self._pull is None:
+            return
+        done, total = detail.get("bytes", 0), detail.get("total")
+        text = f"downloading the registry: {done / 1e6:,.0f} MB" + (
+            f" of {total / 1e6:,.0f} MB" if total else ""
+        )
+        if detail.get("rate"):
+            text += f", {detail['rate'] / 1e6:,.1f} MB/s"
+        if detail.get("eta") is not None:
+            minutes, seconds = divmod(round(detail["eta"]), 60)
+            text += f", {minutes} min {seconds:02d} s left" if minutes else f", {seconds} s left"
+        self.progress.update(self._pull, detail=text)
 
     def _on_stage(self, detail: dict[str, Any]) -> None:
         self._start_processing()

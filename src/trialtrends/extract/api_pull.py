@@ -23,7 +23,7 @@ from trialtrends.extract.client import CtgovClient, PageTokenExpired
 from trialtrends.extract.raw import RawRun, new_run_id
 from trialtrends.extract.records import nct_id_of
 from trialtrends.extract.searches import QUERIES, SearchQuery, search_params
-from trialtrends.manifest import RunManifest, utc_now
+from trialtrends.manifest import SEARCH, RunManifest, utc_now
 from trialtrends.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,22 +58,21 @@ def pull(
     client: CtgovClient | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    mode: str = SEARCH,
+    run: RawRun | None = None,
+    manifest: RunManifest | None = None,
 ) -> PullResult:
     """Run every query, land every page, and write a manifest; a failure marks it failed.
 
     A landed run stays `running` (landed: true) until processing publishes it or fails it, so
-    a run killed after landing is never shown as succeeded.
+    a run killed after landing is never shown as succeeded. `run` and `manifest` continue a run
+    already opened (a registry night whose download was unavailable).
     """
-    run = RawRun.create(settings.raw_dir, run_id or new_run_id())
+    run = run or RawRun.create(settings.raw_dir, run_id or new_run_id())
     own_client = client is None
     client = client or CtgovClient(settings)
-    manifest = RunManifest(
-        run_id=run.run_id,
-        kind="api",
-        api_url=settings.api_url,
-        mode="incremental" if since else "full",
-        since=since.isoformat() if since else None,
-    )
+    manifest = manifest or RunManifest(run_id=run.run_id, kind="api", api_url=settings.api_url, mode=mode)
+    manifest.since = since.isoformat() if since else None
     run.write_manifest(manifest)
     log.info("run %s: landing raw responses in %s", run.run_id, run.path)
     seen: set[str] = set()

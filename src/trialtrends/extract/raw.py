@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from typing import Any
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.records import dumps_safe, loads_lenient, nct_id_of
 from trialtrends.manifest import MANIFEST, RunManifest, atomic_write
+
+#: A small pre-allocated record beside the manifest (see RawRun.record_status).
+STATUS_RECORD = ".status"
+STATUS_BYTES = 512
 
 
 class RawDataError(TrialtrendsError):
@@ -46,7 +51,35 @@ class RawRun:
         raw_dir.mkdir(parents=True, exist_ok=True)
         path = raw_dir / run_id
         path.mkdir(exist_ok=False)  # never reuse a folder: raw files are never overwritten
+        # The status record is allocated now, while there is room, so that a run failing on a
+        # full disk can still say so (see record_status).
+        (path / STATUS_RECORD).write_bytes(b" " * STATUS_BYTES)
         return cls(path)
+
+    def record_status(self, text: str) -> bool:
+        """Overwrite the pre-allocated status record in place (no new disk blocks needed): how a
+        run that cannot rewrite its manifest (a full disk) still records that it failed. The
+        next run's tidy-up reads it. False when even that fails."""
+        data = text.encode("utf-8", "replace")[:STATUS_BYTES].ljust(STATUS_BYTES)
+        try:
+            fd = os.open(self.path / STATUS_RECORD, os.O_WRONLY)
+        except OSError:
+            return False
+        try:
+            os.pwrite(fd, data, 0)
+            os.fsync(fd)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
+    def recorded_status(self) -> str:
+        """The status record's text ('' when empty or absent)."""
+        try:
+            return (self.path / STATUS_RECORD).read_bytes().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
 
     @classmethod
     def open(cls, run_dir: Path) -> RawRun:

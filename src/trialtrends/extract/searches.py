@@ -224,14 +224,20 @@ def product_queries(base: tuple[SearchQuery, ...]) -> tuple[SearchQuery, ...]:
 QUERIES = QUERIES + product_queries(QUERIES)
 
 
+#: Registry mode's nightly delta: no search terms, every study updated since a date (API-NOTES:
+#: AACT keeps its whole-registry mirror current the same way).
+UPDATES = SearchQuery(
+    name="updates",
+    family="registry",
+    term="",
+    reason="every study whose record was updated since the last registry run (minus a day of overlap)",
+)
+
+
 def search_params(query: SearchQuery, since: date | None = None) -> dict[str, str]:
     """The exact /studies parameters for one query; identical on every page of it."""
-    params = {
-        "query.term": query.term,
-        "pageSize": str(PAGE_SIZE),
-        "countTotal": "true",
-        "format": "json",
-    }
+    params = {"query.term": query.term} if query.term else {}
+    params.update(pageSize=str(PAGE_SIZE), countTotal="true", format="json")
     if since is not None:
         # API-NOTES: RANGE never matches a study lacking the field; every study has a last update.
         params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"

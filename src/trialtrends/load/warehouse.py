@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from trialtrends.errors import TrialtrendsError
+from trialtrends.errors import TrialtrendsError, disk_full
 from trialtrends.load.ddl import TABLES, TABLES_BY_NAME, quote
 from trialtrends.load.views import create_views
 from trialtrends.lock import try_lock
@@ -38,6 +38,15 @@ STORAGE_VERSION = "v1.4.0"
 
 class WarehouseError(TrialtrendsError):
     """The warehouse cannot be built or published (one sentence)."""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 # Tables whose rows belong to one trial: merged by nct_id in incremental mode.
 TRIAL_TABLES = (
     "trials", "trial_countries", "trial_sponsors", "trial_sites", "trial_conditions",
@@ -102,7 +111,13 @@ def move_aside(warehouse_path: Path, run_id: str, why: str) -> Path:
     return aside
 
 
-def _changes_sql(run_id: str, incremental: bool) -> str:
+#: Which trials a run's change log can call removed: "all" (a full build: any trial not in it),
+#: "batch" (a search since a date: none, the rest are carried over) or "delta" (a registry delta:
+#: those among the studies it brought that are no longer cell therapy).
+CHANGE_SCOPES = ("all", "batch", "delta")
+
+
+def _changes_sql(run_id: str, scope: str) -> str:
     """Trials added, removed or changed against the previous warehouse (attached as prev)."""
 
     def signature(schema: str) -> str:
@@ -117,7 +132,17 @@ def _changes_sql(run_id: str, incremental: bool) -> str:
                    from {schema}.trial_modalities group by nct_id) m
             on m.nct_id = t.nct_id"""
 
-    removed = "" if incremental else "when new.nct_id is null then 'removed'"
+    removed = {
+        "all": "when new.nct_id is null then 'removed'",
+        "batch": "",
+        "delta": "when new.nct_id is null and old.nct_id in (select nct_id from replaced_ids) then 'removed'",
+    }[scope]
+    # In registry mode a removed trial says why: its record is still in the registry index (it
+    # is no longer cell therapy) or it is not (absent from the new baseline).
+    why = """case when exists (select 1 from main.registry_studies)
+                  then [case when nct_id in (select nct_id from main.registry_studies)
+                             then 'not cell therapy' else 'not in registry' end]
+                  else [] end"""
     return f"""
     insert into trial_changes
     with new as ({signature("main")}),
@@ -135,7 +160,8 @@ def _changes_sql(run_id: str, incremental: bool) -> str:
                ], lambda x: x is not null) as changed_fields
         from new full outer join old on new.nct_id = old.nct_id
     )
-    select {quote(run_id)}, nct_id, change, case when change = 'changed' then changed_fields else [] end
+    select {quote(run_id)}, nct_id, change,
+           case when change = 'changed' then changed_fields when change = 'removed' then {why} else [] end
     from joined
     where change is not null and (change <> 'changed' or len(changed_fields) > 0)
     order by nct_id
@@ -179,7 +205,10 @@ class WarehouseBuilder:
     def append(self, name: str, frame: pl.DataFrame) -> None:
         """Stage rows of one table."""
         if frame.height:
-            _insert(self._connection(), name, frame)
+            try:
+                _insert(self._connection(), name, frame)
+            except duckdb.Error as exc:
+                raise self._write_error(exc) from exc
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         """Read from the staged tables (data-quality summaries, gate inputs)."""
@@ -191,47 +220,79 @@ class WarehouseBuilder:
         if rows:
             self._connection().executemany("update rejected_studies set payload = ? where nct_id = ?", rows)
 
-    def publish(self, runs: Iterable[Mapping[str, Any]], *, incremental: bool = False) -> Path:
-        """Finish the new warehouse (history, changes, views) and atomically replace the old.
+    def _attach_previous(self, *, for_merge: bool) -> Path | None:
+        """Attach the published warehouse as `prev` (None when there is none yet); an unreadable
+        one is moved aside (a full build heals) or refused (a merge has nothing to merge into)."""
+        con = self._connection()
+        why = unreadable_reason(self.warehouse_path)
+        if why is not None and for_merge:
+            raise WarehouseError(
+                f"The published warehouse {self.warehouse_path} cannot be read, so this run has nothing "
+                "to merge into; run `trialtrends refresh --full` (it moves the file aside)."
+            )
+        if why is not None:
+            self.recovered = move_aside(self.warehouse_path, self.run_id, why)
+        previous = self.warehouse_path if self.warehouse_path.is_file() else None
+        if previous is None:
+            if for_merge:
+                raise WarehouseError(
+                    f"There is no published warehouse at {self.warehouse_path} to merge into; "
+                    "run `trialtrends refresh --full`."
+                )
+            return None
+        try:
+            con.execute(f"attach {quote(str(previous))} as prev (read_only)")
+        except duckdb.IOException as exc:
+            raise WarehouseError(
+                f"Cannot read the published warehouse {previous} to compare against it "
+                f"({str(exc).splitlines()[0][:160]}); if a DuckDB client holds it open for writing, "
+                "close it (or open it with -readonly) and run again."
+            ) from exc
+        return previous
 
-        In incremental mode the previous warehouse's rows of trials not in this batch are
-        carried over. `runs` is rebuilt from the given rows; `trial_changes` keeps its history
-        and gains this run's changes.
+    def carry_over(self, scope: str) -> int:
+        """Copy the published warehouse's rows of every study this run does not bring.
+
+        `scope` "batch": the staged trials replace theirs (a search since a date); "delta": every
+        study in the staged registry index replaces its rows, cell therapy or not, so a study
+        that stopped being cell therapy leaves the trial tables. Returns the trials carried over.
         """
         con = self._connection()
         try:
-            why = unreadable_reason(self.warehouse_path)
-            if why is not None and incremental:
-                raise WarehouseError(
-                    f"The published warehouse {self.warehouse_path} cannot be read, so an incremental "
-                    "run has nothing to merge into; run a full `trialtrends refresh` (it moves the file aside)."
+            self._attach_previous(for_merge=True)
+            tables = (*TRIAL_TABLES, "registry_studies") if scope == "delta" else TRIAL_TABLES
+            _check_same_layout(con, tables)
+            source = "registry_studies" if scope == "delta" else "trials"
+            con.execute(f"create or replace temp table replaced_ids as select nct_id from {source}")
+            for name in tables:
+                cols = ", ".join(c.name for c in TABLES_BY_NAME[name].columns)
+                con.execute(
+                    f"insert into {name} ({cols}) select {cols} from prev.{name} "
+                    "where nct_id not in (select nct_id from replaced_ids)"
                 )
-            if why is not None:
-                self.recovered = move_aside(self.warehouse_path, self.run_id, why)
-            previous = self.warehouse_path if self.warehouse_path.is_file() else None
+            carried = con.execute(
+                "select count(*) from prev.trials where nct_id not in (select nct_id from replaced_ids)"
+            ).fetchone()
+            con.execute("detach prev")
+        except duckdb.Error as exc:
+            raise self._write_error(exc) from exc
+        return int(carried[0]) if carried else 0
+
+    def publish(self, runs: Iterable[Mapping[str, Any]], *, changes: str = "all") -> Path:
+        """Finish the new warehouse (history, changes, views) and atomically replace the old.
+
+        `runs` is rebuilt from the given rows; `trial_changes` keeps its history and gains this
+        run's changes (see CHANGE_SCOPES for what `changes` may call removed).
+        """
+        con = self._connection()
+        try:
+            previous = self._attach_previous(for_merge=changes != "all")
             if previous is not None:
-                try:
-                    con.execute(f"attach {quote(str(previous))} as prev (read_only)")
-                except duckdb.IOException as exc:
-                    raise WarehouseError(
-                        f"Cannot read the published warehouse {previous} to compare against it "
-                        f"({str(exc).splitlines()[0][:160]}); if a DuckDB client holds it open for writing, "
-                        "close it (or open it with -readonly) and run again."
-                    ) from exc
-                if incremental:
-                    _check_same_layout(con)
-                    con.execute("create temp table batch_ids as select nct_id from trials")
-                    for name in TRIAL_TABLES:
-                        cols = ", ".join(c.name for c in TABLES_BY_NAME[name].columns)
-                        con.execute(
-                            f"insert into {name} ({cols}) select {cols} from prev.{name} "
-                            "where nct_id not in (select nct_id from batch_ids)"
-                        )
                 con.execute(
                     "insert into trial_changes select * from prev.trial_changes where run_id <> ?",
                     [self.run_id],
                 )
-                con.execute(_changes_sql(self.run_id, incremental))
+                con.execute(_changes_sql(self.run_id, changes))
                 con.execute("detach prev")
             else:
                 con.execute(
@@ -250,20 +311,46 @@ class WarehouseBuilder:
             os.replace(self.tmp, self.warehouse_path)
             _fsync_dir(self.warehouse_path.parent)
             self._release_owner()
+        except duckdb.Error as exc:
+            self.abort()
+            raise self._write_error(exc) from exc
         except BaseException:
             self.abort()
             raise
         log.info("published %s", self.warehouse_path)
         return self.warehouse_path
 
+    def _write_error(self, exc: duckdb.Error) -> TrialtrendsError:
+        """A DuckDB failure while building: one sentence naming the building file, and the
+        free space when the disk is full (never blamed on the published warehouse)."""
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        if "space" in first.lower() or "disk" in first.lower():
+            return disk_full(self.tmp, _size(self.tmp))
+        if isinstance(exc, WarehouseError):
+            return exc
+        return WarehouseError(f"Building the new warehouse {self.tmp} failed: {first}")
+
     def abort(self) -> None:
-        """Drop the half-built warehouse; the published one is untouched."""
-        if self.con is not None:
-            self.con.close()
-            self.con = None
-        self.tmp.unlink(missing_ok=True)
-        Path(f"{self.tmp}.wal").unlink(missing_ok=True)
-        self._release_owner()
+        """Drop the half-built warehouse; the published one is untouched.
+
+        Never raises: it runs inside failure handlers, and a clean-up that fails (a folder made
+        unwritable mid-run) must not hide the failure being recorded. What it cannot remove,
+        the next load removes (its owner lock is free by then)."""
+        try:
+            if self.con is not None:
+                self.con.close()
+        except Exception as exc:  # the failure being handled matters more
+            log.warning("closing the building warehouse failed: %s", exc)
+        self.con = None
+        for leftover in (self.tmp, Path(f"{self.tmp}.wal")):
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("could not remove %s (the next run removes it): %s", leftover, exc)
+        try:
+            self._release_owner()
+        except OSError as exc:
+            log.warning("could not release %s: %s", self._owner, exc)
 
     def _release_owner(self) -> None:
         if self._owner_fd is not None:
@@ -272,17 +359,17 @@ class WarehouseBuilder:
             self._owner_fd = None
 
 
-def _check_same_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """An incremental merge copies rows from the previous warehouse: it must have this layout."""
-    for name in TRIAL_TABLES:
+def _check_same_layout(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = TRIAL_TABLES) -> None:
+    """A merge copies rows from the previous warehouse: it must have this layout."""
+    for name in tables:
         want = [c.name for c in TABLES_BY_NAME[name].columns]
         have = [r[0] for r in con.execute(
             "select column_name from duckdb_columns() where database_name = 'prev' and table_name = ? "
             "order by column_index", [name]).fetchall()]  # fmt: skip
         if have != want:
             raise WarehouseError(
-                f"The published warehouse has an older layout (table {name} differs), so an incremental "
-                "run cannot merge into it; run a full `trialtrends refresh` once."
+                f"The published warehouse has an older layout (table {name} differs), so this run "
+                "cannot merge into it; run `trialtrends refresh --full` once."
             )
 
 

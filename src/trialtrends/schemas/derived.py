@@ -18,7 +18,7 @@ DISEASE_AREAS = (
     "other non-oncology", "unknown",
 )  # fmt: skip
 REPORT_GROUP_NAMES = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
-RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
+RUN_STATUSES = ("running", "publishing", "succeeded", "failed", "abandoned")
 
 
 class TrialModalities(pa.DataFrameModel):
@@ -168,9 +168,15 @@ class Runs(pa.DataFrameModel):
 
     run_id: str = pa.Field(description="Run identifier (UTC start time + suffix); names the raw folder.")
     kind: str = pa.Field(isin=("api", "bulk"), description="api (paged search) or bulk (a downloaded file).")
-    mode: Optional[str] = pa.Field(nullable=True, description="full or incremental (--since).")
+    mode: Optional[str] = pa.Field(
+        nullable=True,
+        isin=("baseline", "delta", "search"),
+        description="How the run got its studies: baseline (the whole registry downloaded), delta "
+        "(every study updated since the last registry run) or search (the keyword searches).",
+    )
     status: str = pa.Field(
-        isin=RUN_STATUSES, description="running, succeeded, failed or abandoned (its process died)."
+        isin=RUN_STATUSES,
+        description="running, publishing (swapping the warehouse in), succeeded, failed or abandoned (its process died).",
     )
     published: bool = pa.Field(description="True when this run's data was published to the warehouse.")
     started_at: Optional[pl.Datetime] = pa.Field(nullable=True, description="Start (UTC).")
@@ -205,6 +211,27 @@ class Runs(pa.DataFrameModel):
         unique = ["run_id"]
 
 
+class RegistryStudies(pa.DataFrameModel):
+    """Registry mode's index: one row per study of the registry (cell therapy or not), as the
+    last baseline or delta that brought it saw it. Studies the classifier does not count are
+    only here, never in the trial tables."""
+
+    nct_id: str = _nct()
+    last_update_posted_date: Optional[pl.Date] = pa.Field(
+        nullable=True, description="lastUpdatePostDate of the record as last brought (null when it has none)."
+    )
+    record_sha256: str = pa.Field(
+        description="sha256 of the record's JSON as landed: the zip entry's bytes for a baseline, the "
+        "record re-serialised with sorted keys for a delta (compare within one source kind)."
+    )
+    is_cell_therapy: bool = pa.Field(description="True when the classifier found a cell-therapy modality.")
+    classifier_version: str = pa.Field(description="Classifier version that judged the record.")
+    run_id: str = pa.Field(description="Run that last brought the record (a baseline or a delta).")
+
+    class Config(_Strict):
+        unique = ["nct_id"]
+
+
 class TrialChanges(pa.DataFrameModel):
     """Per run: trials added, removed or changed against the previously published warehouse."""
 
@@ -212,7 +239,9 @@ class TrialChanges(pa.DataFrameModel):
     nct_id: str = _nct()
     change: str = pa.Field(isin=("added", "removed", "changed"), description="added, removed or changed.")
     changed_fields: pl.List(pl.Utf8) = pa.Field(
-        description="For changed trials: which of status, phase, sponsor, countries, modality changed."
+        description="For changed trials: which of status, phase, sponsor, countries, modality changed; "
+        "for removed ones in registry mode, why: 'not cell therapy' (its record changed) or "
+        "'not in registry' (absent from the new baseline)."
     )
 
     class Config(_Strict):
@@ -239,4 +268,5 @@ WAREHOUSE_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "rejected_studies": RejectedStudies,
     "runs": Runs,
     "trial_changes": TrialChanges,
+    "registry_studies": RegistryStudies,
 }

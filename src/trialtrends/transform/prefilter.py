@@ -72,6 +72,17 @@ REGION_SHAPES: dict[str, str] = {
     "interventionBrowseModule": _MESH,
 }
 NCT_ID = rf'"nctId"{_WS}:{_WS}"NCT([0-9]{{8}})"'
+# The record's lastUpdatePostDateStruct.date (registry mode's index), as yyyy-MM-dd or yyyy-MM.
+LAST_UPDATE = (
+    rf'"lastUpdatePostDateStruct"{_WS}:{_WS}\{{[^{{}}]*?"date"{_WS}:{_WS}'
+    r'"([0-9]{4}-[0-9]{2}(?:-[0-9]{2})?)"'
+)
+
+
+def _days(column: pl.Expr) -> pl.Expr:
+    """A yyyy-MM(-dd) string column as days since 1970-01-01 (a month counts from its first)."""
+    text = pl.when(column.str.len_chars() == 7).then(column + "-01").otherwise(column)
+    return text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Int32)
 
 
 @lru_cache(maxsize=1)
@@ -206,10 +217,12 @@ def vocabulary() -> Vocabulary:
 
 @dataclass(frozen=True)
 class Scan:
-    """Per record: whether it must be parsed, and its nctId number (None when not readable)."""
+    """Per record: whether it must be parsed, its nctId number (None when not readable) and
+    its lastUpdatePostDate as days since 1970-01-01 (None when not readable), for the index."""
 
     candidate: list[bool]
     nct_number: list[int | None]
+    updated: list[int | None] | None = None
 
 
 def _utf8(data: bytes) -> bool:
@@ -220,10 +233,11 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def scan(raw: list[bytes], prefilter: bool = True) -> Scan:
-    """Decide, on the bytes of a batch of records, which need parsing (without parsing any)."""
+def scan(raw: list[bytes], prefilter: bool = True, updated: bool = False) -> Scan:
+    """Decide, on the bytes of a batch of records, which need parsing (without parsing any);
+    with `updated`, read each one's last update date too (registry mode's index)."""
     if not raw:
-        return Scan([], [])
+        return Scan([], [], [] if updated else None)
     try:
         text = pl.Series("raw", raw, dtype=pl.Binary).cast(pl.String)
     except pl.exceptions.ComputeError:
@@ -231,9 +245,12 @@ def scan(raw: list[bytes], prefilter: bool = True) -> Scan:
         text = pl.Series("raw", [r if _utf8(r) else b"" for r in raw], dtype=pl.Binary).cast(pl.String)
     frame = pl.DataFrame({"raw": text})
     nct = pl.col("raw").str.extract(NCT_ID, 1).cast(pl.Int64, strict=False)
+    dates = None
+    if updated:
+        dates = frame.select(_days(pl.col("raw").str.extract(LAST_UPDATE, 1)))[:, 0].to_list()
     if not prefilter:
         out = frame.select(nct.alias("nct"), pl.lit(True).alias("candidate"))
-        return Scan(out["candidate"].to_list(), out["nct"].to_list())
+        return Scan(out["candidate"].to_list(), out["nct"].to_list(), dates)
     regions = pl.col("raw").str.extract_all(regions_pattern()).list.join(_JOIN)
     found = frame.select(nct.alias("nct"), regions.alias("regions"))
     joined = pl.col("regions")
@@ -250,4 +267,4 @@ def scan(raw: list[bytes], prefilter: bool = True) -> Scan:
         .fill_null(True)
         .alias("candidate"),
     )
-    return Scan(out["candidate"].to_list(), out["nct"].to_list())
+    return Scan(out["candidate"].to_list(), out["nct"].to_list(), dates)

@@ -128,3 +128,45 @@ def classifier_sanity(trials: int, classified: int, max_unclassified_share: floa
         ok,
         f"{unclassified:.1%} of {trials} trials unclassified (limit {max_unclassified_share:.0%})",
     )
+
+
+def baseline_size(
+    entries: int, registry_total: int | None, previous_entries: int | None, max_drop: float
+) -> GateResult:
+    """A registry baseline holds about as many studies as the registry says it has (/stats/size)
+    and as the previous baseline: a download that falls well short is refused, not published
+    (its missing studies would leave every table as if removed from the registry)."""
+    problems = []
+    if registry_total:
+        short = (registry_total - entries) / registry_total
+        if short > max_drop:
+            problems.append(
+                f"{entries} studies downloaded but the registry reports {registry_total} ({short:.1%} short)"
+            )
+    if previous_entries:
+        drop = (previous_entries - entries) / previous_entries
+        if drop > max_drop:
+            problems.append(
+                f"{entries} studies vs {previous_entries} in the previous baseline ({drop:.1%} fewer)"
+            )
+    if problems:
+        return GateResult("baseline_size", False, "; ".join(problems) + f" (limit {max_drop:.0%})")
+    return GateResult(
+        "baseline_size",
+        True,
+        f"{entries} studies (registry {registry_total or 'unknown'}, previous {previous_entries or 'none'})",
+    )
+
+
+def delta_share(changed: int, index_size: int | None, max_share: float) -> GateResult:
+    """A delta changes a plausible share of the registry index: a few thousand studies of ~600k
+    a day; nearly all of them means the date filter was ignored (it is not a delta at all)."""
+    if not index_size:
+        return GateResult("delta_share", True, f"{changed} studies updated (no index to compare)")
+    share = changed / index_size
+    passed = share <= max_share
+    return GateResult(
+        "delta_share",
+        passed,
+        f"{changed} of {index_size} indexed studies updated ({share:.1%}, limit {max_share:.0%})",
+    )

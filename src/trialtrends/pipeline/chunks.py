@@ -1,10 +1,8 @@
-"""Process a landed run: normalize, classify and validate it chunk by chunk into a warehouse
-being built (in worker processes for large bulk inputs), with its data-quality summary.
+"""Chunks of records: normalised, classified and validated, a failing study quarantined alone.
 
-A bulk source runs as scan and parse tasks in `trialtrends.bulk_tasks` (README "Bulk ingest"):
-most registry studies are counted and CRC-checked there but never parsed.
-
-No network and no publishing here: `pipeline` gates and publishes what this stages.
+The judge stage (`pipeline.judge`) stages these into the warehouse being built; bulk sources
+and registry deltas reach them through the scan, judge and normalise tasks of `pipeline.bulk`.
+Pure work on records: no network, no warehouse.
 """
 
 from __future__ import annotations
@@ -19,20 +17,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 
-from trialtrends.extract.bulk import parts
-from trialtrends.extract.raw import RawRun, select_studies
 from trialtrends.extract.records import dumps_safe, nct_id_of
-from trialtrends.load.warehouse import WarehouseBuilder
-from trialtrends.settings import Settings
 from trialtrends.transform.classify import classify
 from trialtrends.transform.diseases import classify_diseases
-from trialtrends.transform.flatten import UNMAPPED_CODE, Rows, flatten_studies
-from trialtrends.transform.normalize import Tables, build_tables
+from trialtrends.transform.flatten import Rows, flatten_studies
+from trialtrends.transform.normalize import build_tables
 from trialtrends.validate.quarantine import validate_classified, validate_tables
 
 log = logging.getLogger(__name__)
@@ -49,34 +42,6 @@ def _peak_mb() -> float:
 CHUNK_SIZE = 20_000
 # Bulk inputs below two of these run in this process: starting workers costs seconds.
 BULK_CHUNK_SIZE = 10_000
-
-
-@dataclass
-class Processed:
-    """A run's staged (validated, classified) tables in a warehouse being built, and the facts
-    the gates need."""
-
-    builder: WarehouseBuilder
-    scanned: int
-    duplicates: int
-    trials: int
-    classified: int
-    rejected: int
-    quality: dict[str, Any]
-    #: Studies parsed and validated (first copies); the bulk prefilter skips the rest unparsed.
-    validated: int = 0
-
-    @property
-    def rejected_share(self) -> float:
-        # Share of the studies validated, not of those kept (the bulk path keeps only cell
-        # therapy) nor of those scanned (the prefilter never parses most of a registry zip).
-        return self.rejected / max(self.validated, 1)
-
-
-def records_run(run: RawRun) -> RawRun:
-    """The run whose landed data a run reads: itself, or for a rebuild the run it rebuilds."""
-    source = run.manifest().rebuild_of
-    return RawRun.open(run.path.parent / source) if source else run
 
 
 # ---- process ---------------------------------------------------------------------------------
@@ -285,116 +250,3 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
-
-
-def stage(
-    chunks: Iterable[Chunk],
-    builder: WarehouseBuilder,
-    on_chunk: Callable[[int], None] | None = None,
-) -> Processed:
-    """Stage chunks into the building warehouse, keeping the first copy of a repeated study."""
-    seen: set[str] = set()
-    scanned = duplicates = trials = classified = rejected = validated = 0
-    for chunk in chunks:
-        scanned += chunk.scanned
-        duplicates += chunk.duplicates
-        if not chunk.parsed:
-            if on_chunk:
-                on_chunk(scanned)
-            continue
-        validated += chunk.scanned - chunk.duplicates if chunk.validated is None else chunk.validated
-        frames = chunk.frames
-        ids = frames["trials"]["nct_id"].to_list()
-        repeated = seen.intersection(ids)
-        seen.update(ids)
-        if repeated:
-            duplicates += len(repeated)
-            drop = ~pl.col("nct_id").is_in(list(repeated))
-            frames = {n: f if n == "rejected_studies" else f.filter(drop) for n, f in frames.items()}
-        for name, frame in frames.items():
-            builder.append(name, frame)
-        trials += frames["trials"].height
-        classified += int(frames["trial_flags"]["is_cell_therapy"].sum())
-        rejected += frames["rejected_studies"].height
-        if on_chunk:
-            on_chunk(scanned)
-    log.debug("staged %d scanned studies; peak RSS %.0f MB", scanned, _peak_mb())
-    quality = quality_summary(builder)
-    quality.update(scanned=scanned, duplicates=duplicates, classified_trials=classified, validated=validated)
-    return Processed(builder, scanned, duplicates, trials, classified, rejected, quality, validated)
-
-
-def quality_summary(builder: WarehouseBuilder) -> dict[str, Any]:
-    """The run's data-quality summary, read from the staged tables."""
-
-    def column(sql: str) -> list[Any]:
-        return [row[0] for row in builder.query(sql)]
-
-    counts = {
-        name: builder.query(f"select count(*) from {name}")[0][0]
-        for name in (*Tables.TABLES, "trial_modalities", "rejected_studies")
-    }
-    unknown = column("select distinct sponsor_raw from trial_sponsors where not is_known_sponsor order by 1")
-    return {
-        "counts": counts,
-        "unmapped_countries": column(
-            f"select distinct country_raw from trial_countries where country_code = '{UNMAPPED_CODE}' "
-            "and country_raw is not null order by 1"
-        ),
-        "unknown_sponsor_spellings": len(unknown),
-        "unknown_sponsor_examples": unknown[:25],
-        "long_term_follow_up": column("select count(*) from trial_flags where is_long_term_follow_up")[0],
-        "rejected": [
-            {"nct_id": nct_id, "reason": reason[:300]}
-            for nct_id, reason in builder.query("select nct_id, reason from rejected_studies limit 50")
-        ],
-    }
-
-
-def process_run(settings: Settings, run: RawRun, on_chunk: Callable[[int], None] | None = None) -> Processed:
-    """Process a landed run from its raw data into a warehouse being built (no network:
-    reclassifying needs no new pull). The caller publishes or aborts `processed.builder`."""
-    manifest = run.manifest()
-    builder = WarehouseBuilder(settings.warehouse_path, run.run_id)
-    conflicts: list[dict[str, Any]] = []
-    try:
-        if manifest.kind != "bulk":
-            selection = select_studies(records_run(run))
-            conflicts = selection.conflicts
-            batches = _batches(selection.records(), CHUNK_SIZE)
-            processed = stage((_records_chunk(b, run.run_id, False) for b in batches), builder, on_chunk)
-        else:
-            # Imported here: the bulk tasks build on process_chunk (a cycle at import time).
-            from trialtrends.bulk_tasks import (
-                PARALLEL_MIN_ENTRIES,
-                PART_BYTES,
-                PART_ENTRIES,
-                BulkTally,
-                bulk_chunks,
-            )  # fmt: skip
-
-            source = Path(manifest.source or "")
-            workers = settings.workers if (manifest.entries or 0) >= PARALLEL_MIN_ENTRIES else 1
-            tally = BulkTally()
-            chunks = bulk_chunks(
-                parts(source, PART_ENTRIES, PART_BYTES), run.run_id, workers, settings.bulk_prefilter, tally
-            )
-            processed = stage(chunks, builder, on_chunk)
-            processed.quality.update(
-                prefilter=settings.bulk_prefilter,
-                parsed=tally.candidates,
-                skipped_unparsed=tally.skipped,
-                inflated_bytes=tally.inflated_bytes,
-            )
-            log.info(
-                "bulk scan: %d entries, %d parsed, %d skipped unparsed, %d repeats",
-                tally.entries, tally.candidates, tally.skipped, tally.repeats,
-            )  # fmt: skip
-        if conflicts:
-            log.warning("%d studies came back in different versions; kept the newest of each", len(conflicts))
-        processed.quality["conflicting_duplicates"] = len(conflicts)
-        processed.quality["conflicting_duplicate_examples"] = conflicts[:25]
-        return processed
-    except BaseException:
-        builder.abort()
-        raise

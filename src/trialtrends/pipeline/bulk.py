@@ -23,14 +23,16 @@ from typing import Any
 
 from trialtrends.extract.bulk import Deflated, Malformed, Part, read_part_deflated
 from trialtrends.extract.records import dumps_safe, nct_id_of, parse_record
-from trialtrends.process import (
+from trialtrends.pipeline.chunks import (
     BULK_CHUNK_SIZE,
     Chunk,
+    _batches,
     _with_payloads,
     die_with_parent,
     isolate_failures,
     process_chunk,
 )
+from trialtrends.pipeline.index import IndexRows, days, digest
 from trialtrends.transform.classify import cell_therapy_ids
 from trialtrends.transform.prefilter import scan
 from trialtrends.transform.study_text import text_frame, text_row
@@ -62,11 +64,12 @@ def _parsed(where: str, data: bytes | Deflated | Malformed) -> Any:
     return parse_record(data.inflate() if isinstance(data, Deflated) else data, where)
 
 
-def judge(raw: Raw) -> tuple[int, Raw]:
+def judge(raw: Raw) -> tuple[int, Raw, list[str]]:
     """The records among bulk candidates that the classifier finds cell therapy in, on the same
     text rows normalisation builds, plus those without a well-formed nctId (normalisation
-    quarantines them): (how many were judged, those kept). Only the text rows are held while
-    classifying; the few kept records are parsed again when normalised."""
+    quarantines them): (how many were judged, those kept, the nctIds found cell therapy). Only
+    the text rows are held while classifying; the few kept records are parsed again when
+    normalised."""
     rows: list[dict[str, Any]] = []
     ids: list[str | None] = []
     for where, data in raw:
@@ -81,7 +84,7 @@ def judge(raw: Raw) -> tuple[int, Raw]:
             rows.append(row)
     kept_ids = _cell_therapy(rows)
     kept = [entry for entry, nct_id in zip(raw, ids, strict=True) if nct_id is None or nct_id in kept_ids]
-    return len(raw), kept
+    return len(raw), kept, sorted(kept_ids)
 
 
 def _cell_therapy(rows: list[dict[str, Any]]) -> set[str]:
@@ -119,6 +122,36 @@ def normalise(raw: Raw, run_id: str) -> Chunk:
 _NCT_BYTES = re.compile(rb'"nctId"\s*:\s*"(NCT\d{8})"')
 
 
+def record_chunks(records: Iterable[Any], run_id: str, index: IndexRows | None) -> Iterator[Chunk]:
+    """An API run's records judged the way a bulk source's are (registry mode's delta): the
+    prefilter on their bytes, judge tasks, then normalise tasks for the cell-therapy ones; with
+    `index`, every record's index row (its bytes are the record re-serialised with sorted keys,
+    so the same record always gives the same checksum)."""
+    for batch in _batches(records, JUDGE_ENTRIES):
+        raw: Raw = []
+        for record in batch:
+            data = dumps_safe(record, sort_keys=True).encode()
+            nct_id = nct_id_of(record)
+            if index is not None and nct_id is not None:
+                index.add(int(nct_id[3:]), days(_last_update(record)), digest(data))
+            raw.append((nct_id or "record", data))
+        decided = scan([data for _where, data in raw])
+        candidates = [entry for entry, keep in zip(raw, decided.candidate, strict=True) if keep]
+        _count, kept, cell = judge(candidates)
+        if index is not None:
+            index.mark_cell_therapy(cell)
+        yield Chunk({}, len(raw) - len(kept), 0, parsed=False)
+        if kept:
+            yield normalise(kept, run_id)
+
+
+def _last_update(record: Any) -> str | None:
+    try:
+        return record["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
+    except (KeyError, TypeError):
+        return None
+
+
 # ---- bulk: scan parts, judge and normalise their candidates ---------------------------------
 
 
@@ -133,20 +166,29 @@ class Scanned:
     #: (entry position in the part, where, record) of the records to parse: a zip entry's
     #: deflated bytes, a file's or line's bytes, or Malformed.
     candidates: list[tuple[int, str, bytes | Deflated | Malformed]]
+    #: Registry mode: each entry's last update (days since 1970, -1 unknown) and the sha256 of
+    #: its bytes (32 bytes an entry), for the index.
+    updated: array | None = None
+    digests: bytes | None = None
 
 
-def scan_part(part: Part, prefilter: bool) -> Scanned:
-    """Read (inflate, CRC-check) one part and keep what may be cell therapy (runs in workers)."""
+def scan_part(part: Part, prefilter: bool, index: bool = False) -> Scanned:
+    """Read (inflate, CRC-check) one part and keep what may be cell therapy (runs in workers);
+    with `index`, also each entry's last update and checksum for registry mode's index."""
     raw, deflated = read_part_deflated(part)
     data = [d if isinstance(d, bytes) else b"" for _where, d in raw]
-    decided = scan(data, prefilter)
+    decided = scan(data, prefilter, updated=index)
     candidates: list[tuple[int, str, bytes | Deflated | Malformed]] = [
         (i, where, d if not isinstance(d, bytes) or z is None else Deflated(bytes(z), len(d)))
         for i, ((where, d), z, keep) in enumerate(zip(raw, deflated, decided.candidate, strict=True))
         if keep or not isinstance(d, bytes)
     ]
     nct = array("q", (-1 if n is None else n for n in decided.nct_number))
-    return Scanned(len(raw), sum(len(d) for d in data), nct, candidates)
+    scanned = Scanned(len(raw), sum(len(d) for d in data), nct, candidates)
+    if index:
+        scanned.updated = array("i", (-1 if d is None else d for d in decided.updated or ()))
+        scanned.digests = b"".join(digest(d) for d in data)
+    return scanned
 
 
 @dataclass
@@ -158,6 +200,8 @@ class BulkTally:
     skipped: int = 0
     candidates: int = 0
     repeats: int = 0
+    #: Registry mode: the index rows of the first copy of every study scanned.
+    index: IndexRows | None = None
 
 
 class _Seen:
@@ -230,7 +274,7 @@ def bulk_chunks(
     seen = _Seen()
     to_judge, to_normalise = _Pool(JUDGE_ENTRIES, JUDGE_BYTES), _Pool(NORMALISE_ENTRIES, NORMALISE_BYTES)
     scans: deque[Future[Scanned]] = deque()
-    judges: deque[Future[tuple[int, Raw]]] = deque()
+    judges: deque[Future[tuple[int, Raw, list[str]]]] = deque()
     normalised: deque[Future[Chunk]] = deque()
     # spawn, not fork: Polars' thread pool does not survive a fork.
     pool: Executor = (
@@ -244,6 +288,8 @@ def bulk_chunks(
         else _Inline()
     )
 
+    index = tally.index
+
     def scanned(result: Scanned) -> Iterator[Chunk]:
         tally.entries += result.entries
         tally.inflated_bytes += result.inflated_bytes
@@ -254,6 +300,8 @@ def bulk_chunks(
             if number >= 0 and seen.add(number):
                 repeats += 1
                 keep.pop(i, None)
+            elif number >= 0 and index is not None and result.updated is not None and result.digests:
+                index.add(number, result.updated[i], result.digests[32 * i : 32 * i + 32])
         tally.repeats += repeats
         tally.candidates += len(keep)
         tally.skipped += result.entries - len(result.candidates)
@@ -262,8 +310,10 @@ def bulk_chunks(
             if batch := to_judge.add(where, data):
                 judges.append(pool.submit(judge, batch))
 
-    def judged(result: tuple[int, Raw]) -> Iterator[Chunk]:
-        count, kept = result
+    def judged(result: tuple[int, Raw, list[str]]) -> Iterator[Chunk]:
+        count, kept, cell = result
+        if index is not None:
+            index.mark_cell_therapy(cell)
         yield Chunk({}, count - len(kept), 0, parsed=False)
         for where, data in kept:
             if batch := to_normalise.add(where, data):
@@ -278,7 +328,7 @@ def bulk_chunks(
 
     try:
         for part in source_parts:
-            scans.append(pool.submit(scan_part, part, prefilter))
+            scans.append(pool.submit(scan_part, part, prefilter, index is not None))
             while len(scans) > workers:
                 yield from scanned(scans.popleft().result())
                 yield from ready()

@@ -1,0 +1,162 @@
+"""The judge stage: read the run's landed studies, classify them, stage what counts.
+
+Three shapes of input, one staging: a search run's studies are all normalised (the searches
+chose them); a registry delta's and a bulk baseline's are judged first (byte prefilter, then the
+classifier) and only the cell-therapy ones are normalised, while every study gets a row in the
+registry index. Each chunk goes straight into the warehouse being built.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from trialtrends.extract.bulk import parts
+from trialtrends.extract.raw import select_studies
+from trialtrends.load.warehouse import WarehouseBuilder
+from trialtrends.manifest import BASELINE, DELTA
+from trialtrends.pipeline.bulk import (
+    PARALLEL_MIN_ENTRIES,
+    PART_BYTES,
+    PART_ENTRIES,
+    BulkTally,
+    bulk_chunks,
+    record_chunks,
+)
+from trialtrends.pipeline.chunks import CHUNK_SIZE, Chunk, _batches, _peak_mb, _records_chunk
+from trialtrends.pipeline.context import Judged, Quality, RunContext
+from trialtrends.pipeline.index import IndexRows
+from trialtrends.transform.classify import CLASSIFIER_VERSION
+from trialtrends.transform.flatten import UNMAPPED_CODE
+from trialtrends.transform.normalize import Tables
+
+log = logging.getLogger(__name__)
+
+
+def judge(ctx: RunContext) -> None:
+    """Stage the run's studies into a new warehouse being built (`ctx.judged`)."""
+    run, manifest = ctx.require_run
+    data_run = ctx.data_run or run
+    builder = WarehouseBuilder(ctx.settings.warehouse_path, run.run_id)
+    on_chunk = (lambda scanned: ctx.event("scan", {"studies": scanned})) if ctx.progress else None
+    registry = manifest.mode in (BASELINE, DELTA)
+    index = IndexRows() if registry else None
+    try:
+        if manifest.kind == "bulk":
+            source = Path(manifest.source or "")
+            workers = ctx.settings.workers if (manifest.entries or 0) >= PARALLEL_MIN_ENTRIES else 1
+            tally = BulkTally(index=index)
+            chunks = bulk_chunks(
+                parts(source, PART_ENTRIES, PART_BYTES),
+                run.run_id,
+                workers,
+                ctx.settings.bulk_prefilter,
+                tally,
+            )
+            judged = stage(chunks, builder, on_chunk)
+            judged.quality.prefilter = ctx.settings.bulk_prefilter
+            judged.quality.parsed = tally.candidates
+            judged.quality.skipped_unparsed = tally.skipped
+            judged.quality.inflated_bytes = tally.inflated_bytes
+            log.info(
+                "bulk scan: %d entries, %d parsed, %d skipped unparsed, %d repeats",
+                tally.entries, tally.candidates, tally.skipped, tally.repeats,
+            )  # fmt: skip
+        else:
+            selection = select_studies(data_run)
+            chunks_of: Iterable[Chunk]
+            if registry:
+                chunks_of = record_chunks(selection.records(), run.run_id, index)
+            else:
+                batches = _batches(selection.records(), CHUNK_SIZE)
+                chunks_of = (_records_chunk(b, run.run_id, False) for b in batches)
+            judged = stage(chunks_of, builder, on_chunk)
+            conflicts = selection.conflicts
+            if conflicts:
+                log.warning(
+                    "%d studies came back in different versions; kept the newest of each", len(conflicts)
+                )
+            judged.quality.conflicting_duplicates = len(conflicts)
+            judged.quality.conflicting_duplicate_examples = conflicts[:25]
+        if index is not None:
+            builder.append("registry_studies", index.frame(run.run_id, CLASSIFIER_VERSION))
+            judged.index_rows = len(index)
+    except BaseException:
+        builder.abort()
+        raise
+    ctx.judged = judged
+    manifest.scanned = judged.scanned
+    manifest.rejected_studies = judged.rejected
+    manifest.quality = judged.quality.to_dict()
+    manifest.classifier_version = CLASSIFIER_VERSION
+    if registry:
+        manifest.index_rows = judged.index_rows
+
+
+def stage(
+    chunks: Iterable[Chunk],
+    builder: WarehouseBuilder,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Judged:
+    """Stage chunks into the building warehouse, keeping the first copy of a repeated study."""
+    seen: set[str] = set()
+    scanned = duplicates = trials = classified = rejected = validated = 0
+    for chunk in chunks:
+        scanned += chunk.scanned
+        duplicates += chunk.duplicates
+        if not chunk.parsed:
+            if on_chunk:
+                on_chunk(scanned)
+            continue
+        validated += chunk.scanned - chunk.duplicates if chunk.validated is None else chunk.validated
+        frames = chunk.frames
+        ids = frames["trials"]["nct_id"].to_list()
+        repeated = seen.intersection(ids)
+        seen.update(ids)
+        if repeated:
+            duplicates += len(repeated)
+            drop = ~pl.col("nct_id").is_in(list(repeated))
+            frames = {n: f if n == "rejected_studies" else f.filter(drop) for n, f in frames.items()}
+        for name, frame in frames.items():
+            builder.append(name, frame)
+        trials += frames["trials"].height
+        classified += int(frames["trial_flags"]["is_cell_therapy"].sum())
+        rejected += frames["rejected_studies"].height
+        if on_chunk:
+            on_chunk(scanned)
+    log.debug("staged %d scanned studies; peak RSS %.0f MB", scanned, _peak_mb())
+    quality = quality_summary(builder)
+    quality.scanned, quality.duplicates = scanned, duplicates
+    quality.classified_trials, quality.validated = classified, validated
+    return Judged(builder, scanned, duplicates, trials, classified, rejected, quality, validated)
+
+
+def quality_summary(builder: WarehouseBuilder) -> Quality:
+    """The run's data-quality summary, read from the staged tables."""
+
+    def column(sql: str) -> list[Any]:
+        return [row[0] for row in builder.query(sql)]
+
+    counts = {
+        name: builder.query(f"select count(*) from {name}")[0][0]
+        for name in (*Tables.TABLES, "trial_modalities", "rejected_studies")
+    }
+    unknown = column("select distinct sponsor_raw from trial_sponsors where not is_known_sponsor order by 1")
+    return Quality(
+        counts=counts,
+        unmapped_countries=column(
+            f"select distinct country_raw from trial_countries where country_code = '{UNMAPPED_CODE}' "
+            "and country_raw is not null order by 1"
+        ),
+        unknown_sponsor_spellings=len(unknown),
+        unknown_sponsor_examples=unknown[:25],
+        long_term_follow_up=column("select count(*) from trial_flags where is_long_term_follow_up")[0],
+        rejected=[
+            {"nct_id": nct_id, "reason": reason[:300]}
+            for nct_id, reason in builder.query("select nct_id, reason from rejected_studies limit 50")
+        ],
+    )
