@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import stat
+import sys
 import threading
 import time
 import zipfile
@@ -77,6 +78,7 @@ class Served:
     ignore_range: bool = False
     honour_if_range: bool = True
     change_to: tuple[bytes, str] | None = None  # after the first cut: serve this file and ETag
+    redirect: bool = False  # the endpoint answers 302 to a file host path (as CDNs do)
     log: list[dict] = field(default_factory=list)
 
 
@@ -93,7 +95,16 @@ class _Handler(BaseHTTPRequestHandler):
         entry = {"path": parts.path, "range": self.headers.get("Range"),
                  "if_range": self.headers.get("If-Range"), "encoding": self.headers.get("Accept-Encoding")}  # fmt: skip
         served.log.append(entry)
-        if parts.path != "/api/v2/studies/download" or dict(parse_qsl(parts.query)) != {"format": "json.zip"}:
+        endpoint = parts.path == "/api/v2/studies/download" and dict(parse_qsl(parts.query)) == {
+            "format": "json.zip"
+        }
+        if served.redirect and endpoint:
+            self.send_response(302)
+            self.send_header("Location", "/files/ctg-studies.json.zip")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if not (endpoint or (served.redirect and parts.path == "/files/ctg-studies.json.zip")):
             return self._plain(404, "no such endpoint")
         if served.status is not None and (served.fail_times > 0 or served.fail_times == -1):
             if served.fail_times > 0:
@@ -146,12 +157,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # The client closing a kept-alive connection (or one it gave up on) is no server error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[Served, str]]:
     state = Served()
     handler = type("Handler", (_Handler,), {"served": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield state, f"http://127.0.0.1:{server.server_address[1]}/api/v2"
@@ -369,3 +388,26 @@ def test_describe_progress():
     assert describe_progress({"bytes": 1_200_000_000, "total": 3_100_000_000, "rate": 25_300_000,
                               "eta": 75.1}) == "1.2 GB of 3.1 GB, 25.3 MB/s, about 1 min 15 s left"  # fmt: skip
     assert describe_progress({"bytes": 5_000, "total": None, "rate": 0.0, "eta": None}) == "5,000 bytes"
+
+
+def test_a_redirect_to_a_file_host_is_followed_and_resumed_through(served, tmp_path, caplog):
+    state, url = served
+    state.redirect, state.cuts = True, [len(ZIP_V1) // 2]
+    caplog.set_level(logging.INFO, "trialtrends")
+    target, result = fetch(tmp_path, url)
+    assert target.read_bytes() == ZIP_V1 and result.resumes == 1
+    assert [r["path"] for r in state.log] == ["/api/v2/studies/download", "/files/ctg-studies.json.zip"] * 2
+    assert state.log[2]["range"] == state.log[3]["range"] == f"bytes={len(ZIP_V1) // 2}-"
+    assert any("HTTP 200 after HTTP 302 to /files/ctg-studies.json.zip" in r.message for r in caplog.records)
+
+
+def test_an_interrupted_download_leaves_no_file(served, tmp_path):
+    _state, url = served
+
+    def interrupt(event: str, detail: dict) -> None:
+        if event == "download" and detail["bytes"] > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch(tmp_path, url, progress=interrupt)
+    assert leftovers(tmp_path / "data" / "raw" / "run") == []

@@ -244,12 +244,13 @@ class _Meter:
         if self.progress is None:
             return
         now = self.clock()
-        self.window.append((now, done))
-        while len(self.window) > 2 and now - self.window[0][0] > RATE_WINDOW:
-            self.window.popleft()
         if not force and now - self.last < PROGRESS_EVERY:
             return
         self.last = now
+        # Sampled at each event, not each chunk: a few dozen points span the window.
+        self.window.append((now, done))
+        while len(self.window) > 2 and now - self.window[0][0] > RATE_WINDOW:
+            self.window.popleft()
         first_time, first_done = self.window[0]
         rate = (done - first_done) / (now - first_time) if now > first_time else 0.0
         eta = (total - done) / rate if total is not None and rate > 0 else None
@@ -386,8 +387,11 @@ def _start(
     status = resp.status_code
     if t.first_headers is None:
         t.first_headers = {k: v for k, v in resp.headers.items() if k.lower() != "set-cookie"}
-        # API-NOTES: VERIFY whether the endpoint honours Range and sends ETag/Content-Length.
-        log.info("registry download %s: HTTP %d, headers %s", t.where, status, t.first_headers)
+        # API-NOTES: VERIFY whether the endpoint honours Range and sends ETag/Content-Length
+        # (and whether it redirects, e.g. to a file host: then those are the host's answers).
+        hops = "".join(f" after HTTP {r.status_code} to {short_url(r.headers.get('Location', '?'))}"
+                       for r in resp.history)  # fmt: skip
+        log.info("registry download %s: HTTP %d%s, headers %s", t.where, status, hops, t.first_headers)
     if status in GONE_STATUSES:
         text = _short(next(resp.iter_content(1024), b"").decode("utf-8", "replace"), 120)
         raise DownloadUnavailable(
