@@ -36,6 +36,7 @@ from trialtrends.extract.download import (
     NotEnoughSpace,
     describe_progress,
     download_registry,
+    registry_study_count,
 )
 from trialtrends.extract.raw import RawDataError
 
@@ -79,6 +80,7 @@ class Served:
     honour_if_range: bool = True
     change_to: tuple[bytes, str] | None = None  # after the first cut: serve this file and ETag
     redirect: bool = False  # the endpoint answers 302 to a file host path (as CDNs do)
+    stats: str = '{"averageSizeBytes": 5000, "largestStudies": [], "percentiles": {}, "ranges": [], "totalStudies": 120}'
     log: list[dict] = field(default_factory=list)
 
 
@@ -95,6 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
         entry = {"path": parts.path, "range": self.headers.get("Range"),
                  "if_range": self.headers.get("If-Range"), "encoding": self.headers.get("Accept-Encoding")}  # fmt: skip
         served.log.append(entry)
+        if parts.path == "/api/v2/stats/size":
+            return self._plain(200, served.stats, "application/json")
         endpoint = parts.path == "/api/v2/studies/download" and dict(parse_qsl(parts.query)) == {
             "format": "json.zip"
         }
@@ -411,3 +415,12 @@ def test_an_interrupted_download_leaves_no_file(served, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         fetch(tmp_path, url, progress=interrupt)
     assert leftovers(tmp_path / "data" / "raw" / "run") == []
+
+
+def test_the_expected_count_comes_from_stats_size(served, tmp_path):
+    state, url = served
+    with CtgovClient(test_settings(tmp_path, url)) as client:
+        assert registry_study_count(client) == 120
+        state.stats = '{"totalStudies": null}'
+        with pytest.raises(ApiError, match=r"stats/size gave no usable totalStudies \(None\)\.$"):
+            registry_study_count(client)

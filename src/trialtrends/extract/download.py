@@ -158,6 +158,17 @@ def describe_progress(detail: dict[str, Any]) -> str:
     return text
 
 
+def registry_study_count(client: CtgovClient) -> int:
+    """/stats/size's totalStudies: how many entries a whole download should hold (read it just
+    before downloading, and pass it as `expected_studies`)."""
+    response = client.get_json("stats/size")
+    total = response.data.get("totalStudies") if isinstance(response.data, dict) else None
+    if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+        raise ApiError(f"{short_url(response.url)} gave no usable totalStudies ({total!r}).")
+    log.info("/stats/size: %d studies in the registry", total)
+    return total
+
+
 def download_registry(
     settings: Settings,
     target: Path,
