@@ -144,7 +144,7 @@ def test_version_url_and_response_shapes_match_the_spec(spec: dict, fake: FakeCt
 
 
 def test_endpoints_the_client_never_calls_are_404_not_emulated(fake: FakeCtgov) -> None:
-    for path in ("/studies/NCT00000101", "/studies/enums", "/stats/size"):
+    for path in ("/studies/NCT00000101", "/studies/enums", "/stats/field/values"):
         assert_text_error(get(fake, path), 404, NOT_EMULATED)
     assert_text_error(requests.get(f"http://127.0.0.1:{fake.port}/elsewhere", timeout=5), 404, "Not Found")
 
