@@ -944,6 +944,18 @@ class _Switch:
     action: Any
 
 
+class _Once:
+    """Runs an action (or nothing) the first time it is called."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def __call__(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            action()
+
+
 def _path_matches(pattern: str, sub: str) -> bool:
     """A path relative to /api/v2: exact, or a prefix when the pattern ends with '*'."""
     return sub.startswith(pattern[:-1]) if pattern.endswith("*") else sub == pattern
@@ -1185,7 +1197,8 @@ class FakeCtgov:
         Download faults (meant for path="/studies/download"): "gone" (404 text/plain, body=
         "Not Found"; for a 200 HTML page instead of the zip use "html"), "cut" (after_bytes=N
         or fraction=0.5 of the body this request would get, 200 or 206: the headers declare
-        the whole body, then the connection closes mid-body), "no_range" (200 with the whole
+        the whole body, then the connection closes mid-body; a body of at most after_bytes
+        gets through whole, so a standing cut is outlasted by resuming), "no_range" (200 with the whole
         zip whatever Range says, no Accept-Ranges), "truncated_zip" (fraction=0.5: the zip's
         first bytes served as a complete 200 with a matching Content-Length and the true
         ETag), "partial_zip" (fraction=0.5: a well-formed zip of only the first studies by
@@ -1244,24 +1257,32 @@ class FakeCtgov:
         self.requests.append(record)
         sub = parts.path[len(BASE_PATH) :] if parts.path.startswith(BASE_PATH + "/") else None
         h.head_only = head  # _write and the faults send no body for HEAD
+        # A request counts towards a queued switch when it arrives (one already in flight when
+        # the switch was queued does not), and the switch fires before its answer is complete.
+        switch = self._switch_due(sub) if sub is not None else _Once(None)
         try:
-            record.status = self._answer(h, record, sub, params)
+            self._answer(h, record, sub, params, switch)
         finally:
-            if sub is not None:
-                self._maybe_switch(sub)
+            switch()  # after a fault's answer (a cut connection closes only after this)
 
     def _answer(
-        self, h: _Handler, record: RecordedRequest, sub: str | None, params: list[tuple[str, str]]
-    ) -> int | None:
-        """Send the answer (a fault's, or the endpoint's); returns the status sent, if any."""
+        self,
+        h: _Handler,
+        record: RecordedRequest,
+        sub: str | None,
+        params: list[tuple[str, str]],
+        switch: _Once,
+    ) -> None:
+        """Send the answer (a fault's, or the endpoint's) and record its status."""
         fault = self._take_fault(sub) if sub else None
         if fault is not None:
             record.fault = fault.kind
             if fault.kind != "slow":
-                return self._apply_fault(h, fault, sub or "", params)
+                record.status = self._apply_fault(h, fault, sub or "", params)
+                return
             if self._stop.wait(float(fault.opts.get("seconds", 1.0))):
                 h.close_connection = True  # server stopping: give up silently
-                return None
+                return
         response = self._respond(sub, params, h.headers)
         # The real API compresses JSON for clients that send Accept-Encoding: gzip.
         gzip_ok = response.content_type == "application/json" and response.status == 200
@@ -1270,8 +1291,9 @@ class FakeCtgov:
                 response.status, gzip.compress(response.body, mtime=0), response.content_type,
                 [*response.headers, ("Content-Encoding", "gzip")],
             )  # fmt: skip
+        record.status = response.status  # before the write: a client may read the log at once
+        switch()  # the answer holds the old data; the client can only see the new after it
         self._write(h, response)
-        return response.status
 
     def switch_generation_after(
         self, studies_requests: int, studies: Iterable[dict], *, data_timestamp: str, path: str = "/studies"
@@ -1291,17 +1313,17 @@ class FakeCtgov:
         with self._lock:
             self._switches.append(_Switch(requests, path, action))
 
-    def _maybe_switch(self, sub: str) -> None:
-        """Count one answered request against the first queued switch; fire it when due."""
+    def _switch_due(self, sub: str) -> _Once:
+        """Count one request against the first queued switch: its action if now due."""
         with self._lock:
             if not self._switches or not _path_matches(self._switches[0].path, sub):
-                return
+                return _Once(None)
             pending = self._switches[0]
             pending.remaining -= 1
             if pending.remaining > 0:
-                return
+                return _Once(None)
             self._switches.pop(0)
-        pending.action()
+        return _Once(pending.action)
 
     def _take_fault(self, sub: str) -> _Fault | None:
         """Pop one firing of the first queued fault matching the path."""
@@ -1390,12 +1412,14 @@ class FakeCtgov:
         if kind == "cut":
             response = self._respond(sub, params, h.headers)
             size = len(response.body)
-            cut = (
-                int(opts["after_bytes"])
-                if "after_bytes" in opts
-                else int(size * float(opts.get("fraction", 0.5)))
-            )
-            self._write(h, response, cut_at=max(0, min(size - 1, cut)))
+            if "after_bytes" in opts:
+                # The connection drops after N bytes; a shorter body (the last piece of a
+                # resumed download) gets through whole, so a standing cut can be outlasted.
+                cut = int(opts["after_bytes"])
+                self._write(h, response, cut_at=cut if cut < size else None)
+            else:  # a fraction always cuts something
+                cut = int(size * float(opts.get("fraction", 0.5)))
+                self._write(h, response, cut_at=max(0, min(size - 1, cut)))
             return response.status
         if kind == "no_range":  # a server without resume support: Range is ignored
             response = self._respond(sub, params, h.headers, ranges=False)

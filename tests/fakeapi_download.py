@@ -86,12 +86,12 @@ def parse_range(value: str, length: int) -> tuple[int, int]:
     if not match:
         raise RangeNotEmulated(value)
     first = int(match.group(1))
-    last = int(match.group(2)) if match.group(2) else length - 1
-    if last < first:
+    last = int(match.group(2)) if match.group(2) else None
+    if last is not None and last < first:
         raise RangeNotEmulated(value)  # RFC 9110 calls it invalid; the fake refuses it loudly
     if first >= length:
         raise RangeNotSatisfiable(value)
-    return first, min(last, length - 1)
+    return first, length - 1 if last is None else min(last, length - 1)
 
 
 def size_stats(ids: list[str], compact: Iterable[bytes]) -> dict:
