@@ -25,7 +25,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
+from builders import study
 from conftest import test_settings
+from fakeapi import FakeCtgov
 
 from trialtrends.extract import download
 from trialtrends.extract.client import ApiError, CtgovClient
@@ -424,3 +427,87 @@ def test_the_expected_count_comes_from_stats_size(served, tmp_path):
         state.stats = '{"totalStudies": null}'
         with pytest.raises(ApiError, match=r"stats/size gave no usable totalStudies \(None\)\.$"):
             registry_study_count(client)
+
+
+# ---- against the suite's fake API (tests/fakeapi.py) ----------------------------------------
+
+
+def registry(n: int, first: int = 1) -> list[dict]:
+    """n studies with incompressible summaries, so the download is many chunks long."""
+    rng = random.Random(first)
+    return [
+        study(f"NCT{90000000 + i:08d}", summary=rng.randbytes(800).hex()) for i in range(first, first + n)
+    ]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCtgov]:
+    with FakeCtgov(registry(150)) as server:
+        yield server
+
+
+def fake_fetch(tmp_path: Path, fake: FakeCtgov, **kwargs: object):
+    settings = test_settings(tmp_path, fake.url)
+    target = settings.raw_dir / "run" / FILE_NAME
+    with CtgovClient(settings) as client:
+        expected = registry_study_count(client)
+        return target, download_registry(settings, target, client=client, expected_studies=expected, **kwargs)
+
+
+def served_zip(fake: FakeCtgov) -> bytes:
+    response = requests.get(fake.url + "/studies/download", params={"format": "json.zip"}, timeout=10)
+    assert response.status_code == 200
+    return response.content
+
+
+def test_fake_a_download_cut_twice_resumes_to_the_same_bytes(fake, tmp_path, caplog):
+    whole = served_zip(fake)
+    fake.inject("cut", times=2, path="/studies/download", fraction=0.4)
+    caplog.set_level(logging.INFO, "trialtrends")
+    target, result = fake_fetch(tmp_path, fake)
+    assert target.read_bytes() == whole
+    assert (result.entries, result.resumes, result.restarts) == (150, 2, 0)
+    assert sum("resumed at byte" in r.message for r in caplog.records) == 2
+    asked = [r for r in fake.requests if r.path.endswith("/studies/download")]
+    assert [r.status for r in asked] == [200, 200, 206, 206]  # served_zip's, then the cut ones
+    assert [r.headers.get("If-Range") for r in asked[2:]] == [result.etag] * 2
+    assert [r.headers.get("Range") for r in asked[1:]] == [None, f"bytes={int(len(whole) * 0.4)}-",
+            f"bytes={int(len(whole) * 0.4) + int((len(whole) - int(len(whole) * 0.4)) * 0.4)}-"]  # fmt: skip
+
+
+def test_fake_a_server_without_ranges_restarts(fake, tmp_path):
+    whole = served_zip(fake)
+    fake.inject("cut", path="/studies/download", fraction=0.5)
+    fake.inject("no_range", path="/studies/download")
+    target, result = fake_fetch(tmp_path, fake)
+    assert target.read_bytes() == whole and (result.resumes, result.restarts) == (0, 1)
+
+
+def test_fake_a_data_refresh_between_cut_and_resume_restarts_on_the_new_file(fake, tmp_path, caplog):
+    old = served_zip(fake)
+    fake.inject("cut", path="/studies/download", fraction=0.5)
+    fake.advance_day_after(1, "2026-09-05", path="/studies/download", added=registry(3, first=500))
+    caplog.set_level(logging.INFO, "trialtrends")
+    target, result = fake_fetch(tmp_path, fake)
+    new = served_zip(fake)
+    assert new != old and target.read_bytes() == new
+    assert (result.entries, result.restarts) == (153, 1)
+    # The stale If-Range gets the whole new file (200) with a new ETag: said so, not spliced.
+    assert any("the file changed on the server (ETag" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "words"),
+    [
+        ("truncated_zip", DownloadDamaged, "not a readable zip"),
+        ("partial_zip", DownloadDamaged, "holds 75 studies where /stats/size reports 150"),
+        ("gone", DownloadUnavailable, "answered HTTP 404 (Not Found): the endpoint looks gone."),
+        ("html", DownloadUnavailable, "an HTML page instead of a zip"),
+    ],
+)
+def test_fake_a_damaged_or_missing_download_is_refused(fake, tmp_path, fault, error, words):
+    fake.inject(fault, path="/studies/download")
+    with pytest.raises(error) as info:
+        fake_fetch(tmp_path, fake)
+    assert words in str(info.value) and "\n" not in str(info.value)
+    assert leftovers(tmp_path / "data" / "raw" / "run") == []
