@@ -4,12 +4,16 @@ Standard library only (http.server). It emulates exactly what the trialtrends cl
 (`extract/client.py`, `extract/searches.py`), shaped as the OpenAPI document (ctg-oas-v2.yaml,
 2.0.5) and ../shared/API-NOTES.md say: `/version`, `/studies/metadata`, and `/studies` with
 `query.term`, `filter.advanced`, `format=json`, `pageSize` (cut to 1000), `countTotal` (first
-page only) and opaque `pageToken`s bound to the other parameters and to the data generation.
+page only) and opaque `pageToken`s bound to the other parameters and to the data generation;
+and, for registry mode, `/studies/download?format=json.zip` (the whole registry as a zip, see
+tests/fakeapi_download.py; strong ETag, single byte ranges, If-Range) and `/stats/size`.
 Errors are text/plain. A parameter or endpoint the spec defines but the fake does not emulate
 is a 400/404 saying "not emulated by the fake", so a client change that starts sending it fails
 loudly instead of testing against invented behaviour. Tests arm faults (429, 5xx, HTML,
-truncated, slow, hang, reset) and data quirks (stray token after an exactly full last page, a
-study repeated across pages, a data refresh mid-crawl) at run time.
+truncated, slow, hang, reset; for the download: gone, cut, no_range, truncated_zip, partial_zip)
+and data quirks (stray token after an exactly full last page, a study repeated across pages, a
+data refresh mid-crawl) at run time, and move the registry from one day to the next
+(`advance_day`: changed, added and removed studies, a new data generation).
 
 Essie decisions (documented here because the real engine is not reachable):
 - `AND`/`OR`/`NOT` only in UPPERCASE; adjacent terms are ANDed; precedence NOT > AND > OR;
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -51,8 +57,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 if __package__:
+    from . import fakeapi_download as download
     from .openapi_spec import load_spec, ref_name, resolve
 else:  # tests/ is on sys.path (pytest rootdir-relative import), not a package
+    import fakeapi_download as download
     from openapi_spec import load_spec, ref_name, resolve
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +86,10 @@ STUDIES_PARAMS = frozenset({"query.term", "filter.advanced", "format", "pageSize
 # Spec: "every other parameter must be repeated unchanged" except these three.
 _PAGING_PARAMS = frozenset({"countTotal", "pageSize", "pageToken"})
 NOT_EMULATED = "not emulated by the fake"
+# /studies/download is not in the OpenAPI document; its formats are those /studies' `format`
+# describes. Only json.zip (the whole registry, API-NOTES) is emulated, with no search params.
+DOWNLOAD_PARAMS = frozenset({"format"})
+DOWNLOAD_FORMATS = frozenset({"csv", "json", "json.zip", "fhir.json", "ris"})
 
 
 # --------------------------------------------------------------------------- shared material
@@ -694,7 +706,9 @@ def compile_expression(expr: str, fields: dict[str, FieldInfo]) -> _Node:
 class _Dataset:
     """One immutable generation of served studies, sorted by nctId, with lazy indexes."""
 
-    def __init__(self, studies: Iterable[dict], generation: int) -> None:
+    def __init__(
+        self, studies: Iterable[dict], generation: int, data_timestamp: str, previous: _Dataset | None = None
+    ) -> None:
         pairs = []
         for study in studies:
             nct = nct_id_of(study)
@@ -703,11 +717,29 @@ class _Dataset:
             pairs.append((nct, study))
         pairs.sort(key=lambda pair: pair[0])  # stable order: the fake pages by nctId
         self.generation = generation
+        self.data_timestamp = data_timestamp  # dates the download's entries
         self.ids = [nct for nct, _ in pairs]
         self.studies = [study for _, study in pairs]
         self._encoded: list[bytes | None] = [None] * len(self.ids)
+        self._pretty: list[bytes | None] = [None] * len(self.ids)
         self._text: list[TextIndex | None] = [None] * len(self.ids)
         self._dates: dict[tuple[str, ...], list[list[str]]] = {}
+        self._build_lock = threading.Lock()
+        self._zip: tuple[bytes, str] | None = None
+        self._stats: bytes | None = None
+        if previous is not None:
+            self._reuse(previous)
+
+    def _reuse(self, previous: _Dataset) -> None:
+        """Keep the encodings and word indexes of studies carried over unchanged (the same
+        dict object) from the previous generation, so a "day" only re-encodes what changed."""
+        before = {id(study): i for i, study in enumerate(previous.studies)}
+        for i, study in enumerate(self.studies):
+            j = before.get(id(study))
+            if j is not None and previous.studies[j] is study:
+                self._encoded[i] = previous._encoded[j]
+                self._pretty[i] = previous._pretty[j]
+                self._text[i] = previous._text[j]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -719,6 +751,30 @@ class _Dataset:
             data = json.dumps(self.studies[i], ensure_ascii=False, separators=(",", ":")).encode()
             self._encoded[i] = data
         return data
+
+    def pretty(self, i: int) -> bytes:
+        """The study as a download entry holds it (pretty-printed), encoded once."""
+        data = self._pretty[i]
+        if data is None:
+            data = self._pretty[i] = download.pretty_json(self.studies[i])
+        return data
+
+    def download_zip(self) -> tuple[bytes, str]:
+        """(zip bytes, strong ETag) of the whole generation, built once on first request."""
+        with self._build_lock:  # concurrent first downloads build it once
+            if self._zip is None:
+                entries = ((f"{nct}.json", self.pretty(i)) for i, nct in enumerate(self.ids))
+                body = download.build_zip(entries, download.zip_date_time(self.data_timestamp))
+                self._zip = (body, download.strong_etag(body))
+            return self._zip
+
+    def size_stats(self) -> bytes:
+        """The /stats/size answer for this generation, computed once."""
+        with self._build_lock:
+            if self._stats is None:
+                stats = download.size_stats(self.ids, (self.encoded(i) for i in range(len(self))))
+                self._stats = json.dumps(stats).encode()
+            return self._stats
 
     def text(self, i: int) -> TextIndex:
         """The study's BasicSearch word index (built on first use; races are harmless)."""
@@ -828,8 +884,11 @@ class RequestLog:
 
 
 FAULT_KINDS = frozenset(
-    {"429", "500", "502", "503", "html", "truncated", "truncated_gzip", "slow", "hang", "reset"}
-)
+    {
+        "429", "500", "502", "503", "html", "truncated", "truncated_gzip", "slow", "hang", "reset",
+        "gone", "cut", "no_range", "truncated_zip", "partial_zip",
+    }
+)  # fmt: skip
 _FAULT_OPTIONS = {
     "429": {"retry_after"},
     "500": {"retry_after", "body"},
@@ -841,12 +900,18 @@ _FAULT_OPTIONS = {
     "slow": {"seconds"},
     "hang": {"max_seconds"},
     "reset": set(),
+    "gone": {"body"},
+    "cut": {"after_bytes", "fraction"},
+    "no_range": set(),
+    "truncated_zip": {"fraction"},
+    "partial_zip": {"fraction"},
 }
 _FAULT_MESSAGES = {
     "429": "Too Many Requests",
     "500": "Internal Server Error",
     "502": "Bad Gateway",
     "503": "Service Unavailable",
+    "gone": "Not Found",
 }
 _HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
@@ -867,7 +932,33 @@ class _Fault:
 
     def matches(self, sub: str) -> bool:
         """`path` is exact, or a prefix when it ends with '*'."""
-        return sub.startswith(self.path[:-1]) if self.path.endswith("*") else sub == self.path
+        return _path_matches(self.path, sub)
+
+
+@dataclass
+class _Switch:
+    """A queued data refresh: `action` runs once `remaining` requests on `path` are answered."""
+
+    remaining: int
+    path: str
+    action: Any
+
+
+class _Once:
+    """Runs an action (or nothing) the first time it is called."""
+
+    def __init__(self, action: Any) -> None:
+        self._action = action
+
+    def __call__(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            action()
+
+
+def _path_matches(pattern: str, sub: str) -> bool:
+    """A path relative to /api/v2: exact, or a prefix when the pattern ends with '*'."""
+    return sub.startswith(pattern[:-1]) if pattern.endswith("*") else sub == pattern
 
 
 class _Server(ThreadingHTTPServer):
@@ -899,6 +990,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.fake._serve(self)
+
+    def do_HEAD(self) -> None:
+        """Headers of the GET answer without its body (a client may size a download first)."""
+        self.server.fake._serve(self, head=True)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read `FakeCtgov.requests` instead of stderr."""
@@ -940,7 +1035,7 @@ class FakeCtgov:
         self._bytes_sent = 0
         self._cache: OrderedDict[tuple, list[int]] = OrderedDict()
         self._generation = 0
-        self._data = _Dataset(studies, self._generation)
+        self._data = _Dataset(studies, self._generation, data_timestamp)
         self._stop = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
@@ -1004,10 +1099,75 @@ class FakeCtgov:
         """Swap the served studies (a changed registry); old page tokens stop working."""
         with self._lock:
             self._generation += 1
-            self._data = _Dataset(studies, self._generation)
-            self._cache.clear()
             if data_timestamp is not None:
                 self.data_timestamp = data_timestamp
+            self._data = _Dataset(studies, self._generation, self.data_timestamp, previous=self._data)
+            self._cache.clear()
+
+    @property
+    def studies(self) -> list[dict]:
+        """The served studies in nctId order (the fake's own records: read, do not mutate)."""
+        return list(self._data.studies)
+
+    def study(self, nct_id: str) -> dict:
+        """The served record of one study (KeyError if the registry does not hold it)."""
+        ds = self._data
+        for nct, study in zip(ds.ids, ds.studies, strict=True):
+            if nct == nct_id:
+                return study
+        raise KeyError(nct_id)
+
+    def advance_day(
+        self,
+        date: str,
+        *,
+        changed: Iterable[dict] = (),
+        added: Iterable[dict] = (),
+        removed: Iterable[str] = (),
+        data_timestamp: str | None = None,
+    ) -> None:
+        """Move the registry to the next day's data refresh, as one new data generation.
+
+        `changed` records replace the served studies with the same nctId, `added` ones are new,
+        `removed` nctIds leave the registry. Each changed or added record is copied (the
+        caller's dict is left alone) and stamped as updated on `date` (yyyy-MM-dd):
+        `lastUpdatePostDateStruct` = {date, ACTUAL} and `lastUpdateSubmitDate` the day before,
+        so the update query (AREA[LastUpdatePostDate]RANGE[date,MAX]) finds it. /version then
+        reports `data_timestamp` (default "<date>T09:00:06", which must be later than the
+        current one), old page tokens expire and the download's bytes and ETag change.
+        Raises ValueError for a bad date, an nctId in more than one list, a changed or removed
+        id the registry does not hold, or an added id it already holds.
+        """
+        day = _parse_day(date)
+        stamp = data_timestamp or f"{date}T09:00:06"
+        changed, added, removed = list(changed), list(added), list(removed)
+        with self._lock:  # one day at a time: the checks and the swap see the same data
+            if stamp <= self.data_timestamp:
+                raise ValueError(
+                    f"data_timestamp {stamp!r} is not later than the current {self.data_timestamp!r}"
+                )
+            served = dict(zip(self._data.ids, self._data.studies, strict=False))
+            changes = _day_changes(served, changed, added, removed)
+            for nct, record in changes.items():
+                served.pop(nct, None)
+                if record is not None:
+                    served[nct] = _stamped(record, day)
+            self._generation += 1
+            self.data_timestamp = stamp
+            self._data = _Dataset(served.values(), self._generation, stamp, previous=self._data)
+            self._cache.clear()
+
+    def advance_day_after(self, requests: int, date: str, *, path: str = "/studies", **day: Any) -> None:
+        """Like switch_generation_after, but the switch is advance_day(date, **day): e.g. the
+        registry refreshes right after a download was cut (path="/studies/download"), so the
+        resume meets a new ETag. The arguments are checked when the switch fires."""
+        _parse_day(date)
+        unknown = set(day) - {"changed", "added", "removed", "data_timestamp"}
+        if unknown:
+            raise ValueError(f"advance_day takes no argument(s) {sorted(unknown)}")
+        for name in ("changed", "added", "removed"):
+            day[name] = list(day.get(name, ()))  # an iterator would be spent before the switch
+        self._queue_switch(requests, path, lambda: self.advance_day(date, **day))
 
     @property
     def study_count(self) -> int:
@@ -1031,7 +1191,19 @@ class FakeCtgov:
         declared, so the client sees an incomplete read), "slow" (seconds=1.0, then the normal
         answer), "hang" (max_seconds=60: no answer until the client disconnects or the server
         stops), "reset" (TCP reset, no answer). `path` may end with "*" for a prefix
-        ("/studies*"); `skip` lets that many matching requests through first.
+        ("/studies*"); `skip` lets that many matching requests through first. A fault that
+        should last ("always") is queued with a large `times` and dropped by reset_faults().
+
+        Download faults (meant for path="/studies/download"): "gone" (404 text/plain, body=
+        "Not Found"; for a 200 HTML page instead of the zip use "html"), "cut" (after_bytes=N
+        or fraction=0.5 of the body this request would get, 200 or 206: the headers declare
+        the whole body, then the connection closes mid-body; a body of at most after_bytes
+        gets through whole, so a standing cut is outlasted by resuming), "no_range" (200 with the whole
+        zip whatever Range says, no Accept-Ranges), "truncated_zip" (fraction=0.5: the zip's
+        first bytes served as a complete 200 with a matching Content-Length and the true
+        ETag), "partial_zip" (fraction=0.5: a well-formed zip of only the first studies by
+        nctId, with its own ETag). A dataset change between a cut and its resume is a "cut"
+        plus advance_day_after(1, date, path="/studies/download", ...).
         """
         kind = str(kind)
         if kind not in FAULT_KINDS:
@@ -1075,13 +1247,33 @@ class FakeCtgov:
             else:
                 self._connections.discard(conn)
 
-    def _serve(self, h: _Handler) -> None:
-        """Answer one GET: record it, apply a queued fault, else route it."""
+    def _serve(self, h: _Handler, *, head: bool = False) -> None:
+        """Answer one GET (or HEAD): record it, apply a queued fault, else route it."""
         parts = urlsplit(h.path)
         params = parse_qsl(parts.query, keep_blank_values=True)
-        record = RecordedRequest("GET", parts.path, params, headers=dict(h.headers.items()))
+        record = RecordedRequest(
+            "HEAD" if head else "GET", parts.path, params, headers=dict(h.headers.items())
+        )
         self.requests.append(record)
         sub = parts.path[len(BASE_PATH) :] if parts.path.startswith(BASE_PATH + "/") else None
+        h.head_only = head  # _write and the faults send no body for HEAD
+        # A request counts towards a queued switch when it arrives (one already in flight when
+        # the switch was queued does not), and the switch fires before its answer is complete.
+        switch = self._switch_due(sub) if sub is not None else _Once(None)
+        try:
+            self._answer(h, record, sub, params, switch)
+        finally:
+            switch()  # after a fault's answer (a cut connection closes only after this)
+
+    def _answer(
+        self,
+        h: _Handler,
+        record: RecordedRequest,
+        sub: str | None,
+        params: list[tuple[str, str]],
+        switch: _Once,
+    ) -> None:
+        """Send the answer (a fault's, or the endpoint's) and record its status."""
         fault = self._take_fault(sub) if sub else None
         if fault is not None:
             record.fault = fault.kind
@@ -1091,37 +1283,47 @@ class FakeCtgov:
             if self._stop.wait(float(fault.opts.get("seconds", 1.0))):
                 h.close_connection = True  # server stopping: give up silently
                 return
-        response = self._respond(sub, params)
-        record.status = response.status
+        response = self._respond(sub, params, h.headers)
         # The real API compresses JSON for clients that send Accept-Encoding: gzip.
-        if "gzip" in h.headers.get("Accept-Encoding", "") and response.status == 200:
+        gzip_ok = response.content_type == "application/json" and response.status == 200
+        if gzip_ok and "gzip" in h.headers.get("Accept-Encoding", ""):
             response = Response(
                 response.status, gzip.compress(response.body, mtime=0), response.content_type,
                 [*response.headers, ("Content-Encoding", "gzip")],
             )  # fmt: skip
+        record.status = response.status  # before the write: a client may read the log at once
+        switch()  # the answer holds the old data; the client can only see the new after it
         self._write(h, response)
-        if sub == "/studies":
-            self._maybe_switch()
 
     def switch_generation_after(
-        self, studies_requests: int, studies: Iterable[dict], *, data_timestamp: str
+        self, studies_requests: int, studies: Iterable[dict], *, data_timestamp: str, path: str = "/studies"
     ) -> None:
-        """After the next `studies_requests` answered /studies requests, refresh the data (a
-        new generation: /version reports the new dataTimestamp and old page tokens expire),
-        as the registry's daily refresh does in the middle of a crawl."""
-        with self._lock:
-            self._switches.append([studies_requests, list(studies), data_timestamp])
+        """After the next `studies_requests` requests to `path` (faulted ones included) are
+        answered, refresh the data (a new generation: /version reports the new dataTimestamp
+        and old page tokens expire), as the registry's daily refresh does mid-crawl. Queued
+        switches fire in order; each counts requests once the one before it has fired."""
+        studies = list(studies)
+        self._queue_switch(
+            studies_requests, path, lambda: self.set_studies(studies, data_timestamp=data_timestamp)
+        )
 
-    def _maybe_switch(self) -> None:
+    def _queue_switch(self, requests: int, path: str, action: Any) -> None:
+        if requests < 1:
+            raise ValueError("requests must be >= 1")
         with self._lock:
-            if not self._switches:
-                return
+            self._switches.append(_Switch(requests, path, action))
+
+    def _switch_due(self, sub: str) -> _Once:
+        """Count one request against the first queued switch: its action if now due."""
+        with self._lock:
+            if not self._switches or not _path_matches(self._switches[0].path, sub):
+                return _Once(None)
             pending = self._switches[0]
-            pending[0] -= 1
-            if pending[0] > 0:
-                return
+            pending.remaining -= 1
+            if pending.remaining > 0:
+                return _Once(None)
             self._switches.pop(0)
-        self.set_studies(pending[1], data_timestamp=pending[2])
+        return _Once(pending.action)
 
     def _take_fault(self, sub: str) -> _Fault | None:
         """Pop one firing of the first queued fault matching the path."""
@@ -1138,18 +1340,26 @@ class FakeCtgov:
                 return fault
         return None
 
-    def _write(self, h: _Handler, response: Response) -> None:
-        """Send a complete response (client disconnects are ignored)."""
-        """Send a complete response (client disconnects are ignored)."""
+    def _write(self, h: _Handler, response: Response, *, cut_at: int | None = None) -> None:
+        """Send a response (client disconnects are ignored). With `cut_at`, the headers
+        declare the whole body but only its first `cut_at` bytes are sent before the
+        connection closes: a download dropped mid-stream."""
+        body = response.body
+        if cut_at is not None:
+            h.close_connection = True
+            body = body[:cut_at]
         try:
             h.send_response(response.status)
             h.send_header("Content-Type", response.content_type)
             h.send_header("Content-Length", str(len(response.body)))
             for name, value in response.headers:
                 h.send_header(name, value)
+            if cut_at is not None:
+                h.send_header("Connection", "close")
             h.end_headers()
-            h.wfile.write(response.body)
-            self._count(len(response.body))
+            if not getattr(h, "head_only", False):
+                h.wfile.write(body)
+                self._count(len(body))
         except OSError:
             h.close_connection = True
 
@@ -1185,8 +1395,56 @@ class FakeCtgov:
         if kind == "hang":
             self._hang(h, float(opts.get("max_seconds", 60.0)))
             return None
+        if kind in ("gone", "cut", "no_range", "truncated_zip", "partial_zip"):
+            return self._apply_download_fault(h, fault, sub, params)
         self._reset(h)
         return None
+
+    def _apply_download_fault(
+        self, h: _Handler, fault: _Fault, sub: str, params: list[tuple[str, str]]
+    ) -> int:
+        """The faults of a whole-registry download (they work on any path, but are meant
+        for /studies/download): gone, cut, no_range, truncated_zip, partial_zip."""
+        kind, opts = fault.kind, fault.opts
+        if kind == "gone":  # the endpoint is not in the OpenAPI document: it may disappear
+            self._write(h, text_response(404, opts.get("body") or _FAULT_MESSAGES["gone"]))
+            return 404
+        if kind == "cut":
+            response = self._respond(sub, params, h.headers)
+            size = len(response.body)
+            if "after_bytes" in opts:
+                # The connection drops after N bytes; a shorter body (the last piece of a
+                # resumed download) gets through whole, so a standing cut can be outlasted.
+                cut = int(opts["after_bytes"])
+                self._write(h, response, cut_at=cut if cut < size else None)
+            else:  # a fraction always cuts something
+                cut = int(size * float(opts.get("fraction", 0.5)))
+                self._write(h, response, cut_at=max(0, min(size - 1, cut)))
+            return response.status
+        if kind == "no_range":  # a server without resume support: Range is ignored
+            response = self._respond(sub, params, h.headers, ranges=False)
+            self._write(h, response)
+            return response.status
+        # truncated_zip / partial_zip: a whole 200 answer whose zip is damaged or incomplete.
+        response = self._respond(sub, params, h.headers, ranges=False)
+        if response.status != 200 or response.content_type != "application/zip":
+            self._write(h, response)  # an error stays an error
+            return response.status
+        fraction = float(opts.get("fraction", 0.5))
+        if kind == "truncated_zip":
+            # Cut bytes declared as the whole body: the transfer looks complete, the zip's
+            # central directory is missing (API-NOTES: looks fine until it is read).
+            body = response.body[: max(1, min(len(response.body) - 1, int(len(response.body) * fraction)))]
+            headers = response.headers  # the same ETag: the server believes it sent the file
+        else:
+            # A well-formed zip holding only the first part of the registry (by nctId).
+            ds = self._data
+            keep = int(len(ds) * fraction)
+            entries = ((f"{nct}.json", ds.pretty(i)) for i, nct in enumerate(ds.ids[:keep]))
+            body = download.build_zip(entries, download.zip_date_time(ds.data_timestamp))
+            headers = [(k, download.strong_etag(body) if k == "ETag" else v) for k, v in response.headers]
+        self._write(h, Response(200, body, response.content_type, headers))
+        return 200
 
     def _send_truncated(self, h: _Handler, response: Response, opts: dict[str, Any]) -> int:
         """200 application/json whose body stops part-way, then the connection closes."""
@@ -1230,8 +1488,11 @@ class FakeCtgov:
         except OSError:
             pass
 
-    def _respond(self, sub: str | None, params: list[tuple[str, str]]) -> Response:
-        """Route to an endpoint; HttpError becomes a text/plain answer."""
+    def _respond(
+        self, sub: str | None, params: list[tuple[str, str]], headers: Any = None, *, ranges: bool = True
+    ) -> Response:
+        """Route to an endpoint; HttpError becomes a text/plain answer. `headers` (the
+        request's) matter only to the download: Range and If-Range, unless `ranges` is off."""
         try:
             if sub == "/version":
                 _check_params(params, frozenset(), frozenset())
@@ -1243,13 +1504,64 @@ class FakeCtgov:
                 if self.metadata is None:
                     return json_response(self._default_metadata_json)
                 return json_response(self.metadata)
+            if sub == "/studies/download":
+                return self._download(params, headers if ranges else None)
+            if sub == "/stats/size":
+                _check_params(params, frozenset(), frozenset())
+                return json_response(self._data.size_stats())
         except HttpError as err:
             return text_response(err.status, err.message)
-        if sub is not None:  # /studies/{nctId}, /studies/enums, /stats/...: never sent by the client
+        if sub is not None:  # /studies/{nctId}, /studies/enums, other /stats: never sent by the client
             return text_response(
-                404, f"`{BASE_PATH}{sub}` is {NOT_EMULATED} (only /version, /studies, /studies/metadata)"
+                404,
+                f"`{BASE_PATH}{sub}` is {NOT_EMULATED} (only /version, /studies, /studies/metadata, "
+                "/studies/download, /stats/size)",
             )
         return text_response(404, "Not Found")
+
+    # ----------------------------------------------------------------- /studies/download
+
+    def _download(self, params: list[tuple[str, str]], headers: Any) -> Response:
+        """The whole registry as ctg-studies.json.zip; a single byte range when asked (206),
+        unless If-Range names another version (then the whole new body, 200)."""
+        p = _check_params(params, DOWNLOAD_PARAMS, SPEC_STUDIES_PARAMS | DOWNLOAD_PARAMS)
+        fmt = p.get("format")
+        if fmt is None:
+            raise HttpError(400, f"`format` is missing: a download without format=json.zip is {NOT_EMULATED}")
+        if fmt != "json.zip":
+            if fmt in DOWNLOAD_FORMATS:
+                raise HttpError(400, f"format `{fmt}` is {NOT_EMULATED} (json.zip only)")
+            raise HttpError(400, f"format `{fmt}` is not one of {', '.join(sorted(DOWNLOAD_FORMATS))}")
+        ds = self._data
+        body, etag = ds.download_zip()
+        last_modified = download.http_date(ds.data_timestamp)
+        out = [
+            ("ETag", etag),
+            ("Accept-Ranges", "bytes"),
+            ("Content-Disposition", f'attachment; filename="{download.ZIP_FILENAME}"'),
+            *([("Last-Modified", last_modified)] if last_modified else []),
+        ]
+        if headers is None:  # a server that ignores Range (the no_range fault)
+            return Response(200, body, "application/zip", [h for h in out if h[0] != "Accept-Ranges"])
+        wanted = headers.get("Range")
+        if_range = headers.get("If-Range")
+        if wanted is None or (if_range is not None and if_range not in (etag, last_modified)):
+            return Response(200, body, "application/zip", out)  # RFC 9110: a stale If-Range gets it all
+        try:
+            first, last = download.parse_range(wanted, len(body))
+        except download.RangeNotSatisfiable:
+            return Response(
+                416,
+                b"Range Not Satisfiable",
+                "text/plain;charset=UTF-8",
+                [*out, ("Content-Range", f"bytes */{len(body)}")],
+            )
+        except download.RangeNotEmulated:
+            raise HttpError(
+                400, f"Range `{wanted}` is {NOT_EMULATED} (one range: bytes=N- or bytes=N-M)"
+            ) from None
+        content_range = ("Content-Range", f"bytes {first}-{last}/{len(body)}")
+        return Response(206, body[first : last + 1], "application/zip", [*out, content_range])
 
     # ----------------------------------------------------------------- /studies
 
@@ -1324,6 +1636,47 @@ class FakeCtgov:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _parse_day(date: str) -> dt.date:
+    """A "day" of the fake registry: yyyy-MM-dd (ValueError otherwise)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        raise ValueError(f"date must be yyyy-MM-dd, got {date!r}")
+    return dt.date.fromisoformat(date)
+
+
+def _day_changes(
+    served: dict[str, dict], changed: list[dict], added: list[dict], removed: list[str]
+) -> dict[str, dict | None]:
+    """nctId -> new record (None = removed) of one day, checked against the served registry."""
+    out: dict[str, dict | None] = {}
+
+    def put(nct: str | None, record: dict | None, must_exist: bool, what: str) -> None:
+        if not nct:
+            raise ValueError(f"a {what} record has no protocolSection.identificationModule.nctId")
+        if nct in out:
+            raise ValueError(f"{nct} is given more than once in one day")
+        if (nct in served) != must_exist:
+            held = "does not hold" if must_exist else "already holds"
+            raise ValueError(f"{what} {nct}: the registry {held} it")
+        out[nct] = record
+
+    for record in changed:
+        put(nct_id_of(record), record, True, "changed")
+    for record in added:
+        put(nct_id_of(record), record, False, "added")
+    for nct in removed:
+        put(nct, None, True, "removed")
+    return out
+
+
+def _stamped(record: dict, day: dt.date) -> dict:
+    """A copy of the record posted as updated on `day` (and submitted the day before)."""
+    out = copy.deepcopy(record)
+    status = out.setdefault("protocolSection", {}).setdefault("statusModule", {})
+    status["lastUpdatePostDateStruct"] = {"date": day.isoformat(), "type": "ACTUAL"}
+    status["lastUpdateSubmitDate"] = (day - dt.timedelta(days=1)).isoformat()
+    return out
 
 
 def _check_params(

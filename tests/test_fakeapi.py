@@ -8,8 +8,12 @@ data-generation switch; everything else the spec defines must be refused as not 
 from __future__ import annotations
 
 import gzip
+import http.client
+import io
+import json
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,7 +148,7 @@ def test_version_url_and_response_shapes_match_the_spec(spec: dict, fake: FakeCt
 
 
 def test_endpoints_the_client_never_calls_are_404_not_emulated(fake: FakeCtgov) -> None:
-    for path in ("/studies/NCT00000101", "/studies/enums", "/stats/size"):
+    for path in ("/studies/NCT00000101", "/studies/enums", "/stats/field/values"):
         assert_text_error(get(fake, path), 404, NOT_EMULATED)
     assert_text_error(requests.get(f"http://127.0.0.1:{fake.port}/elsewhere", timeout=5), 404, "Not Found")
 
@@ -550,3 +554,335 @@ def test_whole_shared_corpus_pages_once_each() -> None:
     served = [nct_id_of(s) for p in pages for s in p["studies"]]
     assert len(pages) == 3 and pages[0]["totalCount"] == len(expected)
     assert served == expected  # every study exactly once, in nctId order
+
+
+# --------------------------------------------------------------------------- registry mode: download
+
+ZIP_PARAMS = {"format": "json.zip"}
+
+
+def download(server: FakeCtgov, **headers: str) -> requests.Response:
+    """GET the whole-registry zip (whole body read)."""
+    return requests.get(server.url + "/studies/download", params=ZIP_PARAMS, headers=headers, timeout=10)
+
+
+def raw_download(server: FakeCtgov, **headers: str) -> tuple[int, dict[str, str], bytes, bool]:
+    """GET the zip over http.client: (status, headers, the bytes received, complete?).
+
+    A connection closed mid-body is reported, not raised, with what arrived before it.
+    """
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("GET", "/api/v2/studies/download?format=json.zip", headers=headers)
+        response = conn.getresponse()
+        try:
+            body, complete = response.read(), True
+        except http.client.IncompleteRead as err:
+            body, complete = err.partial, False
+        return response.status, dict(response.getheaders()), body, complete
+    finally:
+        conn.close()
+
+
+def zip_studies(body: bytes) -> dict[str, dict]:
+    """Entry name -> parsed study of a downloaded zip (every CRC checked)."""
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert archive.testzip() is None
+        return {name: json.loads(archive.read(name)) for name in archive.namelist()}
+
+
+def resume(server: FakeCtgov, limit: int = 50) -> tuple[bytes, list[int]]:
+    """Download like a resuming client: after each cut, ask for the rest with Range + If-Range."""
+    got, etag, statuses = b"", None, []
+    for _ in range(limit):
+        headers = {"Range": f"bytes={len(got)}-", "If-Range": etag} if etag else {}
+        status, response_headers, body, complete = raw_download(server, **headers)
+        statuses.append(status)
+        got = got + body if status == 206 else body
+        etag = response_headers["ETag"]
+        if complete:
+            return got, statuses
+    raise AssertionError("the download never completed")
+
+
+def test_download_is_the_dataset_one_pretty_json_per_study(fake: FakeCtgov) -> None:
+    response = download(fake)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    assert response.headers["Accept-Ranges"] == "bytes"
+    assert response.headers["ETag"].startswith('"') and response.headers["ETag"].endswith('"')
+    assert "ctg-studies.json.zip" in response.headers["Content-Disposition"]
+    assert "Content-Encoding" not in response.headers  # requests asked for gzip: a zip is sent as is
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        infos = archive.infolist()
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)
+        assert archive.read(infos[0]).startswith(b'{\n  "protocolSection": {\n')  # pretty-printed
+    assert zip_studies(response.content) == {f"{nct_id_of(s)}.json": s for s in load_fixture_studies()}
+    again = download(fake)  # built once per generation: the same bytes and validator
+    assert again.content == response.content and again.headers["ETag"] == response.headers["ETag"]
+
+
+def test_download_head_gives_the_headers_without_the_body(fake: FakeCtgov) -> None:
+    full = download(fake)
+    head = requests.head(fake.url + "/studies/download", params=ZIP_PARAMS, timeout=5)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("Content-Length", "ETag", "Accept-Ranges", "Content-Type"):
+        assert head.headers[name] == full.headers[name]
+    assert fake.requests[-1].method == "HEAD"
+
+
+def test_download_range_resume_and_if_range(fake: FakeCtgov) -> None:
+    full = download(fake)
+    body, etag, size = full.content, full.headers["ETag"], len(full.content)
+    tail = download(fake, Range="bytes=1000-")
+    assert tail.status_code == 206 and tail.content == body[1000:]
+    assert tail.headers["Content-Range"] == f"bytes 1000-{size - 1}/{size}"
+    assert int(tail.headers["Content-Length"]) == size - 1000 and tail.headers["ETag"] == etag
+    assert body[:1000] + tail.content == body
+    middle = download(fake, Range="bytes=10-19", **{"If-Range": etag})
+    assert (middle.status_code, middle.content) == (206, body[10:20])
+    by_date = download(fake, Range="bytes=10-", **{"If-Range": full.headers["Last-Modified"]})
+    assert by_date.status_code == 206
+    for stale in ('"another-version"', f"W/{etag}"):  # a weak validator never matches If-Range
+        whole = download(fake, Range="bytes=1000-", **{"If-Range": stale})
+        assert (whole.status_code, whole.content) == (200, body)
+        assert "Content-Range" not in whole.headers
+    past = download(fake, Range=f"bytes={size}-")
+    assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{size}"
+    for form in ("bytes=-100", "bytes=0-10,20-30", "items=0-", "bytes=20-10"):
+        assert_text_error(download(fake, Range=form), 400, "Range", NOT_EMULATED)
+
+
+def test_download_parameters(fake: FakeCtgov) -> None:
+    url = fake.url + "/studies/download"
+    assert_text_error(requests.get(url, timeout=5), 400, "`format`", NOT_EMULATED)
+    assert_text_error(
+        requests.get(url, params={"format": "csv"}, timeout=5), 400, "format `csv`", NOT_EMULATED
+    )
+    assert_text_error(
+        requests.get(url, params={"format": "xml"}, timeout=5), 400, "format `xml` is not one of"
+    )
+    query = {**ZIP_PARAMS, "query.term": "CAR-T"}
+    assert_text_error(requests.get(url, params=query, timeout=5), 400, "`query.term`", NOT_EMULATED)
+    bogus = {**ZIP_PARAMS, "since": "2026-01-01"}
+    assert_text_error(requests.get(url, params=bogus, timeout=5), 400, "`since` is unknown parameter")
+
+
+def test_stats_size_matches_the_spec_and_the_dataset(spec: dict, fake: FakeCtgov) -> None:
+    stats = get(fake, "/stats/size").json()
+    assert schema_problems(spec, {"$ref": "#/components/schemas/GzipStats"}, stats) == []
+    assert stats["totalStudies"] == 8 == sum(r["studiesCount"] for r in stats["ranges"])
+    assert stats["largestStudies"][0]["sizeBytes"] >= stats["averageSizeBytes"] > 0
+    assert_text_error(get(fake, "/stats/size", fields="x"), 400, "`fields` is unknown parameter")
+    fake.advance_day("2026-12-01", removed=["NCT00000101", "NCT00000102"])
+    assert get(fake, "/stats/size").json()["totalStudies"] == 6
+
+
+# --------------------------------------------------------------------------- registry mode: faults
+
+
+def test_cut_once_then_resume_gives_identical_bytes(fake: FakeCtgov) -> None:
+    full = download(fake).content
+    fake.inject("cut", path="/studies/download", after_bytes=1000)
+    status, headers, body, complete = raw_download(fake)
+    assert (status, complete, len(body)) == (200, False, 1000)
+    assert int(headers["Content-Length"]) == len(full)  # declared whole, then dropped
+    got, statuses = resume(fake)  # the fault fired once: the resume gets the rest at once
+    assert (got, statuses) == (full, [200])
+    fake.inject("cut", path="/studies/download", after_bytes=1000)
+    got, statuses = resume(fake)
+    assert got == full and statuses == [200, 206]
+    assert [r.fault for r in fake.requests][-2:] == ["cut", None]
+
+
+def test_cut_always_still_completes_by_resuming(fake: FakeCtgov) -> None:
+    full = download(fake).content
+    fake.inject("cut", times=1000, path="/studies/download", after_bytes=1500)
+    got, statuses = resume(fake)
+    assert got == full
+    assert statuses == [200] + [206] * (len(statuses) - 1) and len(statuses) == -(-len(full) // 1500)
+    fake.reset_faults()
+    fake.inject("cut", path="/studies/download", fraction=0.25)
+    assert len(raw_download(fake)[2]) == len(full) // 4
+
+
+def test_no_range_answers_200_with_the_whole_zip(fake: FakeCtgov) -> None:
+    full = download(fake)
+    fake.inject("no_range", path="/studies/download")
+    response = download(fake, Range="bytes=1000-", **{"If-Range": full.headers["ETag"]})
+    assert response.status_code == 200 and response.content == full.content
+    assert "Accept-Ranges" not in response.headers and "Content-Range" not in response.headers
+    assert download(fake, Range="bytes=1000-").status_code == 206  # once only
+
+
+def test_endpoint_gone_404_text_or_html_page(fake: FakeCtgov) -> None:
+    fake.inject("gone", path="/studies/download")
+    fake.inject("html", path="/studies/download")
+    assert_text_error(download(fake), 404, "Not Found")
+    page = download(fake)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert download(fake).headers["Content-Type"] == "application/zip"
+    assert get(fake, "/version").status_code == 200  # only the download is gone
+
+
+def test_truncated_zip_looks_complete_but_has_no_central_directory(fake: FakeCtgov) -> None:
+    full = download(fake)
+    fake.inject("truncated_zip", path="/studies/download", fraction=0.6)
+    short = download(fake, Range="bytes=100-")  # served whole: Range ignored
+    assert short.status_code == 200 and int(short.headers["Content-Length"]) == len(short.content)
+    assert short.content == full.content[: int(len(full.content) * 0.6)]
+    assert short.headers["ETag"] == full.headers["ETag"]  # nothing in the headers gives it away
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(short.content))
+
+
+def test_partial_zip_is_well_formed_but_holds_part_of_the_registry(fake: FakeCtgov) -> None:
+    full = download(fake)
+    fake.inject("partial_zip", path="/studies/download", fraction=0.5)
+    partial = download(fake)
+    assert partial.status_code == 200 and partial.headers["ETag"] != full.headers["ETag"]
+    assert sorted(zip_studies(partial.content)) == [f"{i}.json" for i in FIXTURE_IDS[:4]]
+    assert get(fake, "/stats/size").json()["totalStudies"] == 8
+
+
+def test_dataset_changes_between_a_cut_and_its_resume(fake: FakeCtgov) -> None:
+    first = download(fake)
+    fake.inject("cut", path="/studies/download", after_bytes=1000)
+    fake.advance_day_after(1, "2026-12-01", path="/studies/download", removed=["NCT00000104"])
+    status, headers, body, complete = raw_download(fake)
+    assert (status, complete, len(body), headers["ETag"]) == (200, False, 1000, first.headers["ETag"])
+    resumed = download(fake, Range="bytes=1000-", **{"If-Range": headers["ETag"]})
+    assert resumed.status_code == 200 and resumed.headers["ETag"] != headers["ETag"]
+    assert "NCT00000104.json" not in zip_studies(resumed.content) and len(zip_studies(resumed.content)) == 7
+    assert get(fake, "/version").json()["dataTimestamp"] == "2026-12-01T09:00:06"
+
+
+# --------------------------------------------------------------------------- registry mode: update query and days
+
+UPDATED_SINCE = "AREA[LastUpdatePostDate]RANGE[{},MAX]"
+
+
+def dated_studies(dates: list[str | None]) -> list[dict]:
+    """Minimal studies NCT00000001... with these lastUpdatePostDates (None: no such field)."""
+    studies = tiny_studies(len(dates))
+    for study, date in zip(studies, dates, strict=True):
+        if date:
+            study["protocolSection"]["statusModule"] = {
+                "lastUpdatePostDateStruct": {"date": date, "type": "ACTUAL"}
+            }
+    return studies
+
+
+def updated_since(server: FakeCtgov, date: str, page_size: int = 1000) -> tuple[list[str], int]:
+    """(nctIds over all pages, totalCount) of the unfiltered update query."""
+    pages = crawl(
+        server, pageSize=page_size, countTotal="true", **{"filter.advanced": UPDATED_SINCE.format(date)}
+    )
+    return [nct_id_of(s) for p in pages for s in p["studies"]], pages[0]["totalCount"]
+
+
+def test_update_query_returns_exactly_the_studies_updated_since_across_pages() -> None:
+    dates = ["2026-11-29", "2026-11-30", None, "2026-12-01", "2026-11", "2026", "2026-12-03"] * 3
+    with FakeCtgov(dated_studies(dates)) as server:
+        served, total = updated_since(server, "2026-11-30", page_size=2)
+    expected = [
+        f"NCT{i + 1:08d}" for i, d in enumerate(dates) if d in ("2026-11-30", "2026-12-01", "2026-12-03")
+    ]
+    assert served == expected and total == len(expected) == 9  # "2026-11" counts as 11-01: before
+
+
+def test_advance_day_changes_adds_removes_and_stamps(fake: FakeCtgov) -> None:
+    before = download(fake).headers["ETag"]
+    token = get(fake, pageSize=3).json()["nextPageToken"]
+    since_token = get(fake, pageSize=1, **{"filter.advanced": UPDATED_SINCE.format("2026-12-02")}).json()
+    assert since_token == {"studies": []}
+    edited = json.loads(json.dumps(fake.study("NCT00000103")))
+    edited["protocolSection"]["identificationModule"]["briefTitle"] = "Amended title"
+    new = {
+        "protocolSection": {
+            "identificationModule": {"nctId": "NCT00000200", "briefTitle": "A new CAR-T trial"}
+        }
+    }
+    fake.advance_day("2026-12-02", changed=[edited], added=[new], removed=["NCT00000105"])
+    assert "lastUpdatePostDateStruct" not in new["protocolSection"].get(
+        "statusModule", {}
+    )  # caller's copy kept
+    assert get(fake, "/version").json()["dataTimestamp"] == "2026-12-02T09:00:06"
+    assert_text_error(get(fake, pageSize=3, pageToken=token), 400, "expired")
+    assert updated_since(fake, "2026-12-02") == (["NCT00000103", "NCT00000200"], 2)
+    status = fake.study("NCT00000103")["protocolSection"]["statusModule"]
+    assert status["lastUpdatePostDateStruct"] == {"date": "2026-12-02", "type": "ACTUAL"}
+    assert status["lastUpdateSubmitDate"] == "2026-12-01"
+    assert (
+        fake.study("NCT00000103")["protocolSection"]["identificationModule"]["briefTitle"] == "Amended title"
+    )
+    after = download(fake)
+    assert after.headers["ETag"] != before
+    entries = zip_studies(after.content)
+    assert "NCT00000105.json" not in entries and entries["NCT00000200.json"] == fake.study("NCT00000200")
+    assert entries == {f"{nct_id_of(s)}.json": s for s in fake.studies}
+    assert "NCT00000105" not in [nct_id_of(s) for p in crawl(fake, pageSize=3) for s in p["studies"]]
+    assert short(fake, **{"query.term": "NCT00000105"}) == []
+    with pytest.raises(KeyError):
+        fake.study("NCT00000105")
+
+
+def test_an_unchanged_day_still_is_a_new_generation(fake: FakeCtgov) -> None:
+    before = download(fake).headers["ETag"]
+    fake.advance_day("2026-12-02")
+    assert download(fake).headers["ETag"] != before  # the entries carry the new data timestamp
+    assert zip_studies(download(fake).content) == {f"{nct_id_of(s)}.json": s for s in load_fixture_studies()}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"date": "2026-12-2"}, "yyyy-MM-dd"),
+        ({"date": "2026-12-02", "removed": ["NCT09999999"]}, "does not hold"),
+        ({"date": "2026-12-02", "changed": [{"protocolSection": {"identificationModule": {"nctId": "NCT09999999"}}}]},
+         "does not hold"),
+        ({"date": "2026-12-02", "added": [{"protocolSection": {"identificationModule": {"nctId": "NCT00000101"}}}]},
+         "already holds"),
+        ({"date": "2026-12-02", "added": [{"protocolSection": {}}]}, "no protocolSection"),
+        ({"date": "2026-12-02", "removed": ["NCT00000101", "NCT00000101"]}, "more than once"),
+        ({"date": "2026-09-01"}, "not later"),  # the fake starts at 2026-09-04T09:00:06
+    ],
+)  # fmt: skip
+def test_advance_day_refuses_inconsistent_days(fake: FakeCtgov, args: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        fake.advance_day(**args)
+    assert fake.study_count == 8 and get(fake, "/version").json()["dataTimestamp"] == "2026-09-04T09:00:06"
+
+
+def test_a_week_of_days_keeps_the_update_query_and_download_consistent(fake: FakeCtgov) -> None:
+    etags, stamps, touched = set(), set(), {}
+    for day in range(1, 8):
+        date = f"2026-12-{day:02d}"
+        victim = fake.studies[day % fake.study_count]  # a changed record may keep its content
+        new = {"protocolSection": {"identificationModule": {"nctId": f"NCT0000030{day}"}}}
+        gone = [nct_id_of(fake.studies[0])] if day in (3, 5) else []
+        fake.advance_day(date, changed=[victim], added=[new], removed=gone)
+        touched.update({nct_id_of(victim): date, nct_id_of(new): date})
+        for nct in gone:
+            touched.pop(nct, None)
+        etags.add(download(fake).headers["ETag"])
+        stamps.add(get(fake, "/version").json()["dataTimestamp"])
+        assert updated_since(fake, date)[0] == sorted([nct_id_of(victim), nct_id_of(new)])
+    assert len(etags) == len(stamps) == 7
+    since = "2026-12-04"
+    expected = sorted(nct for nct, date in touched.items() if date >= since)
+    assert updated_since(fake, since, page_size=2) == (expected, len(expected))
+    assert zip_studies(download(fake).content) == {f"{nct_id_of(s)}.json": s for s in fake.studies}
+    assert fake.study_count == 8 + 7 - 2
+
+
+@pytest.mark.shared
+def test_shared_corpus_download_holds_every_study(corpus_studies: list[dict]) -> None:
+    with FakeCtgov(corpus_studies) as server:
+        response = download(server)
+        stats = get(server, "/stats/size").json()
+    entries = zip_studies(response.content)
+    expected = {f"{nct_id_of(s)}.json": s for s in corpus_studies}
+    assert len(entries) == stats["totalStudies"] == len(expected) == len(corpus_studies)
+    assert entries == expected

@@ -188,9 +188,34 @@ def connection_cause(exc: BaseException) -> str:
         return "connection refused"
     if any(isinstance(e, ConnectionResetError) for e in chain) or "reset by peer" in text:
         return "connection reset"
+    if "ReadTimeoutError" in text:  # a read timeout mid-body, as requests' iter_content wraps it
+        return "timed out reading the body"
     if "RemoteDisconnected" in text or "closed connection" in text:
         return "the server closed the connection"
     return f"connection failed ({type(exc).__name__})"
+
+
+def transient_failure(exc: requests.RequestException) -> _Retryable | None:
+    """The transient failure a requests error stands for, or None when another try cannot help."""
+    if isinstance(exc, requests.Timeout):
+        return _Retryable(f"timed out ({type(exc).__name__})")
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return _Retryable("truncated or corrupt gzip body")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return _Retryable("connection broke mid-body")
+    if isinstance(exc, requests.ConnectionError):
+        return _Retryable(connection_cause(exc))
+    return None
+
+
+def transient_status(resp: requests.Response) -> _Retryable | None:
+    """429 and 5xx are worth another try (after the server's Retry-After, when it sends one)."""
+    status = resp.status_code
+    if status == 429:
+        return _Retryable("HTTP 429 Too Many Requests", _retry_after_seconds(resp.headers.get("Retry-After")))
+    if status >= 500:
+        return _Retryable(f"HTTP {status}", _retry_after_seconds(resp.headers.get("Retry-After")))
+    return None
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -258,17 +283,21 @@ class CtgovClient:
                 last_reason = str(exc)
                 if attempt + 1 >= tries:
                     break
-                delay = backoff_delay(
-                    attempt, self.settings.backoff_base, self.settings.backoff_cap, exc.retry_after
-                )
-                self.stats.retries += 1
-                message = (
-                    f"retrying {where} in {delay:.2f}s (attempt {attempt + 2}/{tries}) after: {last_reason}"
-                )
-                self.stats.retry_log.append(message)
-                log.warning(message)
-                time.sleep(delay)
+                self.pause_before_retry(where, attempt, exc)
         raise ApiError(f"Giving up on {where} after {tries} attempts; last error: {last_reason}")
+
+    def pause_before_retry(self, where: str, attempt: int, failure: _Retryable) -> None:
+        """Sleep out the backoff before try `attempt + 2` of `max_retries + 1`, counted and logged
+        (shared by pages and the registry download, so both retry alike)."""
+        tries = self.settings.max_retries + 1
+        delay = backoff_delay(
+            attempt, self.settings.backoff_base, self.settings.backoff_cap, failure.retry_after
+        )
+        self.stats.retries += 1
+        message = f"retrying {where} in {delay:.2f}s (attempt {attempt + 2}/{tries}) after: {failure}"
+        self.stats.retry_log.append(message)
+        log.warning(message)
+        time.sleep(delay)
 
     def _attempt(
         self, prepared: requests.PreparedRequest, url: str, send_kwargs: dict[str, Any], paged: bool
@@ -278,22 +307,16 @@ class CtgovClient:
         try:
             resp = self.session.send(prepared, timeout=timeout, **send_kwargs)
             body = resp.content  # reads the whole body: a reset mid-body raises here
-        except requests.Timeout as exc:
-            raise _Retryable(f"timed out ({type(exc).__name__})") from exc
-        except requests.exceptions.ContentDecodingError as exc:
-            raise _Retryable("truncated or corrupt gzip body") from exc
-        except requests.exceptions.ChunkedEncodingError as exc:
-            raise _Retryable("connection broke mid-body") from exc
-        except requests.ConnectionError as exc:
-            raise _Retryable(connection_cause(exc)) from exc
+        except requests.RequestException as exc:
+            failure = transient_failure(exc)
+            if failure is None:
+                raise
+            raise failure from exc
         self.stats.bytes_received += len(body)
         status = resp.status_code
-        if status == 429:
-            raise _Retryable(
-                "HTTP 429 Too Many Requests", _retry_after_seconds(resp.headers.get("Retry-After"))
-            )
-        if status >= 500:
-            raise _Retryable(f"HTTP {status}", _retry_after_seconds(resp.headers.get("Retry-After")))
+        failure = transient_status(resp)
+        if failure is not None:
+            raise failure
         if status >= 400:
             # API-NOTES: error bodies are text/plain and say what is wrong; quote them.
             text = _short(body.decode("utf-8", "replace"))
