@@ -33,7 +33,7 @@ import make_bulk
 import make_registry
 from _shared import REPO, corpus_and_records
 
-from trialtrends.bulk_tasks import PART_BYTES, PART_ENTRIES
+from trialtrends.pipeline.bulk import PART_BYTES, PART_ENTRIES
 from trialtrends.extract.bulk import parts, read_part
 
 

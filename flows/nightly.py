@@ -5,8 +5,8 @@ Deploy to a Prefect server or Cloud:          uv run prefect deploy --all   (see
                                               the README; a worker runs the scheduled nights)
 Serve on the schedule from this process:      uv run python flows/nightly.py --serve
                                               (needs PREFECT_API_URL: `prefect server start` or Cloud)
-Backfill from a bulk download:                uv run python flows/nightly.py --source ctg-studies.json.zip
-Rebuild a landed run (e.g. after a classifier change): uv run python flows/nightly.py --rebuild RUN_ID
+A baseline from a bulk download:              uv run python flows/nightly.py --source ctg-studies.json.zip
+Rebuild (e.g. after a classifier change):      uv run python flows/nightly.py --rebuild latest (or RUN_ID)
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ from prefect.schedules import Cron
 from prefect.settings import get_current_settings
 
 from trialtrends import pipeline
-from trialtrends.extract.raw import RawRun
-from trialtrends.manifest import RunManifest
+from trialtrends.errors import raise_on_sigterm
+from trialtrends.extract.raw import RawRun, list_runs
 from trialtrends.output.summary import run_summary_markdown
 from trialtrends.settings import Settings
-from trialtrends.validate import gates
 
 # Prefect attaches its API handler to the extra loggers but leaves their level alone, and the
 # root logger's WARNING would drop the library's INFO progress lines: this entry point opts in.
@@ -61,47 +60,36 @@ def nightly_schedule() -> Cron:
     )
 
 
-# Retries only where the network is: a retried pull lands a fresh run folder.
-@task(retries=2, retry_delay_seconds=300, cache_policy=NO_CACHE)
-def land_api(settings: Settings, since: date | None) -> RawRun:
-    return pipeline.land_api(settings, since)
+# Every stage is a task with a timeout, and the flow has one, so a night that hangs fails well
+# before the next (README "Operations"). A hung API fails sooner by itself: each request gives up
+# after TRIALTRENDS_MAX_RETRIES tries of TRIALTRENDS_READ_TIMEOUT (about 8 minutes by default).
+# No task retries: a retried stage would open a second run; the client retries where the network is.
+STAGE_TIMEOUTS = {"acquire": 3 * 3600, "judge": 2 * 3600, "merge": 3600, "gate": 600, "publish": 3600}
+FLOW_TIMEOUT = 6 * 3600
 
 
-@task(cache_policy=NO_CACHE)
-def land_bulk(settings: Settings, source: Path) -> RawRun:
-    return pipeline.land_bulk(settings, source)
+def _as_task(stage: pipeline.Stage, ctx: pipeline.RunContext) -> None:
+    """Run one library stage as a Prefect task (the flow only wires the library's stage list)."""
+    task(
+        stage.run,
+        name=stage.name,
+        cache_policy=NO_CACHE,
+        timeout_seconds=STAGE_TIMEOUTS.get(stage.name),
+    )(ctx)
 
 
-@task(cache_policy=NO_CACHE)
-def process(settings: Settings, run: RawRun) -> pipeline.Processed:
-    return pipeline.process_run(settings, run)
-
-
-@task(cache_policy=NO_CACHE)
-def check_gates(settings: Settings, run: RawRun, processed: pipeline.Processed) -> list[gates.GateResult]:
-    results = pipeline.check_gates(settings, run, processed)
-    logger = get_run_logger()
-    for r in results:
-        (logger.info if r.passed else logger.error)("gate %s: %s", r.name, r.detail)
-    return results
-
-
-@task(cache_policy=NO_CACHE)
-def publish(
-    settings: Settings, run: RawRun, processed: pipeline.Processed, results: list[gates.GateResult]
-) -> RunManifest:
-    return pipeline.publish(settings, run, processed, results)
-
-
-@flow(name="trialtrends-nightly", log_prints=True)
+@flow(name="trialtrends-nightly", log_prints=True, timeout_seconds=FLOW_TIMEOUT)
 def nightly(
     data_dir: str | None = None,
     api_url: str | None = None,
+    mode: str | None = None,
+    full: bool = False,
     since: date | None = None,
     source: str | None = None,
     rebuild: str | None = None,
+    export_dir: str | None = None,
 ) -> str:
-    """Pull (or read a bulk file, or reuse a landed run), gate, and publish the warehouse.
+    """Acquire (download, pull or read), judge, merge, gate and publish the warehouse.
 
     Other settings (request pacing, retries, gate limits) come from `TRIALTRENDS_*` variables:
     for a deployment, `job_variables.env` in prefect.yaml or the worker's environment.
@@ -111,38 +99,59 @@ def nightly(
             else `data` in the working directory (the checkout, for a deployment).
         api_url: ClinicalTrials.gov API v2 base URL; default `TRIALTRENDS_API_URL`, else
             https://clinicaltrials.gov/api/v2.
-        since: Incremental pull: only studies updated on or after this date. Empty = full pull.
-        source: Backfill from this bulk download (ctg-studies.json.zip or .jsonl) instead of the API.
-        rebuild: Rebuild this already landed run id (a folder under raw/) without pulling.
+        mode: registry (a downloaded baseline plus nightly deltas) or search; default
+            `TRIALTRENDS_MODE`, else registry.
+        full: Registry mode: download a new baseline tonight whatever the last one's age.
+        since: Search mode: only studies updated on or after this date.
+        source: Read this bulk download (ctg-studies.json.zip or .jsonl) as a baseline.
+        rebuild: Rebuild this landed run id (a folder under raw/), or "latest" for the published
+            registry chain, without the network.
+        export_dir: After publishing, write the Parquet export and the dashboard here.
     """
     logger = get_run_logger()
-    settings = Settings.from_env(data_dir=data_dir, api_url=api_url)
-    # One writer per data folder: a manual refresh running now makes this night fail at once.
-    with pipeline.exclusive(settings, "prefect nightly flow"):
+    settings = Settings.from_env(data_dir=data_dir, api_url=api_url, mode=mode)
+    ctx: pipeline.RunContext | None = None
+    try:
         if rebuild:
-            run = pipeline.start_rebuild(settings, pipeline.rebuildable(settings, rebuild))
-        elif source:
-            run = land_bulk(settings, Path(source))
+            ctx = pipeline.rebuild(
+                settings,
+                None if rebuild == "latest" else rebuild,
+                call=_as_task,
+                command="prefect nightly flow",
+            )
         else:
-            run = land_api(settings, since)
-        try:
-            with pipeline.failure_recorded(run) as attempt:
-                pipeline.check_landed(run)
-                attempt.processed = process(settings, run)
-                attempt.results = check_gates(settings, run, attempt.processed)
-                pipeline.require_gates(attempt.results)
-                publish(settings, run, attempt.processed, attempt.results)
-        except BaseException as exc:
-            logger.error("run %s failed, nothing published: %s", run.run_id, exc)
-            raise
-        finally:
+            ctx = pipeline.refresh(
+                settings, mode=mode, full=full, since=since, source=Path(source) if source else None,
+                call=_as_task, command="prefect nightly flow",
+            )  # fmt: skip
+    except BaseException as exc:
+        logger.error("the night failed, nothing published: %s", exc)
+        raise
+    finally:
+        run = _newest_run(settings) if ctx is None or ctx.run is None else ctx.run
+        if run is not None:
             create_markdown_artifact(
                 key="trialtrends-run",
                 markdown=run_summary_markdown(settings, run),
                 description=f"trialtrends run {run.run_id}",
             )
-    logger.info("run %s published %s", run.run_id, settings.warehouse_path)
-    return run.run_id
+    logger.info("run %s (%s) published %s", ctx.manifest.run_id, ctx.manifest.mode, settings.warehouse_path)
+    if export_dir:
+        _publish_files(settings, Path(export_dir))
+    return ctx.manifest.run_id
+
+
+def _newest_run(settings: Settings) -> RawRun | None:
+    runs = list_runs(settings.raw_dir)
+    return runs[-1] if runs else None
+
+
+def _publish_files(settings: Settings, folder: Path) -> None:
+    """The Parquet export of the published warehouse, and the dashboard beside it."""
+    from trialtrends.output.export import export_warehouse
+
+    export_warehouse(settings.warehouse_path, folder)
+    get_run_logger().info("exported the warehouse to %s", folder)
 
 
 def serve() -> None:
@@ -167,12 +176,25 @@ def main() -> None:
     )
     parser.add_argument("--source", help="bulk file for a backfill run")
     parser.add_argument("--rebuild", help="landed run id to rebuild from raw data")
-    parser.add_argument("--since", type=date.fromisoformat, help="incremental pull from this date")
+    parser.add_argument("--since", type=date.fromisoformat, help="search mode: pull studies updated since")
+    parser.add_argument(
+        "--mode", choices=("registry", "search"), help="default TRIALTRENDS_MODE, else registry"
+    )
+    parser.add_argument("--full", action="store_true", help="registry mode: download a new baseline")
+    parser.add_argument(
+        "--export-dir", help="write the Parquet export and the dashboard here after publishing"
+    )
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C (marked failed, building files removed), and the process
+    # then exits normally, so Prefect's temporary local server (stopped at exit) never outlives it.
+    raise_on_sigterm()
     if args.serve:
         serve()
     else:
-        nightly(since=args.since, source=args.source, rebuild=args.rebuild)
+        nightly(
+            mode=args.mode, full=args.full, since=args.since, source=args.source, rebuild=args.rebuild,
+            export_dir=args.export_dir,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -50,11 +50,21 @@ def corpus_studies(shared_ctgov: Path) -> list[dict]:
     return studies
 
 
+@pytest.fixture(autouse=True)
+def search_mode_by_default(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's older tests exercise the search path through the CLI and the flow; tests of
+    registry mode (the default a user gets) are marked `registry` and see the real default."""
+    if request.node.get_closest_marker("registry") is None:
+        monkeypatch.setenv("TRIALTRENDS_MODE", "search")
+
+
 def test_settings(tmp_path: Path, api_url: str, **overrides: object) -> Settings:
-    """Settings for tests: unpaced, fast backoff, short timeouts, a private data folder."""
+    """Settings for tests: unpaced, fast backoff, short timeouts, a private data folder, and the
+    search path unless a test asks for registry mode (tests/test_registry.py does)."""
     values: dict[str, object] = dict(
         data_dir=tmp_path / "data",
         api_url=api_url,
+        mode="search",
         max_rps=0,
         backoff_base=0.01,
         backoff_cap=0.05,

@@ -144,7 +144,7 @@ def _shared_studies(base) -> tuple[list[bytes], list[bytes]]:
 def test_prefilter_keeps_every_cell_therapy_study_of_the_corpus_and_records(shared_ctgov):
     import orjson
 
-    from trialtrends.process import process_chunk
+    from trialtrends.pipeline.chunks import process_chunk
     from trialtrends.transform.prefilter import scan
 
     corpus, records = _shared_studies(shared_ctgov)

@@ -27,7 +27,7 @@ from trialtrends.cli import main
 from trialtrends.extract.raw import RawRun, list_runs
 from trialtrends.lock import LOCK_FILE, DataDirBusy, data_dir_lock
 from trialtrends.manifest import RunManifest
-from trialtrends.pipeline import build_from_run, rebuild, refresh
+from trialtrends.pipeline import build_landed, rebuild, refresh
 
 OLD = [
     study("NCT90000001", title="CD19 CAR-T cells for lymphoma", updated="2026-01-01"),
@@ -291,7 +291,7 @@ def test_rebuild_refuses_a_pull_that_stopped_half_way(tmp_path):
     )
     assert result.exit_code == 1 and "did not land completely" in result.output
     with pytest.raises(Exception, match="did not land completely"):
-        build_from_run(settings, failed)
+        build_landed(settings, failed)
     assert not settings.warehouse_path.exists()
     assert json.loads(before)["status"] == "failed"
 
@@ -351,7 +351,7 @@ def test_conflicting_copies_keep_the_newer_record_and_are_counted(tmp_path):
     tie_b = study("NCT90000002", title="BCMA CAR-T (second)", updated="2026-01-01")
     same = study("NCT90000003", title="CD22 CAR-T cells")
     run = _land_pages(settings, [[genuine, tie_a, same], [doctored, tie_b, same]])
-    result = build_from_run(settings, run)
+    result = build_landed(settings, run)
     titles = dict(read(settings, "select nct_id, brief_title from trials"))
     assert titles["NCT90000001"].endswith("(genuine)")  # newer lastUpdatePostDate wins, wherever it is
     assert titles["NCT90000002"].endswith("(second)")  # a tie: the later copy
@@ -399,7 +399,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_bulk_workers_exit_when_their_parent_is_killed(tmp_path):
-    from trialtrends.process import BULK_CHUNK_SIZE
+    from trialtrends.pipeline.chunks import BULK_CHUNK_SIZE
 
     source = tmp_path / "big.jsonl"
     template = orjson.dumps(study("NCT00000000"))

@@ -9,7 +9,15 @@ about dead runs, retention) and `stages` (the stage list and its failure contrac
 
 from trialtrends.pipeline.context import Progress, Request, RunContext
 from trialtrends.pipeline.housekeeping import exclusive
-from trialtrends.pipeline.stages import STAGES, RefreshError, Stage, rebuild, refresh, run_stages
+from trialtrends.pipeline.stages import (
+    STAGES,
+    RefreshError,
+    Stage,
+    build_landed,
+    rebuild,
+    refresh,
+    run_stages,
+)
 
 __all__ = [
     "STAGES",
@@ -18,6 +26,7 @@ __all__ = [
     "Request",
     "RunContext",
     "Stage",
+    "build_landed",
     "exclusive",
     "rebuild",
     "refresh",

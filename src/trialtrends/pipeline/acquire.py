@@ -170,6 +170,12 @@ def _baseline(ctx: RunContext) -> None:
             ctx.save()
             _search_into(ctx, run, why)
             return
+        after = client.version().data
+        if isinstance(after, dict) and after.get("dataTimestamp") != manifest.data_timestamp:
+            # The registry refreshed during the download; a changed file restarts it (its ETag),
+            # so what landed is the newer generation.
+            log.info("the registry refreshed during the download: data timestamp %s", after.get("dataTimestamp"))
+            manifest.data_timestamp = after.get("dataTimestamp")
     manifest.files.append(result.manifest_entry())
     manifest.source, manifest.source_kind = str(result.path), "zip"
     manifest.source_bytes, manifest.source_sha256 = result.bytes, result.sha256

@@ -19,7 +19,7 @@ from pathlib import Path
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.raw import RawRun, list_runs
 from trialtrends.manifest import BASELINE, FAILED
-from trialtrends.pipeline.acquire import acquire
+from trialtrends.pipeline.acquire import acquire, check_rebuildable
 from trialtrends.pipeline.context import Progress, Request, RunContext
 from trialtrends.pipeline.gate import gate
 from trialtrends.pipeline.housekeeping import exclusive, readable_runs, registry_chain
@@ -109,6 +109,16 @@ def refresh(
     request = Request(command=command, mode=mode, full=full, since=since, source=source)
     with exclusive(settings, command):
         return run_stages(RunContext(settings, request, progress), stages, call)
+
+
+def build_landed(settings: Settings, run: RawRun, progress: Progress | None = None) -> RunContext:
+    """Judge, merge, gate and publish a run whose input is already landed (every stage but
+    acquire), one at a time per data folder; a run that did not land completely is refused."""
+    with exclusive(settings, "build"):
+        manifest = check_rebuildable(run)
+        ctx = RunContext(settings, Request(command="build", mode=manifest.mode), progress, run=run)
+        ctx.manifest, ctx.data_run = manifest, run
+        return run_stages(ctx, [s for s in STAGES if s.name != "acquire"])
 
 
 def rebuild_targets(settings: Settings, run_id: str | None = None) -> list[RawRun]:
