@@ -174,7 +174,8 @@ def _baseline(ctx: RunContext) -> None:
         if isinstance(after, dict) and after.get("dataTimestamp") != manifest.data_timestamp:
             # The registry refreshed during the download; a changed file restarts it (its ETag),
             # so what landed is the newer generation.
-            log.info("the registry refreshed during the download: data timestamp %s", after.get("dataTimestamp"))
+            stamp = after.get("dataTimestamp")
+            log.info("the registry refreshed during the download: data timestamp %s", stamp)
             manifest.data_timestamp = after.get("dataTimestamp")
     manifest.files.append(result.manifest_entry())
     manifest.source, manifest.source_kind = str(result.path), "zip"
