@@ -7,6 +7,7 @@ server that ignores ranges, a file that changes between attempts, a 503, a 404, 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -37,10 +38,10 @@ from trialtrends.extract.download import (
     DownloadDamaged,
     DownloadUnavailable,
     NotEnoughSpace,
-    describe_progress,
     download_registry,
     registry_study_count,
 )
+from trialtrends.extract.download_progress import describe_progress
 from trialtrends.extract.raw import RawDataError
 
 
@@ -510,4 +511,22 @@ def test_fake_a_damaged_or_missing_download_is_refused(fake, tmp_path, fault, er
     with pytest.raises(error) as info:
         fake_fetch(tmp_path, fake)
     assert words in str(info.value) and "\n" not in str(info.value)
+    assert leftovers(tmp_path / "data" / "raw" / "run") == []
+
+
+def test_a_disk_that_fills_up_mid_download_is_refused_in_one_sentence(served, tmp_path, monkeypatch):
+    _state, url = served
+    real_write = download._Transfer.write
+
+    def write(self, chunk: bytes) -> None:
+        if self.have > len(ZIP_V1) // 2:  # another process took the space after the check
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, chunk)
+
+    monkeypatch.setattr(download._Transfer, "write", write)
+    with pytest.raises(
+        NotEnoughSpace,
+        match=r"^The disk holding .*/run filled up during the registry download; nothing was kept\.$",
+    ):
+        fetch(tmp_path, url)
     assert leftovers(tmp_path / "data" / "raw" / "run") == []
