@@ -530,3 +530,14 @@ def test_a_disk_that_fills_up_mid_download_is_refused_in_one_sentence(served, tm
     ):
         fetch(tmp_path, url)
     assert leftovers(tmp_path / "data" / "raw" / "run") == []
+
+
+def test_a_server_that_ignores_ranges_and_keeps_cutting_gives_up(served, tmp_path):
+    state, url = served
+    state.ignore_range, state.cuts = True, [len(ZIP_V1) // 2] * 10
+    with pytest.raises(
+        ApiError,
+        match=r"after restarting the download from zero 3 times; it would have to restart again because the server ignored the Range request \(HTTP 200\)\.$",
+    ):
+        fetch(tmp_path, url)
+    assert len(state.log) == 5 and leftovers(tmp_path / "data" / "raw" / "run") == []

@@ -239,8 +239,8 @@ class _Transfer:
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
             raise ApiError(
-                f"Giving up on {self.where}: the download had to start again from zero "
-                f"{self.restarts} times (last because {why})."
+                f"Giving up on {self.where} after restarting the download from zero {MAX_RESTARTS} "
+                f"times; it would have to restart again because {why}."
             )
         log.warning("registry download restarts from byte 0 (had %d): %s", self.have, why)
         self.fh.seek(0)
