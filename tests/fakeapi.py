@@ -732,7 +732,8 @@ class _Dataset:
 
     def _reuse(self, previous: _Dataset) -> None:
         """Keep the encodings and word indexes of studies carried over unchanged (the same
-        dict object) from the previous generation, so a "day" only re-encodes what changed."""
+        dict object) from the previous generation, so a "day" only re-encodes what changed.
+        Only advance_day uses it: the records it carries over are the fake's own."""
         before = {id(study): i for i, study in enumerate(previous.studies)}
         for i, study in enumerate(self.studies):
             j = before.get(id(study))
@@ -886,7 +887,7 @@ class RequestLog:
 FAULT_KINDS = frozenset(
     {
         "429", "500", "502", "503", "html", "truncated", "truncated_gzip", "slow", "hang", "reset",
-        "gone", "cut", "no_range", "truncated_zip", "partial_zip",
+        "gone", "cut", "no_range", "truncated_zip", "partial_zip", "throttle",
     }
 )  # fmt: skip
 _FAULT_OPTIONS = {
@@ -899,6 +900,7 @@ _FAULT_OPTIONS = {
     "truncated_gzip": {"fraction"},
     "slow": {"seconds"},
     "hang": {"max_seconds"},
+    "throttle": {"bytes_per_second"},
     "reset": set(),
     "gone": {"body"},
     "cut": {"after_bytes", "fraction"},
@@ -1101,21 +1103,27 @@ class FakeCtgov:
             self._generation += 1
             if data_timestamp is not None:
                 self.data_timestamp = data_timestamp
-            self._data = _Dataset(studies, self._generation, self.data_timestamp, previous=self._data)
+            # No cache reuse here: a caller may have edited a record in place before passing it.
+            self._data = _Dataset(studies, self._generation, self.data_timestamp)
             self._cache.clear()
 
     @property
     def studies(self) -> list[dict]:
-        """The served studies in nctId order (the fake's own records: read, do not mutate)."""
-        return list(self._data.studies)
+        """Copies of the served studies in nctId order (editing one changes nothing served)."""
+        return copy.deepcopy(self._data.studies)
 
     def study(self, nct_id: str) -> dict:
-        """The served record of one study (KeyError if the registry does not hold it)."""
+        """A copy of one served record, to edit and pass to advance_day(changed=[...]);
+        KeyError if the registry does not hold it."""
         ds = self._data
         for nct, study in zip(ds.ids, ds.studies, strict=True):
             if nct == nct_id:
-                return study
+                return copy.deepcopy(study)
         raise KeyError(nct_id)
+
+    def download_zip(self) -> tuple[bytes, str]:
+        """(bytes, ETag) that /studies/download?format=json.zip serves now (without faults)."""
+        return self._data.download_zip()
 
     def advance_day(
         self,
@@ -1202,8 +1210,9 @@ class FakeCtgov:
         zip whatever Range says, no Accept-Ranges), "truncated_zip" (fraction=0.5: the zip's
         first bytes served as a complete 200 with a matching Content-Length and the true
         ETag), "partial_zip" (fraction=0.5: a well-formed zip of only the first studies by
-        nctId, with its own ETag). A dataset change between a cut and its resume is a "cut"
-        plus advance_day_after(1, date, path="/studies/download", ...).
+        nctId, with its own ETag), "throttle" (bytes_per_second=65536: the normal answer,
+        Range honoured, trickling out). A dataset change between a cut and its resume is a
+        "cut" plus advance_day_after(1, date, path="/studies/download", ...).
         """
         kind = str(kind)
         if kind not in FAULT_KINDS:
@@ -1340,10 +1349,13 @@ class FakeCtgov:
                 return fault
         return None
 
-    def _write(self, h: _Handler, response: Response, *, cut_at: int | None = None) -> None:
+    def _write(
+        self, h: _Handler, response: Response, *, cut_at: int | None = None, rate: float | None = None
+    ) -> None:
         """Send a response (client disconnects are ignored). With `cut_at`, the headers
         declare the whole body but only its first `cut_at` bytes are sent before the
-        connection closes: a download dropped mid-stream."""
+        connection closes: a download dropped mid-stream. With `rate`, the body trickles out
+        at about that many bytes a second (a slow link; progress and ETA become visible)."""
         body = response.body
         if cut_at is not None:
             h.close_connection = True
@@ -1357,9 +1369,19 @@ class FakeCtgov:
             if cut_at is not None:
                 h.send_header("Connection", "close")
             h.end_headers()
-            if not getattr(h, "head_only", False):
+            if getattr(h, "head_only", False):
+                return
+            if rate is None:
                 h.wfile.write(body)
                 self._count(len(body))
+                return
+            chunk = max(1, int(rate / 20))  # twenty writes a second
+            for start in range(0, len(body), chunk):
+                h.wfile.write(body[start : start + chunk])
+                self._count(len(body[start : start + chunk]))
+                if self._stop.wait(chunk / rate):
+                    h.close_connection = True  # server stopping
+                    return
         except OSError:
             h.close_connection = True
 
@@ -1395,6 +1417,10 @@ class FakeCtgov:
         if kind == "hang":
             self._hang(h, float(opts.get("max_seconds", 60.0)))
             return None
+        if kind == "throttle":
+            response = self._respond(sub, params, h.headers)
+            self._write(h, response, rate=float(opts.get("bytes_per_second", 65536)))
+            return response.status
         if kind in ("gone", "cut", "no_range", "truncated_zip", "partial_zip"):
             return self._apply_download_fault(h, fault, sub, params)
         self._reset(h)

@@ -621,6 +621,7 @@ def test_download_is_the_dataset_one_pretty_json_per_study(fake: FakeCtgov) -> N
     assert zip_studies(response.content) == {f"{nct_id_of(s)}.json": s for s in load_fixture_studies()}
     again = download(fake)  # built once per generation: the same bytes and validator
     assert again.content == response.content and again.headers["ETag"] == response.headers["ETag"]
+    assert fake.download_zip() == (response.content, response.headers["ETag"])
 
 
 def test_download_head_gives_the_headers_without_the_body(fake: FakeCtgov) -> None:
@@ -716,6 +717,15 @@ def test_no_range_answers_200_with_the_whole_zip(fake: FakeCtgov) -> None:
     assert download(fake, Range="bytes=1000-").status_code == 206  # once only
 
 
+def test_throttled_download_trickles_but_is_whole(fake: FakeCtgov) -> None:
+    full = download(fake).content
+    fake.inject("throttle", times=2, path="/studies/download", bytes_per_second=len(full) * 4)
+    started = time.monotonic()
+    assert download(fake).content == full
+    assert time.monotonic() - started >= 0.2  # a quarter second's worth, less the last pause
+    assert download(fake, Range="bytes=100-").content == full[100:]
+
+
 def test_endpoint_gone_404_text_or_html_page(fake: FakeCtgov) -> None:
     fake.inject("gone", path="/studies/download")
     fake.inject("html", path="/studies/download")
@@ -797,8 +807,9 @@ def test_advance_day_changes_adds_removes_and_stamps(fake: FakeCtgov) -> None:
     token = get(fake, pageSize=3).json()["nextPageToken"]
     since_token = get(fake, pageSize=1, **{"filter.advanced": UPDATED_SINCE.format("2026-12-02")}).json()
     assert since_token == {"studies": []}
-    edited = json.loads(json.dumps(fake.study("NCT00000103")))
+    edited = fake.study("NCT00000103")  # a copy: editing it changes nothing served yet
     edited["protocolSection"]["identificationModule"]["briefTitle"] = "Amended title"
+    assert "Amended" not in fake.study("NCT00000103")["protocolSection"]["identificationModule"]["briefTitle"]
     new = {
         "protocolSection": {
             "identificationModule": {"nctId": "NCT00000200", "briefTitle": "A new CAR-T trial"}
