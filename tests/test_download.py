@@ -7,6 +7,7 @@ server that ignores ranges, a file that changes between attempts, a 503, a 404, 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -25,7 +26,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 from builders import study
 from conftest import test_settings
 from fakeapi import FakeCtgov
@@ -37,10 +37,10 @@ from trialtrends.extract.download import (
     DownloadDamaged,
     DownloadUnavailable,
     NotEnoughSpace,
-    describe_progress,
     download_registry,
     registry_study_count,
 )
+from trialtrends.extract.download_progress import describe_progress
 from trialtrends.extract.raw import RawDataError
 
 
@@ -454,14 +454,8 @@ def fake_fetch(tmp_path: Path, fake: FakeCtgov, **kwargs: object):
         return target, download_registry(settings, target, client=client, expected_studies=expected, **kwargs)
 
 
-def served_zip(fake: FakeCtgov) -> bytes:
-    response = requests.get(fake.url + "/studies/download", params={"format": "json.zip"}, timeout=10)
-    assert response.status_code == 200
-    return response.content
-
-
 def test_fake_a_download_cut_twice_resumes_to_the_same_bytes(fake, tmp_path, caplog):
-    whole = served_zip(fake)
+    whole = fake.download_zip()[0]
     fake.inject("cut", times=2, path="/studies/download", fraction=0.4)
     caplog.set_level(logging.INFO, "trialtrends")
     target, result = fake_fetch(tmp_path, fake)
@@ -469,14 +463,14 @@ def test_fake_a_download_cut_twice_resumes_to_the_same_bytes(fake, tmp_path, cap
     assert (result.entries, result.resumes, result.restarts) == (150, 2, 0)
     assert sum("resumed at byte" in r.message for r in caplog.records) == 2
     asked = [r for r in fake.requests if r.path.endswith("/studies/download")]
-    assert [r.status for r in asked] == [200, 200, 206, 206]  # served_zip's, then the cut ones
-    assert [r.headers.get("If-Range") for r in asked[2:]] == [result.etag] * 2
-    assert [r.headers.get("Range") for r in asked[1:]] == [None, f"bytes={int(len(whole) * 0.4)}-",
+    assert [r.status for r in asked] == [200, 206, 206]
+    assert [r.headers.get("If-Range") for r in asked[1:]] == [result.etag] * 2
+    assert [r.headers.get("Range") for r in asked] == [None, f"bytes={int(len(whole) * 0.4)}-",
             f"bytes={int(len(whole) * 0.4) + int((len(whole) - int(len(whole) * 0.4)) * 0.4)}-"]  # fmt: skip
 
 
 def test_fake_a_server_without_ranges_restarts(fake, tmp_path):
-    whole = served_zip(fake)
+    whole = fake.download_zip()[0]
     fake.inject("cut", path="/studies/download", fraction=0.5)
     fake.inject("no_range", path="/studies/download")
     target, result = fake_fetch(tmp_path, fake)
@@ -484,12 +478,12 @@ def test_fake_a_server_without_ranges_restarts(fake, tmp_path):
 
 
 def test_fake_a_data_refresh_between_cut_and_resume_restarts_on_the_new_file(fake, tmp_path, caplog):
-    old = served_zip(fake)
+    old = fake.download_zip()[0]
     fake.inject("cut", path="/studies/download", fraction=0.5)
     fake.advance_day_after(1, "2026-09-05", path="/studies/download", added=registry(3, first=500))
     caplog.set_level(logging.INFO, "trialtrends")
     target, result = fake_fetch(tmp_path, fake)
-    new = served_zip(fake)
+    new = fake.download_zip()[0]
     assert new != old and target.read_bytes() == new
     assert (result.entries, result.restarts) == (153, 1)
     # The stale If-Range gets the whole new file (200) with a new ETag: said so, not spliced.
@@ -511,3 +505,43 @@ def test_fake_a_damaged_or_missing_download_is_refused(fake, tmp_path, fault, er
         fake_fetch(tmp_path, fake)
     assert words in str(info.value) and "\n" not in str(info.value)
     assert leftovers(tmp_path / "data" / "raw" / "run") == []
+
+
+def test_a_disk_that_fills_up_mid_download_is_refused_in_one_sentence(served, tmp_path, monkeypatch):
+    _state, url = served
+    real_write = download._Transfer.write
+
+    def write(self, chunk: bytes) -> None:
+        if self.have > len(ZIP_V1) // 2:  # another process took the space after the check
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, chunk)
+
+    monkeypatch.setattr(download._Transfer, "write", write)
+    with pytest.raises(
+        NotEnoughSpace,
+        match=r"^The disk holding .*/run filled up during the registry download; nothing was kept\.$",
+    ):
+        fetch(tmp_path, url)
+    assert leftovers(tmp_path / "data" / "raw" / "run") == []
+
+
+def test_a_server_that_ignores_ranges_and_keeps_cutting_gives_up(served, tmp_path):
+    state, url = served
+    state.ignore_range, state.cuts = True, [len(ZIP_V1) // 2] * 10
+    with pytest.raises(
+        ApiError,
+        match=r"after restarting the download from zero 3 times; it would have to restart again because the server ignored the Range request \(HTTP 200\)\.$",
+    ):
+        fetch(tmp_path, url)
+    assert len(state.log) == 5 and leftovers(tmp_path / "data" / "raw" / "run") == []
+
+
+def test_fake_progress_on_a_slow_link_has_a_rate_and_an_eta(fake, tmp_path):
+    size = len(fake.download_zip()[0])
+    fake.inject("throttle", path="/studies/download", bytes_per_second=size * 1.2)  # about a second
+    events: list[tuple[str, dict]] = []
+    fake_fetch(tmp_path, fake, progress=lambda e, d: events.append((e, d)))
+    moving = [d for e, d in events if e == "download" and 0 < d["bytes"] < size]
+    assert len(moving) >= 2  # every 0.25 s while the body arrives
+    assert all(d["total"] == size and d["eta"] is not None and d["eta"] > 0 for d in moving[1:])
+    assert 0.3 * size < moving[-1]["rate"] < 3 * size  # bytes/s, near the throttle

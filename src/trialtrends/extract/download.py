@@ -1,23 +1,21 @@
 """Extract: download the whole registry as one zip, for registry mode's baseline.
 
 `GET {api_url}/studies/download?format=json.zip` answers `ctg-studies.json.zip`, one JSON file per
-study (~600k entries, ~2.7-3.5 GB, 2026). API-NOTES: the endpoint is not in the OpenAPI document
-(treat it as unstable), and whether it honours `Range` and sends a stable `ETag`/`Content-Length`
-is unknown, so the first response's headers are logged (VERIFY on the first live run) and every
-resume is checked before a byte of it is kept.
+study (~600k entries, ~2.7-3.5 GB in 2026). API-NOTES: not in the OpenAPI document (unstable),
+and whether it honours `Range` and sends a stable `ETag`/`Content-Length` is unknown: the first
+answer's headers are logged (VERIFY on the first live run) and every resume is checked.
 
 The body streams into `.<name>.<hex>.tmp` beside the target (the tidy-up removes those of killed
-runs). A dropped connection or a timeout mid-body resumes with `Range: bytes=N-` and `If-Range`;
-an answer of 200 (the server ignored the range, or the file changed) restarts from zero, as does
-a changed ETag or length. Failures are retried like pages (TRIALTRENDS_MAX_RETRIES, backoff,
-Retry-After, pacing: the client's own loop pieces), except that an attempt that brought new bytes
-starts a fresh budget, so a long download over a flaky link still finishes. Before any body byte
-is written the free space is checked; after the last one the file is checked (length, central
-directory, every entry's CRC, entry count) and only then renamed into place, read-only.
+runs). A cut or a timeout mid-body resumes with `Range: bytes=N-` + `If-Range`; a 200 (range
+ignored, file changed) or a changed ETag/length restarts from zero. Retried like pages (the
+client's backoff, Retry-After, pacing), but an attempt that brought bytes starts a fresh budget.
+Free space is checked before the body; the file (length, directory, CRCs, entry count) after
+it, and only then renamed into place, read-only.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -25,8 +23,7 @@ import re
 import secrets
 import shutil
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,7 +32,6 @@ import requests
 import urllib3
 
 from trialtrends.errors import TrialtrendsError
-from trialtrends.extract.bulk import MAX_RECORD_BYTES, Part, read_part
 from trialtrends.extract.client import (
     ApiError,
     CtgovClient,
@@ -45,15 +41,13 @@ from trialtrends.extract.client import (
     transient_failure,
     transient_status,
 )
+from trialtrends.extract.download_progress import Progress, RateMeter, human_bytes
 from trialtrends.extract.raw import RawDataError
-from trialtrends.extract.records import Malformed
-from trialtrends.extract.zip_index import SourceError, ZipIndex
+from trialtrends.extract.zip_check import ENTRY_TOLERANCE, check_registry_zip
+from trialtrends.extract.zip_index import SourceError
 from trialtrends.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# progress(event, detail); see `download_registry` for the events and their fields.
-Progress = Callable[[str, dict[str, Any]], None]
 
 DOWNLOAD_PATH = "studies/download"
 DOWNLOAD_PARAMS = {"format": "json.zip"}
@@ -61,10 +55,6 @@ DOWNLOAD_PARAMS = {"format": "json.zip"}
 FILE_NAME = "ctg-studies.json.zip"
 #: Every zip that holds at least one entry starts with a local file header.
 ZIP_MAGIC = b"PK\x03\x04"
-#: The entry count may fall this share short of /stats/size's totalStudies. Both are read within
-#: minutes of each other and the registry grows by a few hundred studies a day (~0.05%), so 1%
-#: only lets through timing, never a download that lost a slice of the registry.
-ENTRY_TOLERANCE = 0.01
 #: Free space asked for beyond the file itself: a share of it, at least MIN_MARGIN.
 MARGIN_SHARE = 0.05
 MIN_MARGIN = 256 << 20
@@ -74,11 +64,6 @@ SIZE_GUESS = 4_000_000_000
 #: Restarts from byte zero (the server ignored a range, or the file changed) before giving up.
 MAX_RESTARTS = 3
 CHUNK = 1 << 20
-#: Entries and inflated bytes checked at once (bounds memory of the CRC pass).
-CHECK_PART_ENTRIES = 4_000
-CHECK_PART_BYTES = 32 << 20
-PROGRESS_EVERY = 0.25  # seconds between progress events
-RATE_WINDOW = 10.0  # seconds of history behind the rate and the ETA
 # 400/405 too: the live API answers an endpoint or parameter it no longer knows with those.
 GONE_STATUSES = frozenset({400, 404, 405, 410})
 
@@ -119,43 +104,13 @@ class DownloadResult:
 
     def manifest_entry(self) -> dict[str, Any]:
         """The file's entry for a run manifest's `files` (name relative to the run folder)."""
-        return {
-            "kind": "registry_zip",
-            "file": self.path.name,
-            "sha256": self.sha256,
-            "bytes": self.bytes,
-            "entries": self.entries,
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-            "resumes": self.resumes,
-            "restarts": self.restarts,
-        }
+        pinned = ("sha256", "bytes", "entries", "etag", "last_modified", "resumes", "restarts")
+        return {"kind": "registry_zip", "file": self.path.name, **{k: getattr(self, k) for k in pinned}}
 
 
 def free_space(folder: Path) -> int:
     """Bytes free for this user in `folder`'s file system (tests replace it)."""
     return shutil.disk_usage(folder).free
-
-
-def human_bytes(n: float) -> str:
-    if n >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} MB"
-    return f"{n:,.0f} bytes"
-
-
-def describe_progress(detail: dict[str, Any]) -> str:
-    """A "download" event as one short line for a terminal: done of total, rate, time left."""
-    done, total = detail["bytes"], detail.get("total")
-    text = f"{human_bytes(done)} of {human_bytes(total)}" if total else human_bytes(done)
-    if detail.get("rate"):
-        text += f", {human_bytes(detail['rate'])}/s"
-    eta = detail.get("eta")
-    if eta is not None:
-        minutes, seconds = divmod(round(eta), 60)
-        text += f", about {minutes} min {seconds:02d} s left" if minutes else f", about {seconds} s left"
-    return text
 
 
 def registry_study_count(client: CtgovClient) -> int:
@@ -187,10 +142,9 @@ def download_registry(
     server sends no Content-Length. `check_crc=False` skips inflating every entry (the bulk
     path checks each CRC again as it reads; the central directory and length are always checked).
 
-    Progress events: ("download", {"bytes", "total" (None when unknown), "rate" (bytes/s over
-    the last 10 s), "eta" (seconds, None when unknown), "resumes", "restarts"}) at most every
-    0.25 s and once at the end of the body; then ("download_check", {"entries", "total"}) as
-    entries' CRCs are checked. `describe_progress` turns a "download" event into a line.
+    Progress events: "download" while the body arrives ({"bytes", "total", "rate", "eta",
+    "resumes", "restarts"}, see `download_progress`; `describe_progress` words one), then
+    "download_check" ({"entries", "total"}) as the entries' CRCs are checked.
 
     Raises DownloadUnavailable (endpoint gone), NotEnoughSpace, DownloadDamaged, ApiError (the
     network failed for good), RawDataError (target exists); no file is left behind by any of them.
@@ -206,24 +160,35 @@ def download_registry(
     started = time.monotonic()
     try:
         with open(tmp, "wb") as fh:
-            transfer = _Transfer(fh=fh, folder=target.parent, where=short_url(url), meter=_Meter(progress))
+            transfer = _Transfer(fh=fh, folder=target.parent, where=short_url(url), meter=RateMeter(progress))
             _fetch(client, url, transfer, expected_bytes)
             fh.flush()
             os.fsync(fh.fileno())
-        entries, checked = _verify(tmp, target.name, transfer, expected_studies, entry_tolerance, check_crc,
-                                   progress)  # fmt: skip
+        try:
+            check = check_registry_zip(
+                tmp, length=transfer.total, expected_studies=expected_studies, tolerance=entry_tolerance,
+                check_crc=check_crc, progress=progress,
+            )  # fmt: skip
+        except SourceError as exc:
+            why = str(exc).replace(str(tmp), target.name)  # named as the file it would have been
+            raise DownloadDamaged(
+                f"The registry download from {transfer.where} was refused and not kept: {why}."
+            ) from exc
         os.replace(tmp, target)
         target.chmod(0o444)
-    except BaseException:  # KeyboardInterrupt too: a half file must never look like a good one
+    except BaseException as exc:  # KeyboardInterrupt too: a half file must never look like a good one
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise NotEnoughSpace(f"The disk holding {target.parent} filled up during the registry "
+                                 "download; nothing was kept.") from exc  # fmt: skip
         raise
     finally:
         if own_client:
             client.close()
     seconds = time.monotonic() - started
     result = DownloadResult(
-        path=target, bytes=transfer.have, sha256=transfer.digest.hexdigest(), entries=entries,
-        crc_checked=checked, etag=transfer.etag, last_modified=transfer.last_modified,
+        path=target, bytes=transfer.have, sha256=transfer.digest.hexdigest(), entries=check.entries,
+        crc_checked=check.crc_checked, etag=transfer.etag, last_modified=transfer.last_modified,
         content_length=transfer.total, headers=transfer.first_headers or {},
         requests=transfer.requests, resumes=transfer.resumes, restarts=transfer.restarts, seconds=seconds,
     )  # fmt: skip
@@ -231,41 +196,12 @@ def download_registry(
         "registry download: %s in %.1f s (%s/s), %d requests, %d resumed, %d restarted; "
         "%d entries, %d CRCs checked; sha256 %s",
         human_bytes(result.bytes), seconds, human_bytes(result.bytes / max(seconds, 1e-9)),
-        result.requests, result.resumes, result.restarts, entries, checked, result.sha256,
+        result.requests, result.resumes, result.restarts, check.entries, check.crc_checked, result.sha256,
     )  # fmt: skip
     return result
 
 
 # ---- the transfer ---------------------------------------------------------------------------
-
-
-class _Meter:
-    """Turns bytes written into throttled "download" events with a rate over a recent window."""
-
-    def __init__(self, progress: Progress | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.progress = progress
-        self.clock = clock
-        self.window: deque[tuple[float, int]] = deque()
-        self.last = float("-inf")
-
-    def reset(self) -> None:
-        self.window.clear()
-
-    def tick(self, done: int, total: int | None, extra: dict[str, Any], force: bool = False) -> None:
-        if self.progress is None:
-            return
-        now = self.clock()
-        if not force and now - self.last < PROGRESS_EVERY:
-            return
-        self.last = now
-        # Sampled at each event, not each chunk: a few dozen points span the window.
-        self.window.append((now, done))
-        while len(self.window) > 2 and now - self.window[0][0] > RATE_WINDOW:
-            self.window.popleft()
-        first_time, first_done = self.window[0]
-        rate = (done - first_done) / (now - first_time) if now > first_time else 0.0
-        eta = (total - done) / rate if total is not None and rate > 0 else None
-        self.progress("download", {"bytes": done, "total": total, "rate": rate, "eta": eta, **extra})
 
 
 @dataclass
@@ -275,7 +211,7 @@ class _Transfer:
     fh: BinaryIO
     folder: Path
     where: str
-    meter: _Meter
+    meter: RateMeter
     have: int = 0  # bytes on disk, a prefix of the server's file
     received: int = 0  # bytes this attempt added (a fresh retry budget when > 0)
     digest: Any = field(default_factory=hashlib.sha256)
@@ -303,8 +239,8 @@ class _Transfer:
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
             raise ApiError(
-                f"Giving up on {self.where}: the download had to start again from zero "
-                f"{self.restarts} times (last because {why})."
+                f"Giving up on {self.where} after restarting the download from zero {MAX_RESTARTS} "
+                f"times; it would have to restart again because {why}."
             )
         log.warning("registry download restarts from byte 0 (had %d): %s", self.have, why)
         self.fh.seek(0)
@@ -364,10 +300,7 @@ def _attempt(client: CtgovClient, url: str, t: _Transfer, expected_bytes: int | 
     if t.have and t.encoded:
         t.restart("the server compressed the body, so byte ranges would not line up")
     # Identity: the zip is compressed already, and a Range counts bytes of the encoded body.
-    headers = {
-        "Accept": "application/zip, application/octet-stream, */*;q=0.1",
-        "Accept-Encoding": "identity",
-    }
+    headers = {"Accept": "application/zip, */*;q=0.1", "Accept-Encoding": "identity"}
     resuming = t.have > 0
     if resuming:
         headers["Range"] = f"bytes={t.have}-"
@@ -479,7 +412,8 @@ def _stream(client: CtgovClient, resp: requests.Response, t: _Transfer) -> None:
         failure = transient_failure(exc)
         if failure is None:
             raise
-        raise _Retryable(f"{failure} at byte {t.have:,} of {_of(t.total)}", failure.retry_after) from exc
+        of = f" of {t.total:,}" if t.total is not None else ""
+        raise _Retryable(f"{failure} at byte {t.have:,}{of}", failure.retry_after) from exc
     if head is not None:
         _require_zip(t, head)
     if t.total is not None and t.have < t.total:
@@ -512,92 +446,3 @@ def _require_zip(t: _Transfer, head: bytes) -> None:
             f"The registry download {t.where} answered something that is not a zip "
             f"(it starts {head[:16]!r}): the endpoint looks gone."
         )
-
-
-def _of(total: int | None) -> str:
-    return f"{total:,}" if total is not None else "an unknown length"
-
-
-# ---- the checks -----------------------------------------------------------------------------
-
-
-def _verify(
-    tmp: Path,
-    name: str,
-    t: _Transfer,
-    expected_studies: int | None,
-    tolerance: float,
-    check_crc: bool,
-    progress: Progress | None,
-) -> tuple[int, int]:
-    """Refuse a file that is not the whole registry zip; (entries, entries CRC-checked)."""
-
-    def refuse(why: str) -> DownloadDamaged:
-        return DownloadDamaged(
-            f"The registry download from {t.where} was refused and not kept: {why.replace(str(tmp), name)}"
-        )
-
-    size = tmp.stat().st_size
-    if t.total is not None and size != t.total:
-        raise refuse(f"it is {size:,} bytes where the server announced {t.total:,}.")
-    try:
-        index = ZipIndex.read(tmp)
-    except SourceError as exc:
-        raise refuse(f"{exc}.") from exc
-    entries = len(index)
-    if entries == 0:
-        raise refuse("it holds no study entries.")
-    if expected_studies is not None:
-        if entries < expected_studies * (1 - tolerance):
-            raise refuse(
-                f"it holds {entries:,} studies where /stats/size reports {expected_studies:,} "
-                f"(more than {tolerance:.0%} short)."
-            )
-        if entries > expected_studies * (1 + tolerance):
-            # More studies than counted is no sign of damage (the count may lag); the gates decide.
-            log.warning("registry download holds %d studies, /stats/size said %d", entries, expected_studies)
-    checked = 0
-    if check_crc:
-        unchecked = 0
-        last = float("-inf")
-        for part in _crc_parts(tmp, index):
-            try:
-                records = read_part(part)  # inflates each entry and checks its size and CRC
-            except SourceError as exc:
-                raise refuse(f"{exc}.") from exc
-            unchecked += sum(isinstance(data, Malformed) for _where, data in records)
-            checked += len(records)
-            now = time.monotonic()
-            if progress is not None and (now - last >= PROGRESS_EVERY or checked == entries):
-                last = now
-                progress("download_check", {"entries": checked, "total": entries})
-        if unchecked:
-            # bulk.MAX_RECORD_BYTES: such records are quarantined unread by the bulk path too.
-            log.warning(
-                "registry download: %d entries over the per-record cap were not CRC-checked", unchecked
-            )
-        checked -= unchecked
-    return entries, checked
-
-
-def _crc_parts(path: Path, index: ZipIndex) -> Iterator[Part]:
-    """The zip's entries as bulk `Part`s for `read_part` (which checks each CRC), at most
-    CHECK_PART_ENTRIES entries and CHECK_PART_BYTES inflated bytes each. `bulk.parts` cuts the
-    same way but only opens files named *.zip, and the file checked here is still a .tmp."""
-    sizes, n, first = index.size, len(index), 0
-    while first < n:
-        last, held = first, 0
-        while last < n and last - first < CHECK_PART_ENTRIES:
-            weight = 0 if sizes[last] > MAX_RECORD_BYTES else sizes[last]  # never inflated
-            if last > first and held + weight > CHECK_PART_BYTES:
-                break
-            held += weight
-            last += 1
-        yield Part(
-            "zip", path,
-            offset=index.offset[first:last].tolist(), compressed=index.compressed[first:last].tolist(),
-            size=sizes[first:last].tolist(), crc=index.crc[first:last].tolist(),
-            method=index.method[first:last].tolist(),
-            span_end=index.offset[last] if last < n else index.directory_start,
-        )  # fmt: skip
-        first = last
