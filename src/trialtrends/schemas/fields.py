@@ -202,7 +202,10 @@ class Described(pa.DataFrameModel):
         for name in inspect.get_annotations(cls):
             value = cls.__dict__.get(name)
             if value is None:
-                setattr(cls, name, pa.Field(description=doc(name)))
+                # setattr on a class does not call __set_name__, which names the field.
+                field = pa.Field(description=doc(name))
+                field.__set_name__(cls, name)
+                setattr(cls, name, field)
             elif isinstance(value, FieldInfo) and value.description is None:
                 value.description = doc(name)
         super().__init_subclass__(**kwargs)
