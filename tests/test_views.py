@@ -14,15 +14,8 @@ import polars as pl
 import pytest
 
 from trialtrends.load.views import VIEWS, parse_header, view_docs, view_sql
-
-NEW_VIEW_KEYS = {
-    "disease_area_table": ["modality", "basis", "year", "area"],
-    "target_table": ["modality", "basis", "year", "target"],
-    "sponsor_type_table": ["modality", "basis", "year", "role", "sponsor_type"],
-    "product_table": ["product_id"],
-    "products_by_phase": ["modality", "highest_phase"],
-    "products_by_country": ["developer_country", "modality"],
-}
+from trialtrends.schemas import ACCEPTED_VALUES
+from trialtrends.schemas.fields import FIELDS, UndescribedField
 
 # Hand-written disease rules for the fixture: (regex on a condition, area, category).
 DISEASE_RULES = [
@@ -125,29 +118,58 @@ def test_documented_columns_are_exactly_the_view_columns(landscape):
         assert view_sql(name).lower().count(f"create or replace view {name}") == 1, name
 
 
-def test_header_parser_reads_continuations_and_refuses_a_bad_line():
+def test_header_parser_reads_columns_grain_and_tests_and_refuses_a_bad_line():
     doc = parse_header(
         "v",
-        "-- v: what it is.\n-- grain: one row per x.\n-- columns:\n--   x: first part\n--     second part.\nselect 1",
+        "-- v: what it is.\n-- grain: one row per (basis, year).\n"
+        "-- columns: basis, modality=report_group,\n--   year, trials\n-- not null: trials\nselect 1",
     )
-    assert doc.comment == "what it is. grain: one row per x."
-    assert doc.columns == {"x": "first part second part."}
-    with pytest.raises(ValueError, match="cannot read column line"):
-        parse_header("v", "-- v: x\n-- columns:\n-- x: no indent\nselect 1")
+    assert doc.comment == "what it is. grain: one row per (basis, year)."
+    assert doc.fields == {"basis": "basis", "modality": "report_group", "year": "year", "trials": "trials"}
+    assert doc.columns["modality"] == FIELDS["report_group"] and doc.columns["basis"] == FIELDS["basis"]
+    assert doc.grain == ("basis", "year") and doc.not_null == ("trials",)
+    with pytest.raises(ValueError, match="cannot read header line"):
+        parse_header("v", "-- v: x\n-- grain: one row per (x).\n-- columns: x\n-- x: prose here\nselect 1")
+    with pytest.raises(ValueError, match="cannot read column"):
+        parse_header(
+            "v", "-- v: x\n-- grain: one row per (x).\n-- columns:\n--   x: described here\nselect 1"
+        )
     with pytest.raises(ValueError, match="no '-- columns:' block"):
         parse_header("v", "-- v: x\nselect 1")
+    with pytest.raises(ValueError, match="declares no 'grain"):
+        parse_header("v", "-- v: x\n-- columns: x\nselect 1")
+    with pytest.raises(ValueError, match="does not list"):
+        parse_header("v", "-- v: x\n-- grain: one row per (y).\n-- columns: x\nselect 1")
+    with pytest.raises(UndescribedField, match=r"fields\.py"):
+        parse_header("v", "-- v: x\n-- grain: one row per (x).\n-- columns: x, no_such_field\nselect 1")
 
 
-@pytest.mark.parametrize("view", sorted(NEW_VIEW_KEYS))
-def test_new_view_grain_has_no_duplicate_keys(landscape, view):
-    keys = ", ".join(NEW_VIEW_KEYS[view])
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_passes_the_tests_its_header_declares(landscape, view):
+    """dbt-style tests from the header: the grain is unique and not null, the declared columns are
+    not null, and a column whose field has accepted values holds only those."""
+    doc = view_docs()[view]
     assert landscape.execute(f"select count(*) from {view}").fetchall()[0][0] > 0, view
-    dupes = landscape.execute(
-        f"select {keys}, count(*) from {view} group by all having count(*) > 1 limit 5"
-    ).fetchall()
-    assert dupes == [], view
-    nulls = " or ".join(f"{k} is null" for k in NEW_VIEW_KEYS[view])
-    assert landscape.execute(f"select count(*) from {view} where {nulls}").fetchall()[0][0] == 0, view
+    keys = ", ".join(doc.grain)
+    dupes = landscape.execute(f"select {keys}, count(*) from {view} group by all having count(*) > 1 limit 5")
+    assert dupes.fetchall() == [], view
+    for column in (*doc.grain, *doc.not_null):
+        nulls = landscape.execute(f'select count(*) from {view} where "{column}" is null').fetchall()[0][0]
+        assert nulls == 0, (view, column)
+    for column, field in doc.fields.items():
+        if field in ACCEPTED_VALUES:
+            seen = {r[0] for r in landscape.execute(f'select distinct "{column}" from {view}').fetchall()}
+            assert seen <= set(ACCEPTED_VALUES[field]), (view, column, seen - set(ACCEPTED_VALUES[field]))
+
+
+def test_rank_and_share_are_written_once():
+    """The ranked and shared views call the shared macros instead of repeating the window and the
+    join to the year's totals."""
+    for view in VIEWS:
+        sql = view_sql(view).lower()
+        assert "rank() over" not in sql and "/ totals.trials" not in sql, view
+    shared = view_sql("rank_and_share").lower()
+    assert "rank() over" in shared and "/ totals.trials" in shared
 
 
 def _year_grid(base: pl.DataFrame) -> pl.DataFrame:

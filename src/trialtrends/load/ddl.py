@@ -1,6 +1,7 @@
 """DuckDB DDL for the warehouse, derived from the pandera models (schemas.WAREHOUSE_MODELS).
 
-Column comments come from the models' descriptions (one definition per column).
+Column comments come from the models' descriptions, which the models take from
+`schemas/fields.py` (one description per column name).
 """
 
 from __future__ import annotations

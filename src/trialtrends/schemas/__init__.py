@@ -1,7 +1,7 @@
 """Pandera models: the contract of every warehouse table, one model per table.
 
-Each field's `description` is the single definition of that column: the warehouse writes it as
-`COMMENT ON COLUMN`, and each model's `Config.unique` is the table's key (pandera checks it,
+Each field's `description` comes from `fields.py`, the one description of every column name: the
+warehouse writes it as `COMMENT ON COLUMN`, and each model's `Config.unique` is the table's key (pandera checks it,
 the DDL declares it). `registry` holds the tables normalised from study records, `derived`
 the classifiers' outputs, the reviewed lookup tables and the run history.
 """

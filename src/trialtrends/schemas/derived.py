@@ -8,7 +8,8 @@ from typing import Optional
 import pandera.polars as pa
 import polars as pl
 
-from trialtrends.schemas.registry import MAX_YEAR, TABLE_MODELS, RejectedStudies, _nct, _Strict
+from trialtrends.schemas.fields import Described, doc
+from trialtrends.schemas.registry import MAX_YEAR, SPONSOR_TYPES, TABLE_MODELS, RejectedStudies, _nct, _Strict
 
 MODALITIES = ("CAR-T", "CAR-NK", "NK", "TCR-T", "TIL", "CAR-NKT", "CAR-gdT", "CAR-M", "OTHER-CELL")
 MODALITY_ROLES = ("investigational", "combination", "follow_up")
@@ -19,230 +20,166 @@ DISEASE_AREAS = (
 )  # fmt: skip
 REPORT_GROUP_NAMES = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
 RUN_STATUSES = ("running", "publishing", "succeeded", "failed", "abandoned")
+CHANGES = ("added", "removed", "changed")
+RUN_MODES = ("baseline", "delta", "search")
+
+#: The values a field (schemas/fields.py) may take wherever a view has it: tests/test_views.py
+#: checks every view column that is, or points at, one of these names.
+ACCEPTED_VALUES: dict[str, tuple[str, ...]] = {
+    "report_group": REPORT_GROUP_NAMES,
+    "basis": ("first_posted", "first_submitted", "start"),
+    "sponsor_role": ("lead", "any"),
+    "sponsor_type": SPONSOR_TYPES,
+    "change": CHANGES,
+    "area": DISEASE_AREAS,
+}
 
 
-class TrialModalities(pa.DataFrameModel):
+class TrialModalities(Described):
     """One row per trial and cell-therapy modality the classifier found (no row: no cell product)."""
 
     nct_id: str = _nct()
-    modality: str = pa.Field(
-        isin=MODALITIES, description="CAR-T, CAR-NK, NK, TCR-T, TIL, CAR-NKT, CAR-gdT, CAR-M or OTHER-CELL."
-    )
-    role: str = pa.Field(
-        isin=MODALITY_ROLES,
-        description="What the trial does with the product: investigational (the product is what it tests), "
-        "combination (the product is the backbone of a combination, bridging, consolidation or augmentation "
-        "design), follow_up (no product given; treated patients followed: LTFU, registries, real-world studies). "
-        "Default counts are investigational + combination.",
-    )
-    evidence: str = pa.Field(description="The rule that matched and the text it matched.")
-    classifier_version: str = pa.Field(description="Version of the classifier rules that produced the row.")
+    modality: str = pa.Field(isin=MODALITIES)
+    role: str = pa.Field(isin=MODALITY_ROLES, description=doc("modality_role"))
+    evidence: str = pa.Field()
+    classifier_version: str = pa.Field()
 
     class Config(_Strict):
         unique = ["nct_id", "modality"]
 
 
-class TrialFlags(pa.DataFrameModel):
+class TrialFlags(Described):
     """One row per trial: classifier flags, cell source and targets."""
 
     nct_id: str = _nct()
-    is_cell_therapy: bool = pa.Field(description="True when the trial has at least one trial_modalities row.")
-    is_long_term_follow_up: bool = pa.Field(
-        description="Follow-up or observational exposure: every modality row of the trial is follow_up "
-        "(LTFU protocols, registries, real-world studies); excluded from the default counts."
-    )
-    is_in_vivo_car: bool = pa.Field(
-        description="The CAR is generated in the patient (in vivo CAR), not ex vivo."
-    )
-    is_expanded_access: bool = pa.Field(
-        description="Expanded access or compassionate use (study type EXPANDED_ACCESS, or status AVAILABLE, "
-        "NO_LONGER_AVAILABLE, TEMPORARILY_NOT_AVAILABLE, APPROVED_FOR_MARKETING); excluded from the default counts."
-    )
-    cell_source: str = pa.Field(
-        isin=CELL_SOURCES,
-        description="autologous, allogeneic (off-the-shelf, donor-derived) or in_vivo, from explicit wording, "
-        "then the product dictionary; unclear otherwise.",
-    )
-    targets: pl.List(pl.Utf8) = pa.Field(
-        description="Antigens targeted, canonical names (CD19, BCMA, SLAMF7, B7-H3, ...)."
-    )
-    classifier_version: str = pa.Field(description="Version of the classifier rules.")
+    is_cell_therapy: bool = pa.Field()
+    is_long_term_follow_up: bool = pa.Field()
+    is_in_vivo_car: bool = pa.Field()
+    is_expanded_access: bool = pa.Field()
+    cell_source: str = pa.Field(isin=CELL_SOURCES)
+    targets: pl.List(pl.Utf8) = pa.Field()
+    classifier_version: str = pa.Field()
 
     class Config(_Strict):
         unique = ["nct_id"]
 
 
-class TrialDiseases(pa.DataFrameModel):
+class TrialDiseases(Described):
     """One row per trial and disease entity (a trial naming nothing known has one 'unknown' row)."""
 
     nct_id: str = _nct()
-    area: str = pa.Field(
-        isin=DISEASE_AREAS,
-        description="Disease area: haematological malignancy, solid tumour, autoimmune / immune-mediated, infectious disease, other non-oncology or unknown.",
-    )
-    category: Optional[str] = pa.Field(
-        nullable=True,
-        description="Disease category within the area (B-cell lymphoma, multiple myeloma, CNS tumours, SLE, ...).",
-    )
-    entity: Optional[str] = pa.Field(
-        nullable=True,
-        description="Disease entity (DLBCL, glioblastoma, lupus nephritis, ...); null when only the category is named.",
-    )
-    evidence: Optional[str] = pa.Field(
-        nullable=True,
-        description="Field and text that matched (e.g. 'conditions: Diffuse Large B-Cell Lymphoma'); null for 'unknown'.",
-    )
+    area: str = pa.Field(isin=DISEASE_AREAS)
+    category: Optional[str] = pa.Field(nullable=True)
+    entity: Optional[str] = pa.Field(nullable=True)
+    evidence: Optional[str] = pa.Field(nullable=True)
 
     class Config(_Strict):
         unique = ["nct_id", "area", "category", "entity"]
 
 
-class Products(pa.DataFrameModel):
+class Products(Described):
     """One row per cell-therapy product in the reviewed product dictionary (data/products.csv)."""
 
-    product_id: str = pa.Field(description="Stable product identifier (slug).")
-    name: str = pa.Field(description="Canonical product name (INN short form, or the development code).")
-    inn: Optional[str] = pa.Field(
-        nullable=True, description="International nonproprietary name, when one exists."
-    )
-    brand_names: pl.List(pl.Utf8) = pa.Field(description="Brand names.")
-    aliases: pl.List(pl.Utf8) = pa.Field(
-        description="Development codes, former codes and spellings found in trial records."
-    )
-    modality: str = pa.Field(isin=MODALITIES, description="Modality of the product.")
-    targets: pl.List(pl.Utf8) = pa.Field(description="Antigens targeted, canonical names.")
-    cell_source: Optional[str] = pa.Field(
-        nullable=True,
-        isin=CELL_SOURCES,
-        description="autologous, allogeneic or in_vivo; null when no public statement says.",
-    )
-    developer: Optional[str] = pa.Field(nullable=True, description="Developer (current owner).")
-    developer_country: Optional[str] = pa.Field(
-        nullable=True, description="Developer's home country (canonical English name)."
-    )
-    source: str = pa.Field(
-        description="Where the facts come from: NCT ids with the text that states them, or the public label."
-    )
+    product_id: str = pa.Field()
+    name: str = pa.Field()
+    inn: Optional[str] = pa.Field(nullable=True)
+    brand_names: pl.List(pl.Utf8) = pa.Field()
+    aliases: pl.List(pl.Utf8) = pa.Field()
+    modality: str = pa.Field(isin=MODALITIES)
+    targets: pl.List(pl.Utf8) = pa.Field()
+    cell_source: Optional[str] = pa.Field(nullable=True, isin=CELL_SOURCES)
+    developer: Optional[str] = pa.Field(nullable=True)
+    developer_country: Optional[str] = pa.Field(nullable=True)
+    source: str = pa.Field(description=doc("product_source"))
 
     class Config(_Strict):
         unique = ["product_id"]
 
 
-class ProductApprovals(pa.DataFrameModel):
+class ProductApprovals(Described):
     """One row per regulatory approval of a product (agency and year)."""
 
-    product_id: str = pa.Field(description="Product approved (products.product_id).")
-    agency: str = pa.Field(description="Regulator: FDA, EMA, NMPA, PMDA, CDSCO, ...")
-    year: pl.Int32 = pa.Field(ge=2009, le=MAX_YEAR, description="Year of the first approval by that agency.")
-    indication: str = pa.Field(description="Indication approved (short).")
+    product_id: str = pa.Field()
+    agency: str = pa.Field()
+    year: pl.Int32 = pa.Field(ge=2009, le=MAX_YEAR, description=doc("approval_year"))
+    indication: str = pa.Field()
 
     class Config(_Strict):
         unique = ["product_id", "agency"]
 
 
-class TrialProducts(pa.DataFrameModel):
+class TrialProducts(Described):
     """One row per trial and known product it gives (from the product dictionary)."""
 
     nct_id: str = _nct()
-    product_id: str = pa.Field(description="Product named by the trial (products.product_id).")
-    evidence: str = pa.Field(description="Field and text that named the product.")
+    product_id: str = pa.Field()
+    evidence: str = pa.Field()
 
     class Config(_Strict):
         unique = ["nct_id", "product_id"]
 
 
-class ReportGroups(pa.DataFrameModel):
+class ReportGroups(Described):
     """Which modalities each report group counts (NK = NK + CAR-NK; ALL = CAR-T, TCR-T, TIL, NK, CAR-NK)."""
 
-    modality: str = pa.Field(isin=MODALITIES, description="Classifier modality.")
-    report_group: str = pa.Field(
-        isin=REPORT_GROUP_NAMES, description="Report group used by the views: CAR-T, TCR-T, TIL, NK or ALL."
-    )
+    modality: str = pa.Field(isin=MODALITIES)
+    report_group: str = pa.Field(isin=REPORT_GROUP_NAMES)
 
     class Config(_Strict):
         unique = ["modality", "report_group"]
 
 
-class Runs(pa.DataFrameModel):
+class Runs(Described):
     """One row per refresh, from the raw landing manifests (failed and abandoned runs included)."""
 
-    run_id: str = pa.Field(description="Run identifier (UTC start time + suffix); names the raw folder.")
-    kind: str = pa.Field(isin=("api", "bulk"), description="api (paged search) or bulk (a downloaded file).")
-    mode: Optional[str] = pa.Field(
-        nullable=True,
-        isin=("baseline", "delta", "search"),
-        description="How the run got its studies: baseline (the whole registry downloaded), delta "
-        "(every study updated since the last registry run) or search (the keyword searches).",
-    )
-    status: str = pa.Field(
-        isin=RUN_STATUSES,
-        description="running, publishing (swapping the warehouse in), succeeded, failed or abandoned (its process died).",
-    )
-    published: bool = pa.Field(description="True when this run's data was published to the warehouse.")
-    started_at: Optional[pl.Datetime] = pa.Field(nullable=True, description="Start (UTC).")
-    finished_at: Optional[pl.Datetime] = pa.Field(nullable=True, description="End (UTC).")
-    api_url: Optional[str] = pa.Field(nullable=True, description="API base URL (api runs).")
-    api_version: Optional[str] = pa.Field(nullable=True, description="apiVersion from GET /version.")
-    data_timestamp: Optional[str] = pa.Field(
-        nullable=True,
-        description="dataTimestamp from GET /version: the registry snapshot the run pulled (one generation per run).",
-    )
-    source: Optional[str] = pa.Field(nullable=True, description="Bulk source file (bulk runs).")
-    queries: Optional[str] = pa.Field(
-        nullable=True,
-        description="JSON: every query with its parameters, totalCount, pages and unique studies.",
-    )
-    unique_studies: Optional[pl.Int64] = pa.Field(
-        nullable=True, description="Unique studies pulled or scanned."
-    )
-    trials_loaded: Optional[pl.Int64] = pa.Field(
-        nullable=True, description="Trials in the published trials table after this run."
-    )
-    rejected_studies: Optional[pl.Int64] = pa.Field(
-        nullable=True, description="Studies quarantined by this run."
-    )
-    classifier_version: Optional[str] = pa.Field(nullable=True, description="Classifier version used.")
-    gates: Optional[str] = pa.Field(nullable=True, description="JSON: every gate with its result and reason.")
-    quality: Optional[str] = pa.Field(nullable=True, description="JSON: the data-quality summary.")
-    error: Optional[str] = pa.Field(nullable=True, description="Why the run failed (one sentence).")
-    trialtrends_version: Optional[str] = pa.Field(nullable=True, description="trialtrends version.")
+    run_id: str = pa.Field()
+    kind: str = pa.Field(isin=("api", "bulk"), description=doc("run_kind"))
+    mode: Optional[str] = pa.Field(nullable=True, isin=RUN_MODES)
+    status: str = pa.Field(isin=RUN_STATUSES)
+    published: bool = pa.Field()
+    started_at: Optional[pl.Datetime] = pa.Field(nullable=True)
+    finished_at: Optional[pl.Datetime] = pa.Field(nullable=True)
+    api_url: Optional[str] = pa.Field(nullable=True)
+    api_version: Optional[str] = pa.Field(nullable=True)
+    data_timestamp: Optional[str] = pa.Field(nullable=True)
+    source: Optional[str] = pa.Field(nullable=True, description=doc("run_source"))
+    queries: Optional[str] = pa.Field(nullable=True)
+    unique_studies: Optional[pl.Int64] = pa.Field(nullable=True)
+    trials_loaded: Optional[pl.Int64] = pa.Field(nullable=True)
+    rejected_studies: Optional[pl.Int64] = pa.Field(nullable=True)
+    classifier_version: Optional[str] = pa.Field(nullable=True)
+    gates: Optional[str] = pa.Field(nullable=True)
+    quality: Optional[str] = pa.Field(nullable=True)
+    error: Optional[str] = pa.Field(nullable=True)
+    trialtrends_version: Optional[str] = pa.Field(nullable=True)
 
     class Config(_Strict):
         unique = ["run_id"]
 
 
-class RegistryStudies(pa.DataFrameModel):
+class RegistryStudies(Described):
     """Registry mode's index: one row per study of the registry (cell therapy or not), as the
     last baseline or delta that brought it saw it. Studies the classifier does not count are
     only here, never in the trial tables."""
 
     nct_id: str = _nct()
-    last_update_posted_date: Optional[pl.Date] = pa.Field(
-        nullable=True, description="lastUpdatePostDate of the record as last brought (null when it has none)."
-    )
-    record_sha256: str = pa.Field(
-        description="sha256 of the record's JSON as landed: the zip entry's bytes for a baseline, the "
-        "record re-serialised with sorted keys for a delta (compare within one source kind)."
-    )
-    is_cell_therapy: bool = pa.Field(description="True when the classifier found a cell-therapy modality.")
-    classifier_version: str = pa.Field(description="Classifier version that judged the record.")
-    run_id: str = pa.Field(description="Run that last brought the record (a baseline or a delta).")
+    last_update_posted_date: Optional[pl.Date] = pa.Field(nullable=True)
+    record_sha256: str = pa.Field()
+    is_cell_therapy: bool = pa.Field(description=doc("is_registry_cell_therapy"))
+    classifier_version: str = pa.Field()
+    run_id: str = pa.Field()
 
     class Config(_Strict):
         unique = ["nct_id"]
 
 
-class TrialChanges(pa.DataFrameModel):
+class TrialChanges(Described):
     """Per run: trials added, removed or changed against the previously published warehouse."""
 
-    run_id: str = pa.Field(description="Run that published the change.")
+    run_id: str = pa.Field()
     nct_id: str = _nct()
-    change: str = pa.Field(isin=("added", "removed", "changed"), description="added, removed or changed.")
-    changed_fields: pl.List(pl.Utf8) = pa.Field(
-        description="For changed trials: which of status, phase, sponsor, countries, modality changed; "
-        "for removed ones in registry mode, why: 'not cell therapy' (its record changed) or "
-        "'not in registry' (absent from the new baseline)."
-    )
+    change: str = pa.Field(isin=CHANGES)
+    changed_fields: pl.List(pl.Utf8) = pa.Field()
 
     class Config(_Strict):
         unique = ["run_id", "nct_id"]

@@ -7,15 +7,8 @@
 -- equal rank ordered by country name.
 -- Long-term follow-up and expanded-access studies are excluded; country_table_by(true) includes follow-up,
 -- country_table_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   rank: Competition rank by trials within the group, basis and year (1, 2, 2, 4); null for Not provided.
---   country_code: ISO 3166-1 alpha-2 code; XX = Not provided (no location), ZZ = unmapped country string.
---   country: Canonical English country name.
---   trials: Trials with at least one current site in the country.
---   share: trials / all trials of the group, basis and year (multinational trials count in several countries).
+-- columns: modality=report_group, basis, year, rank, country_code, country, trials, share
+-- not null: country, trials, share
 create or replace macro country_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
@@ -23,10 +16,6 @@ with counted_trials as (
 
 countries as (
     select nct_id, country_code, country from trial_countries where not is_removed
-),
-
-totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 counted as (
@@ -42,28 +31,19 @@ counted as (
     group by counted_trials.modality, counted_trials.basis, counted_trials.year, countries.country_code
 ),
 
-final as (
+ranked as (
     select
-        counted.modality,
-        counted.basis,
-        counted.year,
-        case when counted.country_code = 'XX' then null else rank() over (
-            partition by counted.modality, counted.basis, counted.year,
-                counted.country_code = 'XX'
-            order by counted.trials desc
-        ) end::integer as rank,
-        counted.country_code,
-        counted.country,
-        counted.trials,
-        (counted.trials / totals.trials)::double as share
+        modality,
+        basis,
+        year,
+        competition_rank(trials, (modality, basis, year), country_code = 'XX') as rank,
+        country_code,
+        country,
+        trials
     from counted
-    inner join totals
-        on totals.modality = counted.modality
-        and totals.basis = counted.basis
-        and totals.year = counted.year
 )
 
-select * from final;
+select * from with_share_by('ranked', include_follow_up, include_expanded_access := include_expanded_access);
 
 create or replace view country_table as
 select * from country_table_by(false)

@@ -8,15 +8,8 @@
 -- gap filling.
 -- Long-term follow-up and expanded-access studies are excluded; disease_area_table_by(true) includes follow-up,
 -- disease_area_table_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   area: Disease area: haematological malignancy, solid tumour, autoimmune / immune-mediated,
---     infectious disease, other non-oncology or unknown.
---   trials: Trials of the group in that year naming a disease of the area (0 when none).
---   share: trials / all trials of the group, basis and year (a trial in two areas counts in both;
---     0 when the year has no trial).
+-- columns: modality=report_group, basis, year, area, trials, share
+-- not null: trials, share
 create or replace macro disease_area_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
@@ -60,27 +53,22 @@ grid as (
     cross join areas
 ),
 
-final as (
+filled as (
     select
         grid.modality,
         grid.basis,
         grid.year,
         grid.area,
-        coalesce(counted.trials, 0)::bigint as trials,
-        coalesce(counted.trials / totals.trials, 0)::double as share
+        coalesce(counted.trials, 0)::bigint as trials
     from grid
     left join counted
         on counted.modality = grid.modality
         and counted.basis = grid.basis
         and counted.year = grid.year
         and counted.area = grid.area
-    left join totals
-        on totals.modality = grid.modality
-        and totals.basis = grid.basis
-        and totals.year = grid.year
 )
 
-select * from final;
+select * from with_share_by('filled', include_follow_up, include_expanded_access := include_expanded_access);
 
 create or replace view disease_area_table as
 select * from disease_area_table_by(false)

@@ -1,11 +1,6 @@
 -- latest_changes: what changed in the most recent published run ("what changed last night").
--- grain: one row per nct_id changed by that run.
--- columns:
---   run_id: The most recent published run.
---   nct_id: ClinicalTrials.gov identifier of the trial it changed.
---   change: added, removed or changed.
---   changed_fields: For changed trials: which of status, phase, sponsor, countries, modality changed.
---   brief_title: Brief title of the trial (null for removed trials).
+-- grain: one row per (nct_id) changed by that run.
+-- columns: run_id, nct_id, change, changed_fields, brief_title
 create or replace view latest_changes as
 with last_run as (
     select max(run_id) as run_id from runs where published

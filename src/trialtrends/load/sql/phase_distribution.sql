@@ -4,14 +4,8 @@
 -- phase_order sorts phases from Early Phase 1 to Not Provided.
 -- Long-term follow-up and expanded-access studies are excluded; phase_distribution_by(true) includes follow-up,
 -- phase_distribution_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   phase: Readable phase (Early Phase 1 ... Phase 4, Not Applicable, Not Provided).
---   trials: Trials of the group in that year and phase.
---   share: trials / all trials of the group, basis and year (the phases of a year sum to 1).
---   phase_order: Sort key: 1 = Early Phase 1 ... 7 = Phase 4, 8 = Not Applicable, 9 = Not Provided.
+-- columns: modality=report_group, basis, year, phase, trials, share, phase_order
+-- not null: trials, share, phase_order
 create or replace macro phase_distribution_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)

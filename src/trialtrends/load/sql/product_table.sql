@@ -1,6 +1,6 @@
 -- product_table: the cell-therapy products of the reviewed dictionary, with their approvals and
 -- their trials (the "products in clinical development" table of landscape reviews).
--- grain: one row per product_id.
+-- grain: one row per (product_id).
 -- trials counts the product's trials (trial_products) that the default rules count in a report
 -- group (any year, any basis; long-term follow-up studies excluded); highest_phase is the
 -- highest phase among those trials (Early Phase 1 < Phase 1 < Phase 1/2 < Phase 2 < Phase 2/3 <
@@ -10,24 +10,10 @@
 -- also test a report-group modality.
 -- Long-term follow-up and expanded-access studies are excluded; product_table_by(true) includes follow-up,
 -- product_table_by(false, include_expanded_access := true) expanded access.
--- columns:
---   product_id: Stable product identifier (products.product_id).
---   name: Canonical product name (INN short form, or the development code).
---   inn: International nonproprietary name, when one exists.
---   brand_names: Brand names.
---   modality: Modality of the product (CAR-T, CAR-NK, NK, TCR-T, TIL, ...).
---   targets: Antigens targeted, canonical names.
---   cell_source: autologous, allogeneic or in_vivo; null when no public statement says.
---   developer: Developer (current owner).
---   developer_country: Developer's home country (canonical English name).
---   is_approved: True when any agency has approved the product.
---   approvals: Each agency's first approval as 'AGENCY YEAR', '; '-separated by year; null when
---     none.
---   first_approval_year: Year of the product's first approval anywhere; null when none.
---   trials: Trials naming the product that the default rules count (0 when none).
---   first_trial_year: Earliest first_posted year among those trials.
---   highest_phase: Highest phase reached among those trials; null when none has a phase.
---   highest_phase_order: Sort key of highest_phase (1 = Early Phase 1 ... 7 = Phase 4).
+-- columns: product_id, name, inn, brand_names, modality, targets, cell_source, developer,
+--   developer_country, is_approved, approvals, first_approval_year, trials, first_trial_year,
+--   highest_phase, highest_phase_order
+-- not null: name, modality, is_approved, trials
 create or replace macro product_table_by(include_follow_up, include_expanded_access := false) as table
 with catalogue as (
     select product_id, name, inn, brand_names, modality, targets, cell_source, developer,

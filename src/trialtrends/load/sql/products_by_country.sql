@@ -5,12 +5,8 @@
 -- those approved by any agency. Combinations without a product have no row.
 -- Long-term follow-up and expanded-access studies are excluded; products_by_country_by(true) includes follow-up,
 -- products_by_country_by(false, include_expanded_access := true) expanded access.
--- columns:
---   developer_country: Developer's home country; 'Unknown' when not known.
---   modality: Modality of the products (CAR-T, CAR-NK, NK, TCR-T, TIL, ...).
---   products: Products of the dictionary from developers of that country.
---   products_in_trials: Of these, products with at least one counted trial.
---   approved_products: Of these, products approved by any agency.
+-- columns: developer_country, modality, products, products_in_trials, approved_products
+-- not null: products, products_in_trials, approved_products
 create or replace macro products_by_country_by(include_follow_up, include_expanded_access := false) as table
 with catalogue as (
     select coalesce(developer_country, 'Unknown') as developer_country, modality, trials, is_approved

@@ -5,14 +5,8 @@
 -- the row that any agency has approved. Combinations without a product have no row.
 -- Long-term follow-up and expanded-access studies are excluded; products_by_phase_by(true) includes follow-up,
 -- products_by_phase_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Modality of the products (CAR-T, CAR-NK, NK, TCR-T, TIL, ...).
---   highest_phase: Highest phase reached by the products' counted trials; 'No phase given' or
---     'No counted trial' otherwise.
---   phase_order: Sort key: 1 = Early Phase 1 ... 7 = Phase 4, 8 = No phase given,
---     9 = No counted trial.
---   products: Products of the modality whose highest phase is this one.
---   approved_products: Of these, the products approved by any agency.
+-- columns: modality, highest_phase, phase_order, products, approved_products
+-- not null: phase_order, products, approved_products
 create or replace macro products_by_phase_by(include_follow_up, include_expanded_access := false) as table
 with catalogue as (
     select

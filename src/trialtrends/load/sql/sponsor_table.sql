@@ -7,16 +7,9 @@
 -- (1, 2, 2, 4) by trials, rows of equal rank ordered by sponsor name.
 -- Long-term follow-up and expanded-access studies are excluded; sponsor_table_by(true) includes follow-up,
 -- sponsor_table_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   role: lead (lead sponsor only) or any (lead sponsor or collaborator).
---   rank: Competition rank by trials within the group, basis, year and role (1, 2, 2, 4).
---   sponsor: Canonical organisation name.
---   sponsor_country: Home country of the organisation, where known.
---   trials: Trials the organisation sponsors (in that role).
---   share: trials / all trials of the group, basis and year.
+-- columns: modality=report_group, basis, year, role=sponsor_role, rank, sponsor, sponsor_country,
+--   trials, share
+-- not null: rank, trials, share
 create or replace macro sponsor_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
@@ -28,10 +21,6 @@ sponsors as (
     union all
     select nct_id, 'any' as role, sponsor, sponsor_country
     from trial_sponsors
-),
-
-totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 counted as (
@@ -48,28 +37,20 @@ counted as (
     group by counted_trials.modality, counted_trials.basis, counted_trials.year, sponsors.role, sponsors.sponsor
 ),
 
-final as (
+ranked as (
     select
-        counted.modality,
-        counted.basis,
-        counted.year,
-        counted.role,
-        rank() over (
-            partition by counted.modality, counted.basis, counted.year, counted.role
-            order by counted.trials desc
-        )::integer as rank,
-        counted.sponsor,
-        counted.sponsor_country,
-        counted.trials,
-        (counted.trials / totals.trials)::double as share
+        modality,
+        basis,
+        year,
+        role,
+        competition_rank(trials, (modality, basis, year, role), false) as rank,
+        sponsor,
+        sponsor_country,
+        trials
     from counted
-    inner join totals
-        on totals.modality = counted.modality
-        and totals.basis = counted.basis
-        and totals.year = counted.year
 )
 
-select * from final;
+select * from with_share_by('ranked', include_follow_up, include_expanded_access := include_expanded_access);
 
 create or replace view sponsor_table as
 select * from sponsor_table_by(false)

@@ -9,15 +9,8 @@
 -- the group's first to its last year under that basis, for both roles.
 -- Long-term follow-up and expanded-access studies are excluded; sponsor_type_table_by(true) includes follow-up,
 -- sponsor_type_table_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   role: lead (type of the lead sponsor) or any (any type among lead sponsor and collaborators).
---   sponsor_type: academic, hospital, industry, government or other.
---   trials: Trials of the group in that year with a sponsor of that type in that role (0 when
---     none).
---   share: trials / all trials of the group, basis and year (0 when the year has no trial).
+-- columns: modality=report_group, basis, year, role=sponsor_role, sponsor_type, trials, share
+-- not null: trials, share
 create or replace macro sponsor_type_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
@@ -67,15 +60,14 @@ grid as (
     cross join types
 ),
 
-final as (
+filled as (
     select
         grid.modality,
         grid.basis,
         grid.year,
         grid.role,
         grid.sponsor_type,
-        coalesce(counted.trials, 0)::bigint as trials,
-        coalesce(counted.trials / totals.trials, 0)::double as share
+        coalesce(counted.trials, 0)::bigint as trials
     from grid
     left join counted
         on counted.modality = grid.modality
@@ -83,13 +75,9 @@ final as (
         and counted.year = grid.year
         and counted.role = grid.role
         and counted.sponsor_type = grid.sponsor_type
-    left join totals
-        on totals.modality = grid.modality
-        and totals.basis = grid.basis
-        and totals.year = grid.year
 )
 
-select * from final;
+select * from with_share_by('filled', include_follow_up, include_expanded_access := include_expanded_access);
 
 create or replace view sponsor_type_table as
 select * from sponsor_type_table_by(false)

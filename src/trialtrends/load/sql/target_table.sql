@@ -8,16 +8,8 @@
 -- zeros).
 -- Long-term follow-up and expanded-access studies are excluded; target_table_by(true) includes follow-up,
 -- target_table_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   rank: Competition rank by trials within the group, basis and year (1, 2, 2, 4); null for
---     'Not named'.
---   target: Canonical antigen name (CD19, BCMA, ...); 'Not named' for trials naming no target.
---   trials: Trials of the group in that year naming the target.
---   share: trials / all trials of the group, basis and year (multi-target trials count for
---     each target).
+-- columns: modality=report_group, basis, year, rank, target, trials, share
+-- not null: trials, share
 create or replace macro target_table_by(include_follow_up, include_expanded_access := false) as table
 with counted_trials as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
@@ -25,10 +17,6 @@ with counted_trials as (
 
 targets as (
     select nct_id, unnest(targets) as target from trial_flags
-),
-
-totals as (
-    select modality, basis, year, trials from yearly_counts_by(include_follow_up, include_expanded_access := include_expanded_access)
 ),
 
 counted as (
@@ -43,27 +31,18 @@ counted as (
     group by all
 ),
 
-final as (
+ranked as (
     select
-        counted.modality,
-        counted.basis,
-        counted.year,
-        case when counted.target = 'Not named' then null else rank() over (
-            partition by counted.modality, counted.basis, counted.year,
-                counted.target = 'Not named'
-            order by counted.trials desc
-        ) end::integer as rank,
-        counted.target,
-        counted.trials,
-        (counted.trials / totals.trials)::double as share
+        modality,
+        basis,
+        year,
+        competition_rank(trials, (modality, basis, year), target = 'Not named') as rank,
+        target,
+        trials
     from counted
-    inner join totals
-        on totals.modality = counted.modality
-        and totals.basis = counted.basis
-        and totals.year = counted.year
 )
 
-select * from final;
+select * from with_share_by('ranked', include_follow_up, include_expanded_access := include_expanded_access);
 
 create or replace view target_table as
 select * from target_table_by(false)

@@ -5,11 +5,7 @@
 -- unless include_follow_up, expanded-access records left out unless include_expanded_access
 -- (default false, so trial_group_years_by(true) keeps its meaning); withdrawn trials stay in;
 -- a year per basis (a trial lacking that basis's date has no row for it).
--- columns:
---   nct_id: ClinicalTrials.gov identifier (NCT + 8 digits).
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year of the trial under that basis.
+-- columns: nct_id, modality=report_group, basis, year
 create or replace macro trial_group_years_by(include_follow_up, include_expanded_access := false) as table
 with groups as (
     select nct_id, modality from trial_report_groups

@@ -4,11 +4,8 @@
 -- (report_groups maps modalities to groups: NK = NK + CAR-NK; ALL = any of the four).
 -- is_long_term_follow_up and is_expanded_access are carried so the trend macros can leave those
 -- studies out.
--- columns:
---   nct_id: ClinicalTrials.gov identifier (NCT + 8 digits).
---   modality: Report group the trial counts in: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   is_long_term_follow_up: True when every row of the trial in that group has role follow_up (LTFU, registry and real-world studies: no product given); left out of the default counts.
---   is_expanded_access: True for expanded-access records (trial_flags.is_expanded_access); left out of the default counts.
+-- columns: nct_id, modality=report_group, is_long_term_follow_up, is_expanded_access
+-- not null: is_long_term_follow_up, is_expanded_access
 create or replace view trial_report_groups as
 with modalities as (
     select nct_id, modality, role from trial_modalities

@@ -1,10 +1,7 @@
 -- trial_years: the year each trial counts in, under each year basis.
 -- grain: one row per (nct_id, basis); a trial lacking the basis date has no row for it.
 -- basis: first_posted (default: "registered in a year"), first_submitted, start.
--- columns:
---   nct_id: ClinicalTrials.gov identifier (NCT + 8 digits).
---   basis: Year basis: first_posted (date first posted), first_submitted (date first submitted) or start (start date, often estimated).
---   year: Calendar year of the trial's date under that basis.
+-- columns: nct_id, basis, year
 create or replace view trial_years as
 with trials as (
     select nct_id, first_posted_year, first_submitted_year, start_year

@@ -3,11 +3,8 @@
 -- fills zeros).
 -- Long-term follow-up and expanded-access studies are excluded; yearly_counts_by(true) includes follow-up,
 -- yearly_counts_by(false, include_expanded_access := true) expanded access.
--- columns:
---   modality: Report group: CAR-T, TCR-T, TIL, NK (NK + CAR-NK) or ALL.
---   basis: Year basis: first_posted, first_submitted or start.
---   year: Calendar year under that basis.
---   trials: Trials of the group counted in that year.
+-- columns: modality=report_group, basis, year, trials
+-- not null: trials
 create or replace macro yearly_counts_by(include_follow_up, include_expanded_access := false) as table
 with counted as (
     select nct_id, modality, basis, year from trial_group_years_by(include_follow_up, include_expanded_access := include_expanded_access)
