@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
-
 from builders import study
+from click.testing import CliRunner
 from conftest import test_settings
 from fakeapi import FakeCtgov
+
 from trialtrends.cli import main
 from trialtrends.extract.raw import list_runs
 from trialtrends.load.views import VIEWS

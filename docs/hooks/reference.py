@@ -54,6 +54,12 @@ SETTING_HELP = {
     "those whose bytes cannot be cell therapy (the published tables are the same).",
     "TRIALTRENDS_LOCK_WAIT": "How long a refresh or rebuild waits for another one holding the data "
     "folder before giving up (0: fail at once).",
+    "TRIALTRENDS_MODE": "`registry` (default): the whole registry as a downloaded baseline plus nightly "
+    "deltas of every updated study; `search`: the keyword searches (a quick pull without a download).",
+    "TRIALTRENDS_FULL_EVERY_DAYS": "Registry mode: download a new baseline when the last one is older than "
+    "this many days (measured from when that run ran); `--full` downloads one tonight.",
+    "TRIALTRENDS_MAX_DELTA_SHARE": "Registry mode's delta gate: the largest share of the registry index one "
+    "delta may update (a few thousand of ~600k studies a day; nearly all means the date filter was lost).",
     "TRIALTRENDS_SCHEDULE_CRON": "The nightly schedule (cron) of `flows/nightly.py --serve`.",
     "TRIALTRENDS_SCHEDULE_TIMEZONE": "The time zone of that schedule.",
 }
