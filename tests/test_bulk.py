@@ -383,3 +383,29 @@ def test_a_zip_is_checksummed_while_it_is_processed_and_must_land_before_publish
     (run,) = list_runs(broken.raw_dir)
     assert run.manifest().status == "failed" and not run.manifest().landed
     assert not broken.warehouse_path.exists()
+
+
+@pytest.mark.parametrize("newer_first", [False, True])
+def test_conflicting_copies_in_a_zip_keep_the_newer_record_and_are_counted(tmp_path, newer_first):
+    """A zip holding one study twice with different content keeps the copy with the newer
+    lastUpdatePostDate wherever it stands, as a pull does; identical copies are no conflict."""
+    settings = test_settings(tmp_path, "http://127.0.0.1:9")
+    genuine = study("NCT90000001", title="CD19 CAR-T cells (genuine)", updated="2026-05-01")
+    doctored = study("NCT90000001", title="Aspirin (doctored)", updated="2024-01-01",
+                     interventions=[{"type": "DRUG", "name": "aspirin"}], summary="Aspirin.")  # fmt: skip
+    same = RECORDS[1]
+    first, second = (genuine, doctored) if newer_first else (doctored, genuine)
+    source = tmp_path / "dupes.zip"
+    with zipfile.ZipFile(source, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for i, record in enumerate([first, same, RECORDS[2], second, same]):
+            archive.writestr(f"{i}-{record['protocolSection']['identificationModule']['nctId']}.json", json.dumps(record))
+    m = refresh(settings, source=source).manifest
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        titles = dict(con.execute("select nct_id, brief_title from trials").fetchall())
+        indexed = con.execute(
+            "select last_update_posted_date::varchar, is_cell_therapy from registry_studies where nct_id = 'NCT90000001'"
+        ).fetchall()
+    assert titles["NCT90000001"].endswith("(genuine)")
+    assert indexed == [("2026-05-01", True)]
+    assert m.quality["conflicting_duplicates"] == 1
+    assert m.quality["conflicting_duplicate_examples"] == [{"nct_id": "NCT90000001"}]

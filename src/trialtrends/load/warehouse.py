@@ -210,6 +210,13 @@ class WarehouseBuilder:
             except duckdb.Error as exc:
                 raise self._write_error(exc) from exc
 
+    def delete_studies(self, nct_ids: Iterable[str]) -> None:
+        """Drop the staged rows of these studies from every trial table (a later copy replaces
+        them)."""
+        ids = sorted(nct_ids)
+        for name in TRIAL_TABLES:
+            self._connection().execute(f"delete from {name} where nct_id in (select unnest(?))", [ids])
+
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         """Read from the staged tables (data-quality summaries, gate inputs)."""
         return self._connection().execute(sql, params or []).fetchall()

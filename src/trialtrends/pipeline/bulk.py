@@ -18,7 +18,7 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from trialtrends.extract.bulk import Deflated, Malformed, Part, read_part_deflated
@@ -122,6 +122,27 @@ def normalise(raw: Raw, run_id: str) -> Chunk:
 _NCT_BYTES = re.compile(rb'"nctId"\s*:\s*"(NCT\d{8})"')
 
 
+# Conflicting copies whose later copy wins, held until the end; past this many (a zip made to
+# hurt), the first copy wins and the conflict is still counted.
+MAX_CONFLICTS = 10_000
+
+
+def _replacing(
+    winners: dict[int, tuple[str, bytes | Deflated | Malformed] | None], run_id: str, index: IndexRows | None
+) -> Chunk:
+    """The winning later copies of conflicting studies, judged and normalised here, as a chunk
+    that replaces whatever their first copies staged (`Chunk.replaces`)."""
+    entries = [entry for entry in winners.values() if entry is not None]
+    _count, kept, cell = judge(entries) if entries else (0, [], [])
+    if index is not None:
+        index.cell.difference_update(winners)
+        index.mark_cell_therapy(cell)
+    chunk = normalise(kept, run_id) if kept else Chunk({}, 0, 0, parsed=False)
+    chunk.scanned = 0  # every copy was counted when it was scanned
+    chunk.replaces = {f"NCT{number:08d}" for number in winners}
+    return chunk
+
+
 def record_chunks(records: Iterable[Any], run_id: str, index: IndexRows | None) -> Iterator[Chunk]:
     """An API run's records judged the way a bulk source's are (registry mode's delta): the
     prefilter on their bytes, judge tasks, then normalise tasks for the cell-therapy ones; with
@@ -200,8 +221,11 @@ class BulkTally:
     skipped: int = 0
     candidates: int = 0
     repeats: int = 0
-    #: Registry mode: the index rows of the first copy of every study scanned.
+    #: Registry mode: the index rows of every study scanned (its winning copy).
     index: IndexRows | None = None
+    #: Studies met in differing copies (the newest lastUpdatePostDate wins), with examples.
+    conflicts: int = 0
+    conflict_examples: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Seen:
@@ -290,18 +314,45 @@ def bulk_chunks(
 
     index = tally.index
 
+    # A study met twice with different content keeps the copy with the newer lastUpdatePostDate
+    # (the later one on a tie), as in a pull. The first copy is already on its way when a later
+    # one wins, so the winners wait here and replace it at the end (rare: a registry zip has one
+    # entry per study). The index's position of each study is looked up only once a repeat shows.
+    winners: dict[int, tuple[str, bytes | Deflated | Malformed] | None] = {}
+    positions: dict[int, int] = {}
+
+    def repeated(number: int, updated: int, checksum: bytes, entry: Any) -> None:
+        if index is None:
+            return
+        if not positions:
+            positions.update((n, p) for p, n in enumerate(index.numbers))
+        at = positions[number]
+        if checksum == index.digest_at(at):
+            return  # an identical copy: no conflict
+        if number not in winners and len(tally.conflict_examples) < 25:
+            tally.conflict_examples.append({"nct_id": f"NCT{number:08d}"})
+        tally.conflicts += number not in winners
+        if updated >= index.updated[at] and len(winners) < MAX_CONFLICTS:
+            index.replace(at, updated, checksum)
+            winners[number] = entry
+
     def scanned(result: Scanned) -> Iterator[Chunk]:
         tally.entries += result.entries
         tally.inflated_bytes += result.inflated_bytes
         keep = {i: (where, data) for i, where, data in result.candidates}
         repeats = 0
         for i, number in enumerate(result.nct):
-            # First copy wins, in input order, whether or not it is a candidate.
-            if number >= 0 and seen.add(number):
+            if number < 0:
+                continue
+            updated = result.updated[i] if result.updated is not None else -1
+            checksum = result.digests[32 * i : 32 * i + 32] if result.digests else b""
+            if seen.add(number):
                 repeats += 1
-                keep.pop(i, None)
-            elif number >= 0 and index is not None and result.updated is not None and result.digests:
-                index.add(number, result.updated[i], result.digests[32 * i : 32 * i + 32])
+                repeated(number, updated, checksum, keep.pop(i, None))
+            elif index is not None and checksum:
+                if positions:
+                    positions[number] = len(index)
+                index.add(number, updated, checksum)
         tally.repeats += repeats
         tally.candidates += len(keep)
         tally.skipped += result.entries - len(result.candidates)
@@ -343,6 +394,8 @@ def bulk_chunks(
         for piece in _split(to_normalise.take(), workers):
             normalised.append(pool.submit(normalise, piece, run_id))
         yield from ready(final=True)
+        if winners:
+            yield _replacing(winners, run_id, index)
     finally:
         for future in (*scans, *judges, *normalised):
             future.cancel()

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import polars as pl
@@ -58,6 +58,8 @@ class Chunk:
     parsed: bool = True
     #: Records normalised and validated (default: the first copies among those scanned).
     validated: int | None = None
+    #: Studies whose staged rows this chunk replaces (a later, newer copy in a bulk source).
+    replaces: set[str] = field(default_factory=set)
 
 
 def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) -> Chunk:

@@ -52,6 +52,14 @@ class IndexRows:
         self.updated.append(updated)
         self.digests += checksum
 
+    def digest_at(self, at: int) -> bytes:
+        return bytes(self.digests[32 * at : 32 * at + 32])
+
+    def replace(self, at: int, updated: int, checksum: bytes) -> None:
+        """Another copy of the study at `at` wins (a conflicting copy with a newer update)."""
+        self.updated[at] = updated
+        self.digests[32 * at : 32 * at + 32] = checksum
+
     def mark_cell_therapy(self, nct_ids: Iterable[str]) -> None:
         self.cell.update(int(n[3:]) for n in nct_ids)
 

@@ -62,6 +62,10 @@ def judge(ctx: RunContext) -> None:
             judged.quality.parsed = tally.candidates
             judged.quality.skipped_unparsed = tally.skipped
             judged.quality.inflated_bytes = tally.inflated_bytes
+            judged.quality.conflicting_duplicates = tally.conflicts
+            judged.quality.conflicting_duplicate_examples = tally.conflict_examples
+            if tally.conflicts:
+                log.warning("%d studies came in differing copies; kept the newest of each", tally.conflicts)
             log.info(
                 "bulk scan: %d entries, %d parsed, %d skipped unparsed, %d repeats",
                 tally.entries, tally.candidates, tally.skipped, tally.repeats,
@@ -105,9 +109,14 @@ def stage(
     """Stage chunks into the building warehouse, keeping the first copy of a repeated study."""
     seen: set[str] = set()
     scanned = duplicates = trials = classified = rejected = validated = 0
+    replaced = False
     for chunk in chunks:
         scanned += chunk.scanned
         duplicates += chunk.duplicates
+        if chunk.replaces:
+            replaced = True
+            builder.delete_studies(chunk.replaces)
+            seen.difference_update(chunk.replaces)
         if not chunk.parsed:
             if on_chunk:
                 on_chunk(scanned)
@@ -128,6 +137,10 @@ def stage(
         rejected += frames["rejected_studies"].height
         if on_chunk:
             on_chunk(scanned)
+    if replaced:
+        # Later copies replaced staged rows: count what is staged now.
+        trials = builder.query("select count(*) from trials")[0][0]
+        classified = builder.query("select count(*) from trial_flags where is_cell_therapy")[0][0]
     log.debug("staged %d scanned studies; peak RSS %.0f MB", scanned, _peak_mb())
     quality = quality_summary(builder)
     quality.scanned, quality.duplicates = scanned, duplicates
