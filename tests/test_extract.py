@@ -67,7 +67,7 @@ def test_raw_files_are_read_only_and_never_overwritten(server, tmp_path):
 
 def test_incremental_pull_uses_last_update_range(server, tmp_path):
     result = pull(test_settings(tmp_path, server.url), since=date(2025, 1, 1))
-    assert result.manifest.mode == "incremental"
+    assert result.manifest.mode == "search" and result.manifest.since == "2025-01-01"
     for q in result.manifest.queries:
         assert q["params"]["filter.advanced"] == "AREA[LastUpdatePostDate]RANGE[2025-01-01,MAX]"
     ids = {s["protocolSection"]["identificationModule"]["nctId"] for s in select_studies(result.run).records()}

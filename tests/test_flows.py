@@ -95,9 +95,48 @@ def test_classifier_sanity_gate_fails_the_flow(night):
 
 def test_api_failure_fails_the_flow(night, monkeypatch):
     monkeypatch.setenv("TRIALTRENDS_MAX_RETRIES", "0")
-    monkeypatch.setattr(nightly.land_api, "retries", 0)
     m = _bad_night(night, lambda f: f.inject("503", times=1000))
     assert "Giving up" in m.error
+
+
+def test_the_flow_walks_the_library_stage_list(night):
+    """The flow re-types no stage: its task runs are the library's STAGES, in order."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from trialtrends.pipeline import STAGES
+
+    fake, settings = night
+    state = nightly.nightly(data_dir=str(settings.data_dir), api_url=fake.url, return_state=True)
+    assert state.is_completed(), state
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    ordered = sorted(runs, key=lambda r: r.expected_start_time or r.start_time)
+    assert [r.name.split("-")[0] for r in ordered] == [s.name for s in STAGES]
+    assert all(r.state and r.state.is_completed() for r in ordered)
+    for task_run in ordered:
+        assert task_run.task_key, task_run
+
+
+@pytest.mark.registry
+def test_a_registry_night_runs_as_a_baseline_then_a_delta(prefect_harness, tmp_path, monkeypatch):
+    with FakeCtgov(GOOD, data_timestamp="2026-11-30T09:00:06") as fake:
+        settings = test_settings(tmp_path, fake.url, mode="registry")
+        monkeypatch.setenv("TRIALTRENDS_MAX_RPS", "0")
+        monkeypatch.delenv("TRIALTRENDS_MODE", raising=False)
+        assert nightly.nightly(
+            data_dir=str(settings.data_dir), api_url=fake.url, return_state=True
+        ).is_completed()
+        fake.advance_day("2026-12-01", added=[study("NCT90009999", title="CD22 CAR-T cells")])
+        assert nightly.nightly(
+            data_dir=str(settings.data_dir), api_url=fake.url, return_state=True
+        ).is_completed()
+    modes = [r.manifest().mode for r in list_runs(settings.raw_dir)]
+    assert modes == ["baseline", "delta"]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select count(*) from trials").fetchone()[0] == 41
 
 
 def test_deployment_carries_the_cron_schedule(monkeypatch):

@@ -222,7 +222,7 @@ def test_incremental_refresh_merges_updated_trials(small_server, tmp_path):
                     countries=["China", "United States"], updated="2026-11-01")  # fmt: skip
     small_server.set_studies([updated, *SMALL[1:]])
     result = refresh(settings, since=date(2026, 10, 1))
-    assert result.manifest.mode == "incremental" and result.manifest.unique_studies == 1
+    assert result.manifest.mode == "search" and result.manifest.since and result.manifest.unique_studies == 1
     assert read(settings, "select count(*) from trials") == [(3,)]  # the others are carried over
     assert read(settings, "select overall_status from trials where nct_id = 'NCT90000001'") == [
         ("COMPLETED",)
