@@ -13,6 +13,7 @@ from trialtrends.schemas.registry import MAX_YEAR, TABLE_MODELS, RejectedStudies
 MODALITIES = ("CAR-T", "CAR-NK", "NK", "TCR-T", "TIL", "CAR-NKT", "CAR-gdT", "CAR-M", "OTHER-CELL")
 MODALITY_ROLES = ("investigational", "combination", "follow_up")
 CELL_SOURCES = ("autologous", "allogeneic", "in_vivo", "unclear")
+CELL_SOURCE_BASES = ("stated", "product", "inferred")
 DISEASE_AREAS = (
     "haematological malignancy", "solid tumour", "autoimmune / immune-mediated", "infectious disease",
     "other non-oncology", "unknown",
@@ -61,7 +62,16 @@ class TrialFlags(pa.DataFrameModel):
     cell_source: str = pa.Field(
         isin=CELL_SOURCES,
         description="autologous, allogeneic (off-the-shelf, donor-derived) or in_vivo, from explicit wording, "
-        "then the product dictionary; unclear otherwise.",
+        "then the product dictionary, then a documented inference (cell_source_basis says which); unclear "
+        "otherwise.",
+    )
+    cell_source_basis: Optional[str] = pa.Field(
+        nullable=True,
+        isin=CELL_SOURCE_BASES,
+        description="What decided cell_source: stated (the record's own wording), product (the product "
+        "dictionary), inferred (a rule in data/modality_rules.py SOURCE_INFERENCES: e.g. an ex vivo CAR-T "
+        "with no donor, allogeneic, off-the-shelf, iPSC or gene-editing signal is autologous); null when "
+        "cell_source is unclear. Filter to stated and product to exclude inferred values.",
     )
     targets: pl.List(pl.Utf8) = pa.Field(
         description="Antigens targeted, canonical names (CD19, BCMA, SLAMF7, B7-H3, ...)."
