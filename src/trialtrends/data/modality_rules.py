@@ -1440,9 +1440,10 @@ PATIENT_CELLS_CUE = Pattern(
     r"(?:\w+ ){0,3}(?:collect|harvest|obtain|isolat)\w*|\b(?:subject|patient|participant)s?'?s?'? "
     r"(?:\w+ ){0,3}(?:T[- ]?cells?|lymphocytes|white blood cells|immune cells|blood cells)\b|\byour "
     r"(?:\w+ ){0,2}(?:T[- ]?cells?|white blood cells|blood cells)\b|(?:collected|obtained|harvested|"
-    r"isolated) from (?:the |each )?(?:patients?|subjects?|participants?)\b|\bautolog\w*",
-    "Collecting the patient's cells (leukapheresis, apheresis, PBMC harvest), 'the subject's T "
-    "cells', or 'autologous' in a field the stated wording does not read: the product is made from "
+    r"isolated) from (?:the |each )?(?:patients?|subjects?|participants?)\b|\b(?:lymphocytes|T[- ]?cells|"
+    r"PBMCs?|blood) (?:\w+ ){0,2}(?:collected|harvested)\b|\breinfus\w*|\bautolog\w*",
+    "Collecting the patient's cells (leukapheresis, apheresis, PBMC harvest, 'lymphocytes will be "
+    "collected'), 'the subject's T cells', 'reinfusion' (the cells go back), or 'autologous' in a field the stated wording does not read: the product is made from "
     "the patient's own cells.",
 )
 
@@ -1463,8 +1464,16 @@ GENE_EDITED_SIGNAL = Pattern(
     "give cells: such a product's source must be stated, not inferred.",
 )
 
+IN_VIVO_SIGNAL = Pattern(
+    "in_vivo_signal",
+    r"\b(?:an?|the|novel) in[- ]vivo [^|.;]{0,50}(?-i:CAR)|\b(?:lentiviral|viral|LNP|mRNA) vector (?:drug|injection)|"
+    r"(?-i:CAR)[\w-]* (?:\w+ ){0,2}vector (?:drug|injection)",
+    "In vivo CAR wording the IN_VIVO_CAR rules do not take ('an in vivo ... CAR-T cell therapy', a 'CAR-T "
+    "lentiviral vector drug'): the CAR may be made in the patient, so no ex vivo source is inferred.",
+)
+
 #: Patterns any of which, anywhere in the record, stops every inference.
-CELL_SOURCE_BLOCKS = ("allogeneic_words", "donor_signal", "gene_edited_signal")
+CELL_SOURCE_BLOCKS = ("allogeneic_words", "donor_signal", "gene_edited_signal", "in_vivo_signal")
 
 
 @dataclass(frozen=True)
