@@ -1443,8 +1443,8 @@ PATIENT_CELLS_CUE = Pattern(
     r"isolated) from (?:the |each )?(?:patients?|subjects?|participants?)\b|\b(?:lymphocytes|T[- ]?cells|"
     r"PBMCs?|blood) (?:\w+ ){0,2}(?:collected|harvested)\b|\breinfus\w*|\bautolog\w*",
     "Collecting the patient's cells (leukapheresis, apheresis, PBMC harvest, 'lymphocytes will be "
-    "collected'), 'the subject's T cells', 'reinfusion' (the cells go back), or 'autologous' in a field the stated wording does not read: the product is made from "
-    "the patient's own cells.",
+    "collected'), 'the subject's T cells', 'reinfusion' (the cells go back), or 'autologous' in a "
+    "field the stated wording does not read: the product is made from the patient's own cells.",
 )
 
 DONOR_SIGNAL = Pattern(
@@ -1466,7 +1466,8 @@ GENE_EDITED_SIGNAL = Pattern(
 
 IN_VIVO_SIGNAL = Pattern(
     "in_vivo_signal",
-    r"\b(?:an?|the|novel) in[- ]vivo [^|.;]{0,50}(?-i:CAR)|\b(?:lentiviral|viral|LNP|mRNA) vector (?:drug|injection)|"
+    r"\b(?:an?|the|novel) in[- ]vivo [^|.;]{0,50}(?-i:CAR)|"
+    r"\b(?:lentiviral|viral|LNP|mRNA) vector (?:drug|injection)|"
     r"(?-i:CAR)[\w-]* (?:\w+ ){0,2}vector (?:drug|injection)",
     "In vivo CAR wording the IN_VIVO_CAR rules do not take ('an in vivo ... CAR-T cell therapy', a 'CAR-T "
     "lentiviral vector drug'): the CAR may be made in the patient, so no ex vivo source is inferred.",
