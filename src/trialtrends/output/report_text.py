@@ -236,7 +236,7 @@ def provenance_lines(data: dict[str, Any]) -> list[str]:
         f"registry data timestamp {p.get('data_timestamp') or 'n/a'}, API version "
         f"{p.get('api_version') or 'n/a'}; classifier {p.get('classifier_version', '?')}.",
         settings_line(data),
-        f"Year basis: {data['basis']}. Excluded: {'; '.join(p['excluded'])}.",
+        f"Excluded: {'; '.join(p['excluded'])}.",
         "Counted: trials that give patients a CAR-T, TCR-T, TIL or NK product as what they test "
         "(investigational) or as the backbone of a combination; withdrawn trials stay in "
         f"(the tables hold {p.get('withdrawn_trials', 0)} withdrawn and "
