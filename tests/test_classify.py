@@ -119,6 +119,7 @@ def test_no_cell_product_gets_no_row(batch):
         "is_in_vivo_car": False,
         "is_expanded_access": False,
         "cell_source": "unclear",
+        "cell_source_basis": None,
         "targets": [],
         "classifier_version": CLASSIFIER_VERSION,
     }

@@ -110,7 +110,8 @@ def test_report_formats(corpus_warehouse, fmt):
 def test_report_single_modality_and_options(corpus_warehouse):
     result = invoke("report", "--year", 2022, "--modality", "CAR-T", "--top", 3, "--role", "any",
                     "--basis", "start", "--format", "json", "--data-dir", corpus_warehouse.data_dir)  # fmt: skip
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # stderr carries the warning that the corpus has no collaborators
+    assert any("collaborator rows" in c for c in data["provenance"]["caveats"])
     assert data["modalities"] == ["CAR-T"] and data["role"] == "any" and data["basis"] == "start"
     assert len(data["countries"]) >= 3 and max(r["rank"] for r in data["countries"]) <= 3
 
@@ -137,7 +138,7 @@ def test_report_out_writes_charts_and_html(corpus_warehouse, tmp_path):
     assert result.exit_code == 0
     names = sorted(p.name for p in out.iterdir())
     stem = "report-2022-all-groups-first_posted"
-    charts = ("disease-areas", "phases", "sponsor-types", "targets", "trend")
+    charts = ("cell-sources", "disease-areas", "phases", "sponsor-types", "targets", "trend")
     assert names == sorted([*(f"{stem}-{c}.{ext}" for c in charts for ext in ("png", "svg")), f"{stem}.html"])
     html = (out / f"{stem}.html").read_text()
     assert "<svg" in html and "Top 10 countries" in html
@@ -211,7 +212,7 @@ def test_choices_are_case_insensitive_and_canonical(corpus_warehouse):
     lower = invoke("report", "--year", 2022, "--modality", "car-t", "--basis", "START", "--role", "ANY",
                    "--format", "JSON", "--data-dir", corpus_warehouse.data_dir)  # fmt: skip
     assert lower.exit_code == 0, lower.output
-    data = json.loads(lower.output)
+    data = json.loads(lower.stdout)  # the no-collaborators warning goes to stderr
     assert data["modalities"] == ["CAR-T"] and data["basis"] == "start" and data["role"] == "any"
     rows = invoke("sql", "select 1 as n", "--format", "Csv", "--data-dir", corpus_warehouse.data_dir)
     assert rows.output == "n\n1\n"

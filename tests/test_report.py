@@ -4,6 +4,7 @@ the Excel workbook, chart and HTML files (on the corpus warehouse plus the lands
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -151,8 +152,8 @@ def test_xlsx_workbook_has_a_sheet_per_table_numeric_cells_and_frozen_headers(da
     with zipfile.ZipFile(book) as z:
         names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
         assert names == ["Trend", "Cumulative", "Phases", "Countries", "Countries not provided", "Sponsors", "Targets",
-                         "Disease areas", "Sponsor types", "Approved products", "Top products", "Products by phase",
-                         "Products by country", "Provenance"]  # fmt: skip
+                         "Disease areas", "Sponsor types", "Cell sources", "Approved products", "Top products",
+                         "Products by phase", "Products by country", "Provenance", "Queries"]  # fmt: skip
         strings = re.findall(r"<t[^>]*>([^<]*)</t>", z.read("xl/sharedStrings.xml").decode())
         trend = z.read("xl/worksheets/sheet1.xml").decode()
         countries = z.read("xl/worksheets/sheet4.xml").decode()
@@ -173,7 +174,7 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
     invoke(data_dir, "--year", 2026, "--modality", "CAR-T", "--out", tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     for stem in ("report-2026-all-groups-first_posted", "report-2026-car-t-first_posted"):
-        for chart in ("trend", "phases", "disease-areas", "targets", "sponsor-types"):
+        for chart in ("trend", "phases", "disease-areas", "targets", "sponsor-types", "cell-sources"):
             assert f"{stem}-{chart}.png" in names and f"{stem}-{chart}.svg" in names
         assert f"{stem}.html" in names
     png = (tmp_path / "report-2026-car-t-first_posted-trend.png").read_bytes()
@@ -181,7 +182,7 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
     width = int.from_bytes(png[16:20], "big")
     assert width >= 7 * 300  # 7.5 in at 300 dpi
     page = (tmp_path / "report-2026-all-groups-first_posted.html").read_text()
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 6
     for heading in ("Disease areas, 2026", "Top 10 targets", "Sponsor types", "Approved products", PARTIAL,
                     "CAR-T, TCR-T, TIL and NK, first posted basis"):  # fmt: skip
         assert heading in page
@@ -192,10 +193,77 @@ def test_out_writes_every_chart_and_one_html_per_group_and_basis(data_dir, tmp_p
         assert external not in page
     svg = (tmp_path / "report-2026-all-groups-first_posted-targets.svg").read_text()
     # The caption (source, data timestamp, basis) and the partial mark are drawn into every chart.
-    for chart in ("trend", "phases", "disease-areas", "targets", "sponsor-types"):
+    for chart in ("trend", "phases", "disease-areas", "targets", "sponsor-types", "cell-sources"):
         text = (tmp_path / f"report-2026-all-groups-first_posted-{chart}.svg").read_text()
         assert "Source: ClinicalTrials.gov" in text and "2026-09-04" in text and "first posted" in text, chart
     assert "CD19" in svg
+
+
+def test_cell_sources_add_up_to_the_year_and_match_trial_flags(data_dir, landscape):  # noqa: F811
+    data = report_json(data_dir, "--year", 2024)
+    rows = data["cell_sources"]
+    trend = {r["modality"]: r["trials"] for r in data["trend"] if r["year"] == 2024}
+    for group in data["modalities"]:
+        mine = [r for r in rows if r["modality"] == group]
+        assert sum(r["trials"] for r in mine) == trend[group], group
+        assert {r["source_basis"] for r in mine if r["cell_source"] == "unclear"} == {"unknown"}
+        assert {r["source_basis"] for r in mine if r["cell_source"] != "unclear"} <= {"stated", "product", "inferred"}
+    expected = dict(landscape.execute(
+        "select f.cell_source || '/' || coalesce(f.cell_source_basis, 'unknown'), count(distinct g.nct_id) "
+        "from trial_group_years g join trial_flags f using (nct_id) "
+        "where g.modality = 'CAR-T' and g.basis = 'first_posted' and g.year = 2024 group by all").fetchall())  # fmt: skip
+    got = {f"{r['cell_source']}/{r['source_basis']}": r["trials"] for r in rows if r["modality"] == "CAR-T"}
+    assert {k: v for k, v in got.items() if v} == expected
+    out = invoke(data_dir, "--year", 2024).stdout
+    assert "Cell source, 2024" in out and "Cell source by basis, ALL, 2024" in out and "inferred" in out
+
+
+def test_provenance_names_each_search_once_and_states_every_setting(data_dir, tmp_path):
+    data = report_json(data_dir, "--year", 2024, "--include-expanded-access")
+    names = [q["name"] for q in data["provenance"]["queries"]]
+    assert names, "the fixture run has searches"
+    out = invoke(data_dir, "--year", 2024, "--include-expanded-access").stdout
+    provenance, appendix = out.split("Provenance\n")[1].split("Appendix: search queries")
+    searches = [line for line in provenance.splitlines() if line.startswith("Searches")]
+    assert len(searches) == 1 and searches[0].endswith(": " + ", ".join(names) + ".")
+    terms = [q["term"] for q in data["provenance"]["queries"]]
+    assert not any(t in provenance for t in terms) and all(t in appendix for t in terms)
+    assert "expanded-access records included" in provenance and "follow-up studies excluded" in provenance
+    assert "sponsor role lead" in provenance and "year basis first_posted" in provenance
+    invoke(data_dir, "--year", 2024, "--out", tmp_path)
+    page = (tmp_path / "report-2024-all-groups-first_posted.html").read_text()
+    footer = page.split("<footer>")[1]
+    assert "<details><summary>Appendix: search queries" in footer
+    assert ", ".join(names) + ".</li>" in footer.split("<details>")[0]
+    assert not any(html.escape(t) in footer.split("<details>")[0] for t in terms)
+    invoke(data_dir, "--year", 2024, "--include-expanded-access", "--format", "xlsx", "--out", tmp_path)
+    book = tmp_path / "report-2024-all-groups-first_posted-with-expanded-access.xlsx"
+    with zipfile.ZipFile(book) as z:
+        strings = re.findall(r"<t[^>]*>([^<]*)</t>", z.read("xl/sharedStrings.xml").decode())
+    assert "include_expanded_access" in strings and "query term" in strings
+
+
+def test_role_any_without_collaborators_warns_in_the_log_and_the_report(data_dir, tmp_path, caplog):
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "warehouse" / "trialtrends.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from trial_sponsors where role <> 'lead'").fetchall()[0][0] == 0
+    with caplog.at_level("WARNING", logger="trialtrends.output.report"):
+        loud = report_json(data_dir, "--year", 2024, "--role", "any")
+    assert any("collaborator rows" in c for c in loud["provenance"]["caveats"])
+    assert any("collaborator rows" in r.getMessage() for r in caplog.records)
+    assert "collaborator rows" in invoke(data_dir, "--year", 2024, "--role", "any").stdout
+    assert not any("collaborator rows" in c for c in report_json(data_dir, "--year", 2024)["provenance"]["caveats"])
+    # One collaborator row anywhere makes 'any' differ from 'lead': no warning then.
+    shared = tmp_path / "shared"
+    shutil.copytree(data_dir, shared)
+    with duckdb.connect(str(shared / "warehouse" / "trialtrends.duckdb")) as con:
+        con.execute(
+            "insert into trial_sponsors select * replace ('collaborator' as role, 'A collaborator' as sponsor) "
+            "from trial_sponsors where role = 'lead' limit 1"
+        )
+    quiet = report_json(shared, "--year", 2024, "--role", "any")
+    assert not any("collaborator rows" in c for c in quiet["provenance"]["caveats"])
 
 
 def test_include_follow_up_reaches_every_new_section(data_dir):

@@ -1388,8 +1388,9 @@ GUARDS: tuple[Guard, ...] = (
 
 # --------------------------------------------------------------------------------------------
 # Cell source (trial_flags.cell_source): explicit wording first (titles and interventions, then
-# the summary), then the product dictionary, else 'unclear'. No default per modality. Transplant
-# phrases are masked first: "after allogeneic HSCT" says nothing about the CAR-T.
+# the summary: basis 'stated'), then the product dictionary ('product'), then the inferences
+# below ('inferred'), else 'unclear'. Transplant phrases are masked first: "after allogeneic
+# HSCT" says nothing about the CAR-T.
 # --------------------------------------------------------------------------------------------
 CELL_SOURCE_CONTEXT = Pattern(
     "cell_source_context",
@@ -1412,13 +1413,6 @@ AUTOLOGOUS_WORDS = Pattern(
     "Autologous product wording, including the -autoleucel INN suffix.",
 )
 
-#: Weak evidence, read after the product dictionary: the patient's leukapheresis is listed as
-#: an intervention (autologous manufacturing), and no wording or product says otherwise.
-LEUKAPHERESIS_ITEM = Pattern(
-    "leukapheresis_item",
-    r"(?:^|\|)\s*(?:leukapheresis|apheresis)\s*(?:\||$)",
-    "A protocol that lists leukapheresis as an intervention collects the patient's own cells.",
-)
 
 ALLOGENEIC_WORDS = Pattern(
     "allogeneic_words",
@@ -1430,6 +1424,90 @@ ALLOGENEIC_WORDS = Pattern(
     r"lymphocytes|NK)|(?-i:\bNK)[- ]?92",
     "Allogeneic product wording: donor-derived, universal/UCAR, off-the-shelf, cord-blood or "
     "iPSC-derived cells, NK-92.",
+)
+
+# --------------------------------------------------------------------------------------------
+# Cell source inference (trial_flags.cell_source_basis = 'inferred'). Read only when neither the
+# wording ('stated') nor the product dictionary ('product') decides and the CAR is not made in
+# vivo. Every scanned field is read (transplant phrases masked as above). Any block leaves the
+# source unclear; otherwise the first SOURCE_INFERENCES rule whose modalities and cue fit gives
+# the source. An analyst who wants only what the record or the dictionary says filters
+# cell_source_basis in ('stated', 'product').
+# --------------------------------------------------------------------------------------------
+PATIENT_CELLS_CUE = Pattern(
+    "patient_cells_cue",
+    r"\b(?:leuka?|leuko)?pheresis\b|\bapheresis\b|\bPBMCs?\b|peripheral blood mononuclear cells? "
+    r"(?:\w+ ){0,3}(?:collect|harvest|obtain|isolat)\w*|\b(?:subject|patient|participant)s?'?s?'? "
+    r"(?:\w+ ){0,3}(?:T[- ]?cells?|lymphocytes|white blood cells|immune cells|blood cells)\b|\byour "
+    r"(?:\w+ ){0,2}(?:T[- ]?cells?|white blood cells|blood cells)\b|(?:collected|obtained|harvested|"
+    r"isolated) from (?:the |each )?(?:patients?|subjects?|participants?)\b|\b(?:lymphocytes|T[- ]?cells|"
+    r"PBMCs?|blood) (?:\w+ ){0,2}(?:collected|harvested)\b|\breinfus\w*|\bautolog\w*",
+    "Collecting the patient's cells (leukapheresis, apheresis, PBMC harvest, 'lymphocytes will be "
+    "collected'), 'the subject's T cells', 'reinfusion' (the cells go back), or 'autologous' in a "
+    "field the stated wording does not read: the product is made from the patient's own cells.",
+)
+
+DONOR_SIGNAL = Pattern(
+    "donor_signal",
+    r"\bdonors?\b|\bdonated\b|third[- ]party|\bHLA[- ](?:matched|mismatched|haplo\w*)|"
+    r"\bhaplo(?:identical)?\b",
+    "A donor named anywhere outside transplant phrases (donor-derived arms, 'new donor', 'no "
+    "suitable donor'): the product may come from someone else, so no source is inferred.",
+)
+
+GENE_EDITED_SIGNAL = Pattern(
+    "gene_edited_signal",
+    r"\bCRISPR|\bTALENs?\b|\bgene[- ]?edit\w*|\bbase[- ]edit\w*|\bknock[- ]?out|(?-i:\bKO\b)|"
+    r"(?-i:\bTRAC\b)|\bTCR[- ]?(?:deficient|negative|free|less|disrupted|knock\w*)|\bB2M\b|"
+    r"\bhealthy (?:volunteers?|subjects?|individuals?)\b",
+    "Gene editing (TCR/B2M knockout) is what an off-the-shelf product needs, and healthy volunteers "
+    "give cells: such a product's source must be stated, not inferred.",
+)
+
+IN_VIVO_SIGNAL = Pattern(
+    "in_vivo_signal",
+    r"\b(?:an?|the|novel) in[- ]vivo [^|.;]{0,50}(?-i:CAR)|"
+    r"\b(?:lentiviral|viral|LNP|mRNA) vector (?:drug|injection)|"
+    r"(?-i:CAR)[\w-]* (?:\w+ ){0,2}vector (?:drug|injection)",
+    "In vivo CAR wording the IN_VIVO_CAR rules do not take ('an in vivo ... CAR-T cell therapy', a 'CAR-T "
+    "lentiviral vector drug'): the CAR may be made in the patient, so no ex vivo source is inferred.",
+)
+
+#: Patterns any of which, anywhere in the record, stops every inference.
+CELL_SOURCE_BLOCKS = ("allogeneic_words", "donor_signal", "gene_edited_signal", "in_vivo_signal")
+
+
+@dataclass(frozen=True)
+class SourceInference:
+    """Infer `source` for a trial whose modalities all lie in `modalities` (and one is present),
+    when the record names no block and `cue` (a Pattern name, None: no cue needed) matches."""
+
+    name: str
+    source: str
+    modalities: tuple[str, ...]
+    cue: str | None
+    reason: str
+
+
+SOURCE_INFERENCES: tuple[SourceInference, ...] = (
+    SourceInference(
+        "patient_cells_collected",
+        "autologous",
+        ("CAR-T", "TCR-T", "TIL", "CAR-M", "OTHER-CELL"),
+        "patient_cells_cue",
+        "The record collects or names the patient's own cells and names no donor, no allogeneic or "
+        "off-the-shelf product and no gene editing.",
+    ),
+    SourceInference(
+        "ex_vivo_car_t_or_til",
+        "autologous",
+        ("CAR-T", "TIL"),
+        None,
+        "Ex vivo CAR-T cells and TILs are made from the patient's own T cells unless the record says "
+        "otherwise: allogeneic CAR-T trials call their product allogeneic, universal, off-the-shelf, "
+        "donor-derived or gene-edited (the blocks), and TILs are grown from the patient's tumour. "
+        "NK, CAR-NK, NKT and gamma-delta products are mostly donor-derived, so they never default.",
+    ),
 )
 
 # --------------------------------------------------------------------------------------------

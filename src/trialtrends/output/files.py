@@ -12,7 +12,13 @@ import io
 from pathlib import Path
 from typing import Any
 
-from trialtrends.output.report_text import provenance_lines, report_tables, report_title
+from trialtrends.output.report_text import (
+    QUERY_COLUMNS,
+    provenance_lines,
+    query_rows,
+    report_tables,
+    report_title,
+)
 
 CHART_TITLES = {
     "trend": "Trials per year",
@@ -20,6 +26,7 @@ CHART_TITLES = {
     "disease-areas": "Disease areas over the years",
     "targets": "Top targets",
     "sponsor-types": "Sponsor types over the years",
+    "cell-sources": "Cell source and its basis",
 }
 
 
@@ -71,6 +78,7 @@ figure{margin:0}figure svg{width:100%;height:auto}figcaption{font-size:.85rem;fo
 .partial{background:#fff4d6;border-left:4px solid #E69F00;padding:.4rem .8rem;font-size:.9rem}
 .empty{color:#666;font-style:italic}.tables{overflow-x:auto}
 footer{margin-top:2rem;font-size:.8rem;color:#555}footer li{margin:.2rem 0}
+details{margin-top:1rem}summary{cursor:pointer;font-weight:600}details td{word-break:break-word}
 """
 
 
@@ -95,11 +103,19 @@ def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
         else ""
     )
     footer = "".join(f"<li>{html.escape(line)}</li>" for line in provenance_lines(data))
+    queries = query_rows(data)
+    # The searches' full text is long (product-name OR lists): folded away, named once above.
+    appendix = (
+        f"<details><summary>Appendix: search queries ({len(queries)})</summary>"
+        f"{_html_table(QUERY_COLUMNS, queries)}</details>"
+        if queries
+        else ""
+    )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head><body><h1>{heading}</h1>{banner}"
         f'<div class="charts">{figures}</div><div class="tables">{sections}</div>'
-        f"<footer><h2>Provenance</h2><ul>{footer}</ul></footer></body></html>\n"
+        f"<footer><h2>Provenance</h2><ul>{footer}</ul>{appendix}</footer></body></html>\n"
     )
 
 

@@ -98,10 +98,50 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, str) and bool(_NUMERIC_TEXT.match(value))
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 page', '2 pages', '1 query' / '3 queries' (give `many` when adding 's' is wrong)."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+# A numeric cell in parts: integer part, decimals, '%', then an optional " (share%)" in the same
+# two parts. "1,234.5" -> ("1,234", ".5", "", None, None); "12 (4.5%)" -> ("12", "", "", "4", ".5").
+_NUMBER_PARTS = re.compile(r"^(-?[\d,]*)(\.\d+)?(%?)(?: \((\d+)(\.\d+)?%\))?$")
+
+
+def _decimal_aligned(cells: list[str]) -> list[str]:
+    """A numeric column's cells padded so integer parts end, and decimal points sit, in one
+    place; a " (x.y%)" share is aligned the same way after its count. Same width for every cell."""
+    parts = [_NUMBER_PARTS.match(c) for c in cells]
+    if not all(parts):  # not one of the shapes above: plain right alignment
+        width = max(map(len, cells), default=0)
+        return [c.rjust(width) for c in cells]
+    groups = [m.groups() for m in parts if m]  # type: ignore[union-attr]
+    widths = [max((len(g[i] or "") for g in groups), default=0) for i in range(5)]
+    shared = any(g[3] is not None for g in groups)
+    out = []
+    for (whole, frac, pct, s_whole, s_frac), cell in zip(groups, cells, strict=True):
+        if not cell:
+            out.append("")
+            continue
+        text = (whole or "").rjust(widths[0]) + (frac or "").ljust(widths[1]) + (pct or "").ljust(widths[2])
+        if shared:
+            # The padding goes before the "(" so it reads "3  (1.5%)", not "3 ( 1.5%)".
+            opening = ("(" + s_whole).rjust(widths[3] + 1) if s_whole else ""
+            share = f" {opening}{(s_frac or '').ljust(widths[4])}%)" if s_whole else ""
+            text += share.ljust(widths[3] + widths[4] + 4)
+        out.append(text)
+    width = max(map(len, out), default=0)
+    return [c.ljust(width) for c in out]
+
+
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool = False) -> str:
-    """Aligned columns (numbers right-aligned); GitHub markdown when asked."""
+    """Aligned columns: numbers right-aligned on their decimal point; GitHub markdown when asked."""
     cells = [[_cell(v) for v in row] for row in rows]
     numeric = [bool(rows) and all(_numeric(row[i]) for row in rows) for i in range(len(columns))]
+    for i, num in enumerate(numeric):
+        if num:
+            for row, aligned in zip(cells, _decimal_aligned([r[i] for r in cells]), strict=True):
+                row[i] = aligned
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:

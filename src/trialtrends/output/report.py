@@ -8,6 +8,7 @@ polars, no prefect, no matplotlib.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import duckdb
 
 from trialtrends.output.sql import QueryError, connect
+
+log = logging.getLogger(__name__)
 
 REPORT_VERSION = 2
 GROUPS = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
@@ -28,6 +31,13 @@ AREA_ORDER = (
     "other non-oncology", "unknown",
 )  # fmt: skip
 SPONSOR_TYPE_ORDER = ("industry", "academic", "hospital", "government", "other")
+# trial_flags.cell_source values and cell_source_basis values ('unknown' stands for a null basis).
+CELL_SOURCE_ORDER = ("autologous", "allogeneic", "in_vivo", "unclear")
+SOURCE_BASIS_ORDER = ("stated", "product", "inferred", "unknown")
+NO_COLLABORATORS = (
+    "Sponsor role 'any' (lead sponsor or collaborator) equals 'lead' here: the data hold no "
+    "collaborator rows (the registry records list them; this source did not)."
+)
 CHICTR_CAVEAT = (
     "ClinicalTrials.gov undercounts Chinese cell therapy trials: since 2018 about half of them "
     "are registered only in the Chinese Clinical Trial Registry (ChiCTR), which is not included."
@@ -223,6 +233,8 @@ def build_report(
         )  # fmt: skip
         for row in sponsor_types:
             row["role"] = role
+        no_collaborators = role == "any" and not _has_collaborators(con)
+        cell_sources = _cell_sources(con, counted("trial_group_years"), basis, year, groups)
         products = _products(con, groups, top, counted)
         provenance = _provenance(con)
     except duckdb.Error as exc:
@@ -239,10 +251,14 @@ def build_report(
     )
     if not include_expanded_access:
         excluded.append("expanded-access and compassionate-use records (use --include-expanded-access)")
+    caveats = [CHICTR_CAVEAT]
+    if no_collaborators:
+        log.warning("--role any: %s", NO_COLLABORATORS)
+        caveats.append(NO_COLLABORATORS)
     provenance.update(
         basis=basis,
         excluded=[*excluded, "trials the classifier found testing no CAR-T/TCR-T/TIL/NK product"],
-        caveats=[CHICTR_CAVEAT],
+        caveats=caveats,
     )
     return {
         "report_version": REPORT_VERSION,
@@ -265,9 +281,52 @@ def build_report(
         "disease_areas": disease_areas,
         "targets": targets,
         "sponsor_types": sponsor_types,
+        "cell_sources": cell_sources,
         "products": products,
         "provenance": provenance,
     }
+
+
+def _has_collaborators(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any trial lists a collaborator (role 'any' counts them; without any it is 'lead')."""
+    return bool(con.execute("select count(*) from trial_sponsors where role <> 'lead'").fetchall()[0][0])
+
+
+def _cell_sources(
+    con: duckdb.DuckDBPyConnection, counted_years: str, basis: str, year: int, groups: list[str]
+) -> list[dict[str, Any]]:
+    """The year's trials per group, cell source and the basis of that source, zeros filled.
+
+    share = trials / the group's trials of the year. A warehouse built before
+    trial_flags.cell_source_basis existed reads as basis 'unknown' throughout.
+    """
+    has_basis = con.execute(
+        "select count(*) from duckdb_columns() where table_name = 'trial_flags' "
+        "and column_name = 'cell_source_basis'"
+    ).fetchall()[0][0]
+    source_basis = "coalesce(f.cell_source_basis, 'unknown')" if has_basis else "'unknown'"
+    rows = _rows(
+        con,
+        f"select g.modality, f.cell_source, {source_basis} as source_basis, "
+        f"count(distinct g.nct_id) as trials from {counted_years} g "
+        "join trial_flags f using (nct_id) "
+        "where g.basis = ? and g.year = ? and g.modality in (select unnest(?::varchar[])) group by all",
+        [basis, year, groups],
+    )
+    found = {(r["modality"], r["cell_source"], r["source_basis"]): r["trials"] for r in rows}
+    totals = {g: sum(n for (m, _, _), n in found.items() if m == g) for g in groups}
+    out = []
+    for g in groups:
+        for source in CELL_SOURCE_ORDER:
+            # unclear has no basis; a known source never has basis 'unknown' (but is kept if seen)
+            bases = ("unknown",) if source == "unclear" else SOURCE_BASIS_ORDER
+            for source_basis_ in bases:
+                trials = found.get((g, source, source_basis_), 0)
+                if source_basis_ == "unknown" and source != "unclear" and not trials:
+                    continue
+                out.append({"modality": g, "cell_source": source, "source_basis": source_basis_,
+                            "trials": trials, "share": trials / totals[g] if totals[g] else 0.0})  # fmt: skip
+    return out
 
 
 def _zero_filled_phases(

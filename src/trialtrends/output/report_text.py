@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialtrends.output.render import csv_text, json_text, text_table
+from trialtrends.output.render import csv_text, json_text, plural, text_table
 from trialtrends.output.report import is_partial, partial_label
 
 
@@ -13,8 +13,12 @@ def _pct(share: float | None) -> str:
     return "" if share is None else f"{share * 100:.1f}%"
 
 
-def _n_pct(row: dict[str, Any] | None) -> str:
+def n_pct(row: dict[str, Any] | None) -> str:
+    """'12 (4.5%)', or '0': how every table (and a chart's legend) writes a count with its share."""
     return "0" if not row or not row["trials"] else f"{row['trials']} ({_pct(row['share'])})"
+
+
+_n_pct = n_pct
 
 
 def year_label(data: dict[str, Any], year: int) -> str:
@@ -83,6 +87,7 @@ def report_tables(data: dict[str, Any]) -> list[Table]:
         (f"Top {data['top']} targets, {of_year} (multi-target trials count for each; ranked by {ranked_by})",
          ["rank", "target", *count_cols], target_rows),
         *_sponsor_type_tables(data, role),
+        *_cell_source_tables(data),
         *_product_tables(data),
     ]  # fmt: skip
 
@@ -122,6 +127,41 @@ def _sponsor_type_tables(data: dict[str, Any], role: str) -> list[Table]:
         (f"Sponsor types, {_of_year(data)} ({role})", ["sponsor type", *data["modalities"]],
          _by_group_table(data, rows, "sponsor_type")),
         (f"Sponsor types per year, {data['ranked_by']} ({role})", ["year", *items], per_year),
+    ]  # fmt: skip
+
+
+SOURCE_LABELS = {"autologous": "autologous", "allogeneic": "allogeneic", "in_vivo": "in vivo",
+                 "unclear": "unknown"}  # fmt: skip
+BASIS_LABELS = {"stated": "stated", "product": "product dictionary", "inferred": "inferred"}
+
+
+def _cell_source_tables(data: dict[str, Any]) -> list[Table]:
+    """The year's cell-source split per group, then the ranked group's split by basis."""
+    rows = data.get("cell_sources") or []
+    if not rows:
+        return []
+    groups, ranked_by = data["modalities"], data["ranked_by"]
+
+    def summed(group: str, source: str | None = None, basis: str | None = None) -> dict[str, Any]:
+        picked = [r for r in rows if r["modality"] == group and source in (None, r["cell_source"])
+                  and basis in (None, r["source_basis"])]  # fmt: skip
+        return {"trials": sum(r["trials"] for r in picked), "share": sum(r["share"] for r in picked)}
+
+    sources = _items(rows, "cell_source")
+    by_group = [[SOURCE_LABELS.get(s, s), *(n_pct(summed(g, s)) for g in groups)] for s in sources]
+    by_basis = [
+        [SOURCE_LABELS.get(s, s), *(n_pct(summed(ranked_by, s, b)) for b in BASIS_LABELS),
+         n_pct(summed(ranked_by, s))]
+        for s in sources
+    ]  # fmt: skip
+    by_basis.append(
+        ["all sources", *(n_pct(summed(ranked_by, None, b)) for b in BASIS_LABELS), n_pct(summed(ranked_by))]
+    )
+    return [
+        (f"Cell source, {_of_year(data)} (stated, from the product dictionary or inferred)",
+         ["cell source", *groups], by_group),
+        (f"Cell source by basis, {ranked_by}, {_of_year(data)} (share of the year's {ranked_by} trials)",
+         ["cell source", *BASIS_LABELS.values(), "total"], by_basis),
     ]  # fmt: skip
 
 
@@ -167,13 +207,36 @@ def _product_tables(data: dict[str, Any]) -> list[Table]:
     ]  # fmt: skip
 
 
+def settings_line(data: dict[str, Any]) -> str:
+    """Every report setting that changes a count, in one line."""
+    role = "lead sponsor" if data["role"] == "lead" else "lead sponsor or collaborator"
+    follow_up = "included" if data["include_follow_up"] else "excluded"
+    expanded = "included" if data.get("include_expanded_access") else "excluded"
+    return (
+        f"Settings: year {data['year']}, year basis {data['basis']}, groups {', '.join(data['modalities'])} "
+        f"(ranked by {data['ranked_by']}), sponsor role {data['role']} ({role}), follow-up studies "
+        f"{follow_up}, expanded-access records {expanded}, trend {data['trend_years']} years, "
+        f"top {data['top']}."
+    )
+
+
+def query_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The run's searches: name, studies found (totalCount), query term, filter."""
+    return [[q["name"], q.get("total_count"), q.get("term") or "", q.get("filter") or ""]
+            for q in data["provenance"].get("queries", [])]  # fmt: skip
+
+
+QUERY_COLUMNS = ["search", "studies found", "query term", "filter"]
+
+
 def provenance_lines(data: dict[str, Any]) -> list[str]:
     p = data["provenance"]
     lines = [
         f"Run {p.get('run_id', '?')} ({p.get('kind', '?')}), finished {p.get('finished_at', '?')}; "
         f"registry data timestamp {p.get('data_timestamp') or 'n/a'}, API version "
         f"{p.get('api_version') or 'n/a'}; classifier {p.get('classifier_version', '?')}.",
-        f"Year basis: {data['basis']}. Excluded: {'; '.join(p['excluded'])}.",
+        settings_line(data),
+        f"Excluded: {'; '.join(p['excluded'])}.",
         "Counted: trials that give patients a CAR-T, TCR-T, TIL or NK product as what they test "
         "(investigational) or as the backbone of a combination; withdrawn trials stay in "
         f"(the tables hold {p.get('withdrawn_trials', 0)} withdrawn and "
@@ -183,8 +246,19 @@ def provenance_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"{data['partial_year']['year']} is {partial_label(data)}: its counts are incomplete.")
     if p.get("source"):
         lines.append(f"Source file: {p['source']}.")
-    for q in p.get("queries", []):
-        lines.append(f"Query {q['name']}: {q['term']}" + (f" [{q['filter']}]" if q.get("filter") else ""))
+    queries = p.get("queries", [])
+    if queries:
+        lines.append(
+            f"Searches ({plural(len(queries), 'query', 'queries')}; full text in the appendix): "
+            + ", ".join(q["name"] for q in queries) + "."
+        )
+    if data.get("cell_sources"):
+        lines.append(
+            "Cell source basis: stated = the record's own wording; product dictionary = the reviewed "
+            "product list; inferred = a documented rule (an ex vivo CAR-T or TIL trial naming no donor, "
+            "allogeneic, off-the-shelf, gene-edited or in vivo product is autologous). Exclude inferred "
+            "values with trial_flags.cell_source_basis in ('stated', 'product')."
+        )
     lines += p["caveats"]
     return lines
 
@@ -214,6 +288,14 @@ def render_report(data: dict[str, Any], fmt: str) -> str:
     footer = provenance_lines(data)
     parts.append(("## Provenance\n\n" + "\n".join(f"- {line}" for line in footer)) if markdown
                  else "Provenance\n----------\n" + "\n".join(footer))  # fmt: skip
+    queries = query_rows(data)
+    if queries:
+        title = "Appendix: search queries"
+        listed = "\n\n".join(
+            f"{name} ({found if found is not None else '?'} studies): {term}" + (f" [{flt}]" if flt else "")
+            for name, found, term, flt in queries
+        )
+        parts.append((f"## {title}" if markdown else f"{title}\n{'-' * len(title)}") + "\n\n" + listed)
     return "\n\n".join(parts).rstrip() + "\n"
 
 
@@ -267,6 +349,11 @@ def _csv(data: dict[str, Any]) -> str:
     for r in data["sponsor_types"]:
         add("sponsor_type", r["modality"], r["trials"], year=r["year"], item=r["sponsor_type"],
             share=r["share"], role=r["role"])  # fmt: skip
+    for r in data.get("cell_sources", []):
+        # item: the source with its basis ("autologous (inferred)"); an unknown source has none.
+        basis = "" if r["cell_source"] == "unclear" else f" ({r['source_basis']})"
+        add("cell_source", r["modality"], r["trials"], item=SOURCE_LABELS.get(r["cell_source"]) + basis,
+            share=r["share"])  # fmt: skip
     products = data["products"]
     for section, listed in (("product_approved", products["approved"]), ("product", products["top"])):
         for p in listed:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trialtrends.output.report import partial_label
-from trialtrends.output.report_text import provenance_lines, report_title
+from trialtrends.output.report_text import QUERY_COLUMNS, provenance_lines, query_rows, report_title
 
 Sheet = tuple[str, list[str], list[list[Any]]]
 
@@ -19,6 +19,11 @@ Sheet = tuple[str, list[str], list[list[Any]]]
 def _note(data: dict[str, Any], year: Any) -> str:
     partial = data.get("partial_year")
     return partial_label(data) if partial and year == partial["year"] else ""
+
+
+def _basis(row: dict[str, Any]) -> str | None:
+    """trial_flags.cell_source_basis as stored: null (an empty cell) for an unknown source."""
+    return None if row["source_basis"] == "unknown" else row["source_basis"]
 
 
 def _ranked_sheet(
@@ -67,6 +72,9 @@ def workbook_sheets(data: dict[str, Any]) -> list[Sheet]:
         ("Sponsor types", ["modality", "year", "role", "sponsor_type", "trials", "share", "note"],
          [[r["modality"], r["year"], r["role"], r["sponsor_type"], r["trials"], r["share"],
            _note(data, r["year"])] for r in data["sponsor_types"]]),
+        ("Cell sources", ["modality", "year", "cell_source", "cell_source_basis", "trials", "share", "note"],
+         [[r["modality"], data["year"], r["cell_source"], _basis(r), r["trials"], r["share"],
+           _note(data, data["year"])] for r in data.get("cell_sources", [])]),
         ("Approved products", product_columns, product_rows(products["approved"])),
         ("Top products", product_columns, product_rows(products["top"])),
         ("Products by phase", ["modality", "highest_phase", "phase_order", "products", "approved_products"],
@@ -82,7 +90,8 @@ def workbook_sheets(data: dict[str, Any]) -> list[Sheet]:
 def _provenance_rows(data: dict[str, Any]) -> list[list[Any]]:
     p = data["provenance"]
     rows: list[list[Any]] = [["title", report_title(data)], ["report_version", data["report_version"]]]
-    for key in ("year", "basis", "ranked_by", "top", "role", "include_follow_up", "trend_years"):
+    for key in ("year", "basis", "ranked_by", "top", "role", "include_follow_up", "include_expanded_access",
+                "trend_years"):  # fmt: skip
         rows.append([key, data[key]])
     for key in ("run_id", "kind", "finished_at", "api_url", "api_version", "data_timestamp", "source",
                 "classifier_version"):  # fmt: skip
@@ -104,7 +113,11 @@ def write_workbook(data: dict[str, Any], out: Path, stem: str) -> Path:
     try:
         header = book.add_format({"bold": True, "bg_color": "#F4F4F4", "bottom": 1})
         percent = book.add_format({"num_format": "0.0%"})
-        sheets = [*workbook_sheets(data), ("Provenance", ["field", "value"], _provenance_rows(data))]
+        sheets = [
+            *workbook_sheets(data),
+            ("Provenance", ["field", "value"], _provenance_rows(data)),
+            ("Queries", QUERY_COLUMNS, query_rows(data)),  # the searches' full text, named in Provenance
+        ]
         for name, columns, rows in sheets:
             sheet = book.add_worksheet(name[:31])
             widths = [len(c) for c in columns]

@@ -14,6 +14,7 @@ from trialtrends.schemas.registry import MAX_YEAR, SPONSOR_TYPES, TABLE_MODELS, 
 MODALITIES = ("CAR-T", "CAR-NK", "NK", "TCR-T", "TIL", "CAR-NKT", "CAR-gdT", "CAR-M", "OTHER-CELL")
 MODALITY_ROLES = ("investigational", "combination", "follow_up")
 CELL_SOURCES = ("autologous", "allogeneic", "in_vivo", "unclear")
+CELL_SOURCE_BASES = ("stated", "product", "inferred")
 DISEASE_AREAS = (
     "haematological malignancy", "solid tumour", "autoimmune / immune-mediated", "infectious disease",
     "other non-oncology", "unknown",
@@ -57,6 +58,7 @@ class TrialFlags(Described):
     is_in_vivo_car: bool = pa.Field()
     is_expanded_access: bool = pa.Field()
     cell_source: str = pa.Field(isin=CELL_SOURCES)
+    cell_source_basis: Optional[str] = pa.Field(nullable=True, isin=CELL_SOURCE_BASES)
     targets: pl.List(pl.Utf8) = pa.Field()
     classifier_version: str = pa.Field()
 

@@ -46,7 +46,12 @@ FIELDS: dict[str, str] = {
     "category": "Disease category within the area (B-cell lymphoma, multiple myeloma, CNS tumours, SLE, ...).",
     "cell_source": "Where the cells come from: autologous, allogeneic (off-the-shelf, donor-derived) or "
     "in_vivo (the CAR is made in the patient). For a trial: explicit wording first, then the products "
-    "it names, else unclear. For a product: null when no public statement says.",
+    "it names, then a documented inference (cell_source_basis says which), else unclear. For a "
+    "product: null when no public statement says.",
+    "cell_source_basis": "What decided a trial's cell_source: stated (the record's own wording), product "
+    "(the product dictionary), inferred (a rule in data/modality_rules.py SOURCE_INFERENCES, e.g. an ex "
+    "vivo CAR-T with no donor, allogeneic, off-the-shelf, iPSC, gene-editing or in vivo signal is "
+    "autologous); null when cell_source is unclear. Filter to stated and product to exclude inferences.",
     "change": "added, removed or changed, against the previously published warehouse.",
     "changed_fields": "For changed trials: which of status, phase, sponsor, countries, modality changed; "
     "for removed ones in registry mode, why: 'not cell therapy' (its record changed) or 'not in "
