@@ -25,6 +25,7 @@ from trialtrends.extract.records import nct_id_of
 from trialtrends.extract.searches import QUERIES, SearchQuery, search_params
 from trialtrends.manifest import SEARCH, RunManifest, utc_now
 from trialtrends.settings import Settings
+from trialtrends.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,12 @@ def pull(
         if own_client:
             client.close()
     log.info(
-        "run %s: %d pages, %d unique studies, %d requests (%d retries), data timestamp %s",
+        "run %s: %s, %s, %s (%s), data timestamp %s",
         run.run_id,
-        manifest.pages,
-        manifest.unique_studies,
-        manifest.requests,
-        manifest.retries,
+        plural(manifest.pages, "page"),
+        plural(manifest.unique_studies or 0, "unique study", "unique studies"),
+        plural(manifest.requests or 0, "request"),
+        plural(manifest.retries or 0, "retry", "retries"),
         manifest.data_timestamp,
     )
     return PullResult(run=run, manifest=manifest)
@@ -235,10 +236,10 @@ def _pull_query(
                 entry["total_count"],
             )
     log.info(
-        "query %s: %d pages, %d rows, %d unique, totalCount %s",
+        "query %s: %s, %s, %d unique, totalCount %s",
         query.name,
-        entry["pages"],
-        entry["rows"],
+        plural(entry["pages"], "page"),
+        plural(entry["rows"], "row"),
         entry["unique"],
         entry["total_count"],
     )

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from trialtrends.words import plural  # noqa: F401 - the report's modules import it from here
+
 
 def _cell(value: Any) -> str:
     if value is None:
@@ -96,11 +98,6 @@ def _numeric(value: Any) -> bool:
     if isinstance(value, int | float | Decimal):
         return True
     return isinstance(value, str) and bool(_NUMERIC_TEXT.match(value))
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 page', '2 pages', '1 query' / '3 queries' (give `many` when adding 's' is wrong)."""
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
 
 
 # A numeric cell in parts: integer part, decimals, '%', then an optional " (share%)" in the same

@@ -27,6 +27,7 @@ from trialtrends.transform.diseases import classify_diseases
 from trialtrends.transform.flatten import Rows, flatten_studies
 from trialtrends.transform.normalize import build_tables
 from trialtrends.validate.quarantine import validate_classified, validate_tables
+from trialtrends.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def _frames_isolating(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[
         lambda ids: _frames(_rows_of(rows, set(ids)), run_id, cell_therapy_only),
         error,
     )
-    log.warning("quarantined %d studies whose processing failed", len(failed))
+    log.warning("quarantined %s whose processing failed", plural(len(failed), "study", "studies"))
     poisoned = [(nct_id, run_id, str(why), "null") for nct_id, why in failed]
     parts.append(_frames(Rows(rejected=[*rows.rejected, *poisoned]), run_id, cell_therapy_only))
     return {name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]}

@@ -18,6 +18,7 @@ import polars as pl
 from trialtrends.errors import TrialtrendsError
 from trialtrends.schemas import CLASSIFIER_MODELS, TABLE_MODELS, RejectedStudies, polars_schema
 from trialtrends.transform.normalize import Tables
+from trialtrends.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def validate_tables(tables: Tables, run_id: str, payloads: PayloadLookup | None 
             reasons[nct_id].extend(problems)
     bad = set(reasons)
     if bad:
-        log.warning("quarantining %d studies that failed validation", len(bad))
+        log.warning("quarantining %s that failed validation", plural(len(bad), "study", "studies"))
         raw = payloads(bad) if payloads else {}
         quarantined = pl.DataFrame(
             [
