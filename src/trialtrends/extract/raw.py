@@ -11,10 +11,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,10 +174,22 @@ class StudySelection:
 
 
 def _last_update(study: Any) -> str:
+    """The copy's lastUpdatePostDate when it is a real date (yyyy-MM-dd or yyyy-MM), else "":
+    a copy whose date is malformed ("9999-99-99", a number) never passes for the newest."""
     try:
-        return str(study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"])
-    except (KeyError, TypeError):
+        value = study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
+    except (KeyError, TypeError, IndexError):
         return ""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return ""
+    try:
+        date.fromisoformat(value if len(value) == 10 else value + "-01")
+    except ValueError:
+        return ""
+    return value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?")
 
 
 def select_studies(run: RawRun) -> StudySelection:
