@@ -127,7 +127,9 @@ def test_a_week_of_deltas_equals_a_fresh_baseline(tmp_path):
 
         # Day 3: a CAR-T trial's change makes it not cell therapy (it leaves the trial tables).
         left = other("NCT91000003", title="Ibrutinib in Lymphoma")
-        left["protocolSection"]["armsInterventionsModule"]["interventions"] = [{"type": "DRUG", "name": "Ibrutinib"}]
+        left["protocolSection"]["armsInterventionsModule"]["interventions"] = [
+            {"type": "DRUG", "name": "Ibrutinib"}
+        ]
         fake.advance_day("2026-12-03", changed=[left])
         night()
 
@@ -178,7 +180,9 @@ def test_a_week_of_deltas_equals_a_fresh_baseline(tmp_path):
             removed = con.execute(
                 "select changed_fields from trial_changes where nct_id = 'NCT91000005' and change = 'removed'"
             ).fetchall()
-            modes = [r[0] for r in con.execute("select mode from runs where published order by run_id").fetchall()]
+            modes = [
+                r[0] for r in con.execute("select mode from runs where published order by run_id").fetchall()
+            ]
         assert removed == [(["not in registry"],)]
         assert modes == ["baseline", *["delta"] * 6, "baseline"]
 
@@ -242,3 +246,37 @@ def test_a_delta_that_changes_most_of_the_index_is_refused(tmp_path):
         fake.advance_day("2026-12-01", changed=changed)
         with pytest.raises(Exception, match="delta_share"):
             refresh(settings)
+
+
+@pytest.mark.shared
+def test_on_the_shared_corpus_registry_mode_publishes_every_trial_the_classifier_finds(
+    corpus_server, corpus_warehouse, corpus_studies, tmp_path
+):
+    """The corpus and the records served as the registry: a registry baseline publishes exactly
+    the trials that classifying every study finds, which the searches (corpus_warehouse, the
+    search path) fall short of."""
+    import polars as pl
+
+    from trialtrends.transform.classify import classify
+    from trialtrends.transform.study_text import text_frame, text_row
+
+    settings = test_settings(tmp_path, corpus_server.url, mode="registry")
+    ctx = refresh(settings)
+    assert ctx.manifest.mode == "baseline" and ctx.manifest.index_rows == len(corpus_studies)
+    flags = classify(text_frame([text_row(s) for s in corpus_studies])).flags
+    everything = set(flags.filter(pl.col("is_cell_therapy"))["nct_id"])
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        registry = {
+            r[0] for r in con.execute("select nct_id from trial_flags where is_cell_therapy").fetchall()
+        }
+        rejected = {r[0] for r in con.execute("select nct_id from rejected_studies").fetchall()}
+    with duckdb.connect(str(corpus_warehouse.warehouse_path), read_only=True) as con:
+        search = {
+            r[0] for r in con.execute("select nct_id from trial_flags where is_cell_therapy").fetchall()
+        }
+    assert registry == everything - rejected
+    assert search < registry  # the searches miss trials the registry path keeps
+    print(
+        f"\ncell-therapy trials published: registry mode {len(registry)}, search mode {len(search)}, "
+        f"classifying every study {len(everything)} ({len(rejected)} quarantined)"
+    )
