@@ -229,3 +229,38 @@ def test_a_full_disk_while_landing_names_the_path_and_marks_the_run_failed(tmp_p
         assert list_runs(settings.raw_dir)[0].manifest().status == FAILED
     finally:
         subprocess.run(["umount", "-l", str(data)], capture_output=True)
+
+
+@pytest.mark.prefect_server
+def test_sigterm_of_a_local_flow_run_stops_its_temporary_prefect_server(tmp_path):
+    """`python flows/nightly.py` without a Prefect server starts a temporary one; SIGTERM ends the
+    run as failed and the server goes with it (nothing left listening)."""
+    repo = Path(__file__).resolve().parents[1]
+    with FakeCtgov(STUDIES) as fake:
+        fake.inject("slow", times=1000, path="/studies", seconds=2.0)
+        settings = test_settings(tmp_path, fake.url)
+        marker = uuid.uuid4().hex
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        env.update(
+            TRIALTRENDS_DATA_DIR=str(settings.data_dir), TRIALTRENDS_API_URL=fake.url, TRIALTRENDS_MAX_RPS="0",
+            TRIALTRENDS_MODE="search", TRIALTRENDS_TEST_MARKER=marker, PREFECT_HOME=str(tmp_path / "prefect"),
+        )  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, str(repo / "flows" / "nightly.py")], env=env, cwd=repo,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            # The run has started once its raw folder exists (the server is up by then).
+            assert wait_for(lambda: bool(list_runs(settings.raw_dir)), timeout=180), "the flow never started"
+            assert len(marked_processes(marker)) >= 2, "no temporary server process"
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode != 0
+        assert wait_for(lambda: not marked_processes(marker), timeout=30), (
+            "the temporary server outlived the flow"
+        )
+    (run,) = list_runs(settings.raw_dir)
+    assert run.manifest().status == FAILED and "Terminated" in (run.manifest().error or ""), output[-2000:]

@@ -14,6 +14,7 @@ import errno
 import json
 import os
 import secrets
+import signal
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,17 @@ def atomic_write(path: Path, data: bytes) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_full(path, len(data)) from exc
         raise
+
+
+def _reason(exc: BaseException) -> str:
+    """A failure that carries no message, in words: a signal (Prefect's task engine turns SIGTERM
+    into an exception with a `signal` attribute), Ctrl-C, else the exception's name."""
+    number = getattr(exc, "signal", None)
+    if number is not None:
+        return "Terminated." if number == signal.SIGTERM else f"Stopped by signal {int(number)}."
+    if isinstance(exc, KeyboardInterrupt):
+        return "Interrupted."
+    return type(exc).__name__
 
 
 @dataclass
@@ -166,7 +178,7 @@ class RunManifest:
         self.status = FAILED
         self.published = False
         self.finished_at = utc_now()
-        self.error = (exc if isinstance(exc, str) else str(exc)) or type(exc).__name__
+        self.error = exc if isinstance(exc, str) else (str(exc) or _reason(exc))
 
     def runs_row(self) -> dict[str, Any]:
         """This run as a row of the warehouse's `runs` table."""
