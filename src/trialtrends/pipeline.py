@@ -32,10 +32,6 @@ from trialtrends.validate import gates
 log = logging.getLogger(__name__)
 
 
-# The data-quality gate tolerates this many distinct unmapped country strings.
-MAX_UNMAPPED_COUNTRIES = 0
-
-
 class RefreshError(TrialtrendsError):
     """A refresh that failed; the message is one sentence for the user."""
 
@@ -260,7 +256,8 @@ def check_gates(settings: Settings, run: RawRun, processed: Processed) -> list[g
             processed.rejected_share,
             settings.max_rejected_share,
             processed.quality["unmapped_countries"],
-            MAX_UNMAPPED_COUNTRIES,
+            gates.unmapped_country_share(processed.builder.query, processed.trials),
+            settings.max_unmapped_country_share,
         )
     )
     if manifest.kind == "api":
