@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialtrends.output.render import csv_text, json_text, text_table
+from trialtrends.output.render import csv_text, json_text, printable, text_table
 from trialtrends.output.report import is_partial, partial_label
 
 
@@ -214,7 +214,8 @@ def render_report(data: dict[str, Any], fmt: str) -> str:
     footer = provenance_lines(data)
     parts.append(("## Provenance\n\n" + "\n".join(f"- {line}" for line in footer)) if markdown
                  else "Provenance\n----------\n" + "\n".join(footer))  # fmt: skip
-    return "\n\n".join(parts).rstrip() + "\n"
+    # Table cells are escaped already; titles and provenance carry registry text too.
+    return printable("\n\n".join(parts).rstrip() + "\n")
 
 
 CSV_COLUMNS = (
