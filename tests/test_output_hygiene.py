@@ -177,6 +177,12 @@ def test_error_lines_are_short_single_and_printable(message, longest):
     assert len(line) <= longest and "\n" not in line and ESC not in line
     if len(" ".join(message.split())) > len(line):
         assert "…" in line
+    assert line.endswith(" ".join(message.split())[-12:])  # the end (a hint) is kept
+
+
+def test_capped_error_keeps_its_hint():
+    line = one_line("x " * 1000 + "; check the network, or use --api-url for a mirror.")
+    assert len(line) == MAX_ERROR_CHARS and line.endswith("use --api-url for a mirror.")
 
 
 def test_cli_error_line_is_capped(tmp_path, monkeypatch):

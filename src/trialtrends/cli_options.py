@@ -113,11 +113,17 @@ def _short_url(match: re.Match[str]) -> str:
     return url if len(url) <= MAX_URL_CHARS else url[: MAX_URL_CHARS - 1] + "…"
 
 
+# A capped line keeps its end: that is where the hint (what to try) is.
+_KEEP_END = 160
+
+
 def one_line(message: str) -> str:
     """Errors print as one `Error: ...` line: DuckDB's multi-line messages are joined, control
-    characters shown as escapes, long URLs shortened and the whole line capped."""
+    characters shown as escapes, long URLs shortened and the whole line capped (in the middle)."""
     text = _URL.sub(_short_url, printable(" ".join(message.split()), one_line=True))
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    return text[: MAX_ERROR_CHARS - _KEEP_END - 1] + "…" + text[-_KEEP_END:]
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
