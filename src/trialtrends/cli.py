@@ -206,6 +206,7 @@ def runs(data_dir: Path | None, limit: int) -> None:
     "--max-rows",
     type=click.IntRange(min=1),
     default=None,
+    metavar="N",
     help=f"Table format: show at most this many rows (default {SQL_TABLE_ROWS}); csv and json "
     "stream every row.",
 )
