@@ -19,7 +19,7 @@ or makes equal strings compare unequal. Every free-text value therefore gets, in
    passes for the whole text; lists (conditions, keywords, other names) are also capped in length.
 
 Steps 2-6 are vectorised Polars expressions. What was cleaned and capped is counted per
-`table.column` in a `HygieneCounts`, which the run adds to its data-quality summary.
+`table.column` in a `HygieneCounts` (`Tables.hygiene`), for the run's data-quality summary.
 """
 
 from __future__ import annotations
