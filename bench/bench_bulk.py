@@ -33,8 +33,8 @@ import make_bulk
 import make_registry
 from _shared import REPO, corpus_and_records
 
-from trialtrends.pipeline.bulk import PART_BYTES, PART_ENTRIES
 from trialtrends.extract.bulk import parts, read_part
+from trialtrends.pipeline.bulk import PART_BYTES, PART_ENTRIES
 
 
 def _tree_rss_kb(pid: int) -> int:

@@ -108,12 +108,15 @@ def test_unknown_source_kind_is_a_clear_error(tmp_path):
 
 def test_study_failing_validation_is_quarantined_with_its_payload(tmp_path):
     settings = test_settings(tmp_path, "http://127.0.0.1:9", max_rejected_share=0.5)
-    huge = study("NCT90000007", title="CD19 CAR-T " * 10_000)  # a ~110 kB title
+    # A site latitude out of range passes flattening and fails validation (a huge title used to,
+    # before text hygiene capped titles at normalisation).
+    huge = study("NCT90000007", title="CD19 CAR-T cells")
+    huge["protocolSection"]["contactsLocationsModule"]["locations"][0]["geoPoint"] = {"lat": 999.0, "lon": 0.0}
     refresh(settings, source=write_zip(tmp_path / "s.zip", [*RECORDS, huge]))
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         (reason, payload), = con.execute(
             "select reason, payload from rejected_studies where nct_id = 'NCT90000007'").fetchall()  # fmt: skip
-    assert "brief_title" in reason
+    assert "latitude" in reason
     assert json.loads(payload)["protocolSection"]["identificationModule"]["nctId"] == "NCT90000007"
     assert count(settings, "select count(*) from trials") == 2
 

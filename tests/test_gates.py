@@ -36,9 +36,11 @@ def test_schema_drift_finds_missing_fields():
 
 
 def test_data_quality_and_classifier_sanity():
-    assert gates.data_quality(0.0, 0.02, [], 0).passed
-    assert not gates.data_quality(0.05, 0.02, [], 0).passed
-    assert not gates.data_quality(0.0, 0.02, ["Atlantis"], 0).passed
+    assert gates.data_quality(0.0, 0.02, [], 0.0, 0.01).passed
+    assert not gates.data_quality(0.05, 0.02, [], 0.0, 0.01).passed
+    assert not gates.data_quality(0.0, 0.02, ["Atlantis"], 0.02, 0.01).passed
+    # An unmapped country is its own record's problem: a share under the limit publishes.
+    assert gates.data_quality(0.0, 0.02, ["Atlantis"], 0.005, 0.01).passed
     assert gates.classifier_sanity(100, 90, 0.5).passed
     assert not gates.classifier_sanity(100, 10, 0.5).passed
     assert not gates.classifier_sanity(0, 0, 0.5).passed

@@ -32,6 +32,7 @@ from trialtrends.cli_options import (  # noqa: F401 - EXIT_* and with_hint are p
     with_hint,
 )
 from trialtrends.errors import TrialtrendsError, raise_on_sigterm
+from trialtrends.output.render import printable
 from trialtrends.settings import Settings
 from trialtrends.terminal import RefreshProgress, stderr_console, stderr_is_terminal
 
@@ -39,6 +40,8 @@ from trialtrends.terminal import RefreshProgress, stderr_console, stderr_is_term
 # so `--help` and option parsing import no duckdb.
 MODALITIES = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
 BASES = ("first_posted", "first_submitted", "start")
+# Rows `sql` shows as a table unless --max-rows says otherwise (csv and json stream them all).
+SQL_TABLE_ROWS = 1000
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -195,7 +198,7 @@ def runs(data_dir: Path | None, limit: int) -> None:
             m = run.manifest()
         except (TrialtrendsError, OSError, ValueError, TypeError) as exc:
             # One damaged manifest (a disk error, a hand edit) must not hide the other runs.
-            click.echo(f"{run.run_id}  unreadable   {one_line(str(exc))}")
+            click.echo(f"{printable(run.run_id)}  unreadable   {one_line(str(exc))}")
             continue
         failed = m.failed_gates()
         line = (
@@ -209,7 +212,7 @@ def runs(data_dir: Path | None, limit: int) -> None:
             line += f"\n    error: {m.error}"
         elif failed:
             line += f"  failed gates: {', '.join(failed)}"
-        click.echo(line)
+        click.echo(printable(line))  # an error or gate detail may quote registry text
 
 
 @main.command()
@@ -222,21 +225,44 @@ def runs(data_dir: Path | None, limit: int) -> None:
 )
 @data_dir_option
 @click.option("--format", "fmt", type=choice("table", "csv", "json"), default="table", show_default=True)
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Stop the query after this long (0 = no limit). Env: TRIALTRENDS_SQL_TIMEOUT; default 300.",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help=f"Table format: show at most this many rows (default {SQL_TABLE_ROWS}); csv and json "
+    "stream every row.",
+)
 @verbosity_options
 @friendly_errors
-def sql(query: str | None, file: Path | None, data_dir: Path | None, fmt: str) -> None:
+def sql(
+    query: str | None, file: Path | None, data_dir: Path | None, fmt: str, timeout: float | None,
+    max_rows: int | None,
+) -> None:  # fmt: skip
     """Run one read-only SQL query (SELECT or EXPLAIN) on the warehouse.
 
     QUERY is the SQL text, or `-` to read it from stdin.
     """
-    settings = load_settings(data_dir=data_dir)
+    if max_rows is not None and fmt != "table":
+        raise UserError("--max-rows applies to --format table; csv and json stream every row.", EXIT_USAGE)
+    settings = load_settings(data_dir=data_dir, sql_timeout=timeout)
     text = read_query(query, file)
     check_data_dir(settings, write=False)
-    from trialtrends.output.render import render_rows
-    from trialtrends.output.sql import run_query
+    from trialtrends.output.render import write_rows
+    from trialtrends.output.sql import stream_query
 
-    columns, rows = run_query(settings.warehouse_path, text)
-    click.echo(render_rows(columns, rows, fmt), nl=False)
+    with stream_query(settings.warehouse_path, text, timeout=settings.sql_timeout) as result:
+        limit = max_rows or SQL_TABLE_ROWS
+        hidden = write_rows(result.columns, result.batches, fmt, lambda t: click.echo(t, nl=False), limit)
+    if hidden:
+        click.echo(f"({hidden} more rows not shown: raise --max-rows, or use --format csv.)", err=True)
 
 
 @main.command()

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from trialtrends.errors import Terminated, TrialtrendsError
+from trialtrends.output.render import printable
 from trialtrends.settings import Settings
 from trialtrends.terminal import configure_logging, stderr_is_terminal
 
@@ -101,9 +102,29 @@ def with_hint(exc: TrialtrendsError) -> str:
     return message
 
 
+# An `Error:` line stays readable: a URL longer than this is shortened, the line capped.
+MAX_URL_CHARS = 80
+MAX_ERROR_CHARS = 400
+# A URL up to (not including) the sentence's own punctuation after it.
+_URL = re.compile(r"https?://\S*[^\s.,;:)\]'\"]")
+
+
+def _short_url(match: re.Match[str]) -> str:
+    url = match.group()
+    return url if len(url) <= MAX_URL_CHARS else url[: MAX_URL_CHARS - 1] + "…"
+
+
+# A capped line keeps its end: that is where the hint (what to try) is.
+_KEEP_END = 160
+
+
 def one_line(message: str) -> str:
-    """Errors print as one `Error: ...` line: DuckDB's multi-line messages are joined."""
-    return " ".join(message.split())
+    """Errors print as one `Error: ...` line: DuckDB's multi-line messages are joined, control
+    characters shown as escapes, long URLs shortened and the whole line capped (in the middle)."""
+    text = _URL.sub(_short_url, printable(" ".join(message.split()), one_line=True))
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    return text[: MAX_ERROR_CHARS - _KEEP_END - 1] + "…" + text[-_KEEP_END:]
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -164,6 +185,7 @@ def wait_lock_option(func: Callable[..., Any]) -> Callable[..., Any]:
 # Which option set a setting, so a bad value is reported under the name the user typed.
 OPTION_LABELS = {
     "api_url": "--api-url", "max_rps": "--max-rps", "lock_wait": "--wait-lock", "data_dir": "--data-dir",
+    "sql_timeout": "--timeout",
 }  # fmt: skip
 
 

@@ -67,6 +67,8 @@ RULES: dict[str, Rule] = {
     "max_rejected_share": Rule("TRIALTRENDS_MAX_REJECTED_SHARE", float, 0, 1, unit="a share"),
     "max_count_drop": Rule("TRIALTRENDS_MAX_COUNT_DROP", float, 0, 1, unit="a share"),
     "max_unclassified_share": Rule("TRIALTRENDS_MAX_UNCLASSIFIED_SHARE", float, 0, 1, unit="a share"),
+    "max_unmapped_country_share": Rule("TRIALTRENDS_MAX_UNMAPPED_COUNTRY_SHARE", float, 0, 1, unit="a share"),
+    "sql_timeout": Rule("TRIALTRENDS_SQL_TIMEOUT", float, 0, unit="seconds, 0 = no limit"),
     "workers": Rule("TRIALTRENDS_WORKERS", int, 1, unit="worker processes"),
     "lock_wait": Rule("TRIALTRENDS_LOCK_WAIT", float, 0, unit="seconds to wait for the data-folder lock"),
     "full_every_days": Rule(
@@ -115,6 +117,12 @@ class Settings:
     # The searches over-collect on purpose (NK cells as a biomarker, CAR-T as background), so
     # a healthy night leaves many trials unclassified; a broken rule file leaves nearly all.
     max_unclassified_share: float = 0.85
+    # Share of trials that may have a country string no alias maps (shown as ZZ with its raw
+    # text). Every registry spelling maps today, so a few odd records pass but a renamed country
+    # (many trials at once) stops the night until country_aliases.csv learns it.
+    max_unmapped_country_share: float = 0.01
+    # Seconds `trialtrends sql` lets one query run (fetching included) before interrupting it.
+    sql_timeout: float = 300.0
     # Worker processes for large bulk inputs (the API path's few thousand studies need none).
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     # Skip bulk records whose bytes cannot be cell therapy without parsing them (off = parse all).

@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from trialtrends.output.render import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
@@ -86,6 +88,14 @@ class ConsoleLogHandler(logging.Handler):
             self.handleError(record)
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines with control characters shown as escapes: a message quoting registry text
+    (an unmapped country, a rejected title) must not recolour or retitle the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
 def configure_logging(level: int) -> None:
     """Route the root logger to stderr at `level` (replacing a handler set here before)."""
     root = logging.getLogger()
@@ -93,7 +103,7 @@ def configure_logging(level: int) -> None:
         root.removeHandler(handler)
     handler: logging.Handler
     handler = ConsoleLogHandler(stderr_console()) if stderr_is_terminal() else _CurrentStderr()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt=LOG_DATEFMT))
+    handler.setFormatter(PrintableFormatter(LOG_FORMAT, datefmt=LOG_DATEFMT))
     # The level on the handler too: a logger given its own level elsewhere (flows/nightly.py sets
     # "trialtrends" to INFO) must not print INFO lines past -q.
     handler.setLevel(level)

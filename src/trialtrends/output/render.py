@@ -1,4 +1,9 @@
-"""Plain-text rendering of result rows: aligned table, markdown, CSV, JSON (stdlib only)."""
+"""Plain-text rendering of result rows: aligned table, markdown, CSV, JSON (stdlib only).
+
+Whatever a query returns is shown, never obeyed: `printable` makes control characters visible
+before text reaches a terminal (every text renderer and the log handler use it), and CSV cells
+that a spreadsheet would run as a formula are neutralised the way OWASP recommends.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,35 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from trialtrends.words import plural  # noqa: F401 - the report's modules import it from here
+
+# What a terminal would obey instead of print: C0 controls (ESC starts colour, cursor and title
+# sequences), DEL, C1 controls (U+009B is an 8-bit CSI), the bidi overrides and isolates (they
+# reorder the text after them) and lone surrogates (an encoder raises on them).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNPRINTABLE_IN_LINE = re.compile("[\t\n]|" + _UNPRINTABLE.pattern)
+
+
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`, `\\u202e`), so a
+    terminal prints it instead of obeying it; tabs and newlines stay unless `one_line`."""
+    return (_UNPRINTABLE_IN_LINE if one_line else _UNPRINTABLE).sub(_escape, text)
 
 
 def _cell(value: Any) -> str:
@@ -24,7 +52,7 @@ def _cell(value: Any) -> str:
         return f"{value:.4g}" if abs(value) < 1 else f"{value:,.1f}"
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value)
-    return str(value)
+    return printable(str(value), one_line=True)
 
 
 def iso_duration(value: timedelta) -> str:
@@ -81,9 +109,18 @@ def json_default(value: Any) -> Any:
     return jsonable(value)
 
 
-def json_text(value: Any) -> str:
-    """Strictly valid JSON text of `value` (never NaN or Infinity), indented, with a newline."""
-    return json.dumps(jsonable(value), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """Strictly valid JSON text of `value` (never NaN or Infinity), indented, with a newline.
+
+    json escapes C0 controls itself; DEL, C1, bidi controls and lone surrogates get \\u escapes
+    too, so the text is safe on a terminal and still the same JSON.
+    """
+    text = json.dumps(jsonable(value), indent=indent, allow_nan=False, ensure_ascii=False)
+    return _UNPRINTABLE.sub(_json_escape, text) + "\n"
 
 
 # Counts, shares and "n (x%)" cells are right-aligned; blank cells don't decide.
@@ -133,6 +170,7 @@ def _decimal_aligned(cells: list[str]) -> list[str]:
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool = False) -> str:
     """Aligned columns: numbers right-aligned on their decimal point; GitHub markdown when asked."""
+    columns = [printable(c, one_line=True) for c in columns]
     cells = [[_cell(v) for v in row] for row in rows]
     numeric = [bool(rows) and all(_numeric(row[i]) for row in rows) for i in range(len(columns))]
     for i, num in enumerate(numeric):
@@ -157,14 +195,38 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], markdown: 
     return "\n".join([line(columns), rule, *(line(r) for r in cells)]) + "\n"
 
 
-def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+# OWASP "CSV Injection": a cell starting with = + - @ (or tab / carriage return, which some
+# spreadsheets skip before looking) is run as a formula (=HYPERLINK(...) leaks data on a click).
+_FORMULA_START = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?%?$")
+
+
+def neutralise_formula(text: str) -> str:
+    """A spreadsheet cell's text that cannot run as a formula: a leading single quote when it
+    starts like one (OWASP), except a signed number such as `-5` or `+1.5e3`, left as it is."""
+    if text and text[0] in _FORMULA_START and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ";".join(map(str, value))
+    if isinstance(value, str):
+        return neutralise_formula(printable(value))
+    return value
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, header: bool = True) -> str:
+    """CSV rows (with a header line unless told not to); cells neutralised for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    if header:
+        writer.writerow([_csv_cell(c) for c in columns])
     for row in rows:
-        writer.writerow(
-            ["" if v is None else (";".join(map(str, v)) if isinstance(v, list) else v) for v in row]
-        )
+        writer.writerow([_csv_cell(v) for v in row])
     return buffer.getvalue()
 
 
@@ -178,6 +240,45 @@ def _unique_keys(columns: Sequence[str]) -> list[str]:
             key = f"{name}_{n}"
         keys.append(key)
     return keys
+
+
+def write_rows(
+    columns: Sequence[str],
+    batches: Iterable[Sequence[Sequence[Any]]],
+    fmt: str,
+    write: Callable[[str], object],
+    max_rows: int | None = None,
+) -> int:
+    """Write rows batch by batch in the requested format; return how many were not shown.
+
+    csv and json are written as the batches come (memory stays flat whatever the row count); a
+    table needs every shown row for its column widths, so it keeps at most `max_rows` and only
+    counts the rest.
+    """
+    if fmt == "csv":
+        write(csv_text(columns, []))
+        for batch in batches:
+            write(csv_text(columns, batch, header=False))
+        return 0
+    if fmt == "json":
+        keys = _unique_keys(columns)
+        first = True
+        for batch in batches:
+            for row in batch:
+                # Each object as json_text indents it inside a list: two more spaces per line.
+                text = json_text(dict(zip(keys, row, strict=True))).rstrip("\n").replace("\n", "\n  ")
+                write(("[\n  " if first else ",\n  ") + text)
+                first = False
+        write("[]\n" if first else "\n]\n")
+        return 0
+    shown: list[Sequence[Any]] = []
+    hidden = 0
+    for batch in batches:
+        room = len(batch) if max_rows is None else max(max_rows - len(shown), 0)
+        shown.extend(batch[:room])
+        hidden += len(batch) - min(room, len(batch))
+    write(text_table(columns, shown, markdown=fmt == "markdown"))
+    return hidden
 
 
 def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:

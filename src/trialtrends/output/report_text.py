@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trialtrends.output.render import csv_text, json_text, plural, text_table
+from trialtrends.output.render import csv_text, json_text, plural, printable, text_table
 from trialtrends.output.report import is_partial, partial_label
 
 
@@ -296,7 +296,8 @@ def render_report(data: dict[str, Any], fmt: str) -> str:
             for name, found, term, flt in queries
         )
         parts.append((f"## {title}" if markdown else f"{title}\n{'-' * len(title)}") + "\n\n" + listed)
-    return "\n\n".join(parts).rstrip() + "\n"
+    # Table cells are escaped already; titles and provenance carry registry text too.
+    return printable("\n\n".join(parts).rstrip() + "\n")
 
 
 CSV_COLUMNS = (

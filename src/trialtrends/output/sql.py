@@ -8,11 +8,19 @@ statement (SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, PIVOT) 
 one, checking the statement inside an EXPLAIN too (`EXPLAIN ANALYZE <stmt>` runs `<stmt>`).
 An analyst who wants to join their own files uses DuckDB directly on the warehouse.
 
+Bounded too: `stream_query` hands rows out in batches (DuckDB produces them as they are fetched,
+so a 20-million-row result never sits in Python at once) and interrupts the query when its time
+limit passes, fetching included.
+
 Imports only duckdb: this is the fast path.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,25 +139,95 @@ def check_read_only(con: duckdb.DuckDBPyConnection, query: str, _depth: int = 0)
     raise _refused(kind.name)
 
 
-def run_query(
-    warehouse_path: Path, query: str, params: list[Any] | None = None
-) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of one read-only query."""
+# Rows per fetch: big enough that Python's per-call cost vanishes, small enough to stay flat.
+BATCH_ROWS = 10_000
+
+
+def _timed_out(timeout: float) -> QueryError:
+    return QueryError(
+        f"The query was stopped after {timeout:g} seconds (--timeout, TRIALTRENDS_SQL_TIMEOUT): "
+        "narrow it, or give it longer."
+    )
+
+
+def _failed(exc: duckdb.Error, timeout: float) -> QueryError:
+    if isinstance(exc, duckdb.InterruptException):
+        return _timed_out(timeout)
+    if isinstance(exc, duckdb.PermissionException):
+        return QueryError(
+            "Refused: `trialtrends sql` reads only the warehouse (no files, no ATTACH, no settings); "
+            "use DuckDB directly to query your own files."
+        )
+    return QueryError(f"The query failed: {str(exc).splitlines()[0]}")
+
+
+@dataclass
+class RowStream:
+    """A running query: its column names and its rows, batch by batch (read once)."""
+
+    columns: list[str]
+    batches: Iterator[list[tuple]]
+
+
+@contextmanager
+def stream_query(
+    warehouse_path: Path,
+    query: str,
+    params: list[Any] | None = None,
+    *,
+    timeout: float = 0.0,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[RowStream]:
+    """One read-only query whose rows are fetched in batches while the caller writes them.
+
+    With `timeout` > 0 a timer interrupts DuckDB (`interrupt()` is DuckDB's thread-safe way to
+    stop a running query) once that many seconds have passed since the query started; whatever
+    is running then, the query or a fetch, ends in one QueryError sentence.
+    """
     if not query.strip():
         raise QueryError("The query is empty.")
     con = connect(warehouse_path)
+    timer: threading.Timer | None = None
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()  # also seen between fetches, should the interrupt land while DuckDB is idle
+        con.interrupt()
+
     try:
         check_read_only(con, query)
+        if timeout > 0:
+            timer = threading.Timer(timeout, stop)
+            timer.daemon = True
+            timer.start()
         try:
             cursor = con.execute(query, params or [])
-        except duckdb.PermissionException as exc:
-            raise QueryError(
-                "Refused: `trialtrends sql` reads only the warehouse (no files, no ATTACH, no settings); "
-                "use DuckDB directly to query your own files."
-            ) from exc
         except duckdb.Error as exc:
-            raise QueryError(f"The query failed: {str(exc).splitlines()[0]}") from exc
-        columns = [d[0] for d in cursor.description or []]
-        return columns, cursor.fetchall()
+            raise _failed(exc, timeout) from exc
+
+        def batches() -> Iterator[list[tuple]]:
+            while True:
+                if fired.is_set():
+                    raise _timed_out(timeout)
+                try:
+                    rows = cursor.fetchmany(batch_rows)
+                except duckdb.Error as exc:
+                    raise _failed(exc, timeout) from exc
+                if not rows:
+                    return
+                yield rows
+
+        yield RowStream([d[0] for d in cursor.description or []], batches())
     finally:
+        if timer is not None:
+            timer.cancel()
         con.close()
+
+
+def run_query(
+    warehouse_path: Path, query: str, params: list[Any] | None = None
+) -> tuple[list[str], list[tuple]]:
+    """Column names and all rows of one small read-only query (the report's own queries; the
+    `sql` command streams with `stream_query`)."""
+    with stream_query(warehouse_path, query, params) as stream:
+        return stream.columns, [row for batch in stream.batches for row in batch]

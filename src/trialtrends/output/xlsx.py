@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trialtrends.output.render import neutralise_formula
 from trialtrends.output.report import partial_label
 from trialtrends.output.report_text import QUERY_COLUMNS, provenance_lines, query_rows, report_title
 
@@ -133,7 +134,9 @@ def write_workbook(data: dict[str, Any], out: Path, stem: str) -> Path:
                         share = columns[col] == "share"
                         sheet.write_number(r, col, value, percent if share else None)
                     else:
-                        sheet.write_string(r, col, str(value))
+                        # A string cell is never evaluated by XlsxWriter, but it is once a user
+                        # edits it or saves the sheet as CSV: neutralised as in CSV output.
+                        sheet.write_string(r, col, neutralise_formula(str(value)))
                     widths[col] = max(
                         widths[col], len(f"{value:.1%}" if columns[col] == "share" else str(value))
                     )

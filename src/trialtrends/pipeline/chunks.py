@@ -26,6 +26,7 @@ from trialtrends.transform.classify import classify
 from trialtrends.transform.diseases import classify_diseases
 from trialtrends.transform.flatten import Rows, flatten_studies
 from trialtrends.transform.normalize import build_tables
+from trialtrends.transform.text_hygiene import HygieneCounts
 from trialtrends.validate.quarantine import validate_classified, validate_tables
 from trialtrends.words import plural
 
@@ -61,6 +62,8 @@ class Chunk:
     validated: int | None = None
     #: Studies whose staged rows this chunk replaces (a later, newer copy in a bulk source).
     replaces: set[str] = field(default_factory=set)
+    #: What text hygiene cleaned and capped in this chunk (the quality summary adds them up).
+    hygiene: HygieneCounts = field(default_factory=HygieneCounts)
 
 
 def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) -> Chunk:
@@ -86,8 +89,8 @@ def process_chunk(records: Iterable[Any], run_id: str, cell_therapy_only: bool) 
             yield record
 
     rows = flatten_studies(first_copies(), run_id, Rows())
-    frames = _frames_isolating(rows, run_id, cell_therapy_only)
-    return Chunk(frames, counts["scanned"], counts["duplicates"])
+    frames, hygiene = _frames_isolating(rows, run_id, cell_therapy_only)
+    return Chunk(frames, counts["scanned"], counts["duplicates"], hygiene=hygiene)
 
 
 class _StepFailed(Exception):
@@ -98,8 +101,11 @@ class _StepFailed(Exception):
         self.step = step
 
 
-def _frames(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[str, pl.DataFrame]:
-    """The staged frames of flattened rows: normalise, classify, validate."""
+def _frames(
+    rows: Rows, run_id: str, cell_therapy_only: bool
+) -> tuple[dict[str, pl.DataFrame], HygieneCounts]:
+    """The staged frames of flattened rows (normalise, classify, validate), and what text
+    hygiene cleaned and capped on the way."""
     step = "normalise"
     try:
         tables = build_tables(rows)
@@ -124,7 +130,7 @@ def _frames(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[str, pl.Da
         validate_classified(frames)
     except Exception as exc:
         raise _StepFailed(step, exc) from exc
-    return frames
+    return frames, tables.hygiene
 
 
 # How many times failing work may be re-run in halves to pin the failure on its studies: one
@@ -166,7 +172,9 @@ def isolate_failures(
     return done, failed
 
 
-def _frames_isolating(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[str, pl.DataFrame]:
+def _frames_isolating(
+    rows: Rows, run_id: str, cell_therapy_only: bool
+) -> tuple[dict[str, pl.DataFrame], HygieneCounts]:
     """`_frames`; when it fails, the studies that fail alone are quarantined with the step and
     the reason and the rest of the chunk goes on (see isolate_failures)."""
     try:
@@ -182,7 +190,8 @@ def _frames_isolating(rows: Rows, run_id: str, cell_therapy_only: bool) -> dict[
     log.warning("quarantined %s whose processing failed", plural(len(failed), "study", "studies"))
     poisoned = [(nct_id, run_id, str(why), "null") for nct_id, why in failed]
     parts.append(_frames(Rows(rejected=[*rows.rejected, *poisoned]), run_id, cell_therapy_only))
-    return {name: pl.concat([p[name] for p in parts], how="vertical_relaxed") for name in parts[0]}
+    frames = {name: pl.concat([p[0][name] for p in parts], how="vertical_relaxed") for name in parts[0][0]}
+    return frames, sum((p[1] for p in parts), HygieneCounts())
 
 
 def _rows_of(rows: Rows, ids: set[str]) -> Rows:

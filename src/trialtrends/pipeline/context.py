@@ -56,6 +56,9 @@ class Quality:
     validated: int = 0
     conflicting_duplicates: int = 0
     conflicting_duplicate_examples: list[dict[str, Any]] = field(default_factory=list)
+    #: Free-text values cleaned (control, zero-width, ANSI removed; NFC) and capped, per
+    #: table.column, with the caps (transform/text_hygiene.py).
+    text_hygiene: dict[str, Any] = field(default_factory=dict)
     # Bulk inputs: whether the byte prefilter ran, and what it parsed and skipped.
     prefilter: bool | None = None
     parsed: int | None = None

@@ -12,9 +12,6 @@ from trialtrends.validate import gates
 
 log = logging.getLogger(__name__)
 
-# The data-quality gate tolerates this many distinct unmapped country strings.
-MAX_UNMAPPED_COUNTRIES = 0
-
 
 def gate(ctx: RunContext) -> None:
     """Record every gate's result (`ctx.results`, the manifest) and raise GateFailed unless all
@@ -65,7 +62,8 @@ def gate(ctx: RunContext) -> None:
             judged.rejected_share,
             ctx.settings.max_rejected_share,
             judged.quality.unmapped_countries,
-            MAX_UNMAPPED_COUNTRIES,
+            gates.unmapped_country_share(judged.builder.query, judged.trials),
+            ctx.settings.max_unmapped_country_share,
         )
     )
     if manifest.kind == "api" and manifest.mode != DELTA:

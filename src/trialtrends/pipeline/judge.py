@@ -33,6 +33,7 @@ from trialtrends.pipeline.index import IndexRows
 from trialtrends.transform.classify import CLASSIFIER_VERSION
 from trialtrends.transform.flatten import UNMAPPED_CODE
 from trialtrends.transform.normalize import Tables
+from trialtrends.transform.text_hygiene import HygieneCounts
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def stage(
     seen: set[str] = set()
     scanned = duplicates = trials = classified = rejected = validated = 0
     replaced = False
+    hygiene = HygieneCounts()
     for chunk in chunks:
         scanned += chunk.scanned
         duplicates += chunk.duplicates
@@ -122,6 +124,7 @@ def stage(
                 on_chunk(scanned)
             continue
         validated += chunk.scanned - chunk.duplicates if chunk.validated is None else chunk.validated
+        hygiene += chunk.hygiene
         frames = chunk.frames
         ids = frames["trials"]["nct_id"].to_list()
         repeated = seen.intersection(ids)
@@ -145,6 +148,7 @@ def stage(
     quality = quality_summary(builder)
     quality.scanned, quality.duplicates = scanned, duplicates
     quality.classified_trials, quality.validated = classified, validated
+    quality.text_hygiene = hygiene.as_dict()
     return Judged(builder, scanned, duplicates, trials, classified, rejected, quality, validated)
 
 

@@ -15,8 +15,9 @@ Decisions:
   GE, SK) and CS means both Czechoslovakia and Serbia and Montenegro.
 - Kosovo gets the user-assigned XK; a trial without any location gets XX / "Not provided".
 - Hong Kong, Macao and Taiwan stay separate from China, as in the registry.
-- Matching ignores case, accents, repeated whitespace and apostrophe style. Mojibake (UTF-8 read
-  as Latin-1/cp1252, e.g. "TÃ¼rkiye") is matched by also keying the mojibake form of every known
+- Matching ignores control and zero-width characters and ANSI escapes (text_hygiene: a
+  "Germany\u200b" is Germany), case, accents, repeated whitespace and apostrophe style. Mojibake
+  (UTF-8 read as Latin-1/cp1252, e.g. "TÃ¼rkiye") is matched by also keying the mojibake form of every known
   spelling, which equals repairing the raw string with a latin-1 -> utf-8 round trip whenever that
   repair yields a known name, but keeps the frame path a plain join.
 """
@@ -30,6 +31,8 @@ from typing import TypeVar
 
 import polars as pl
 import pycountry
+
+from trialtrends.transform.text_hygiene import SHORT, clean_expr, fix_surrogates
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +50,11 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 def _key_expr(expr: pl.Expr) -> pl.Expr:
-    """Matching key for a country string: accent-free, lowercase, single-spaced."""
+    """Matching key for a country string: clean (no control or zero-width characters),
+    accent-free, lowercase, single-spaced."""
     return (
-        expr.str.normalize("NFKD")
+        clean_expr(expr, SHORT)
+        .str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.replace_all(r"[’‘`´]", "'")
         .str.replace_all(r"\s+", " ")
@@ -59,8 +64,8 @@ def _key_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def _clean(expr: pl.Expr) -> pl.Expr:
-    """The raw string as shown when unmapped: stripped, single-spaced, empty -> null."""
-    cleaned = expr.str.replace_all(r"\s+", " ").str.strip_chars()
+    """The raw string as shown when unmapped: clean, stripped, single-spaced, empty -> null."""
+    cleaned = clean_expr(expr, SHORT).str.replace_all(r"\s+", " ").str.strip_chars()
     return pl.when(cleaned.str.len_chars() > 0).then(cleaned)
 
 
@@ -163,6 +168,7 @@ def _key_of(text: str) -> str:
 def map_country(raw: str) -> tuple[str | None, str]:
     """(ISO code or None, canonical name or the stripped raw string) for one country string."""
     table = _key_dict()
+    raw = fix_surrogates(raw)
     candidates = [raw]
     for encoding in _MOJIBAKE_ENCODINGS:
         try:  # generic mojibake repair: undo a latin-1/cp1252 decode of UTF-8 bytes
@@ -173,7 +179,7 @@ def map_country(raw: str) -> tuple[str | None, str]:
         hit = table.get(_key_of(candidate))
         if hit is not None:
             return hit
-    return None, " ".join(raw.split())
+    return None, pl.select(_clean(pl.lit(raw, dtype=pl.String))).item() or ""
 
 
 def unmapped(frame: pl.DataFrame | pl.LazyFrame, raw_col: str = "country_raw") -> list[str]:

@@ -7,7 +7,7 @@ collected rows into typed Polars frames and applies the vectorised country and s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import polars as pl
@@ -25,6 +25,18 @@ from trialtrends.schemas import (
 from trialtrends.transform import countries, sponsors
 from trialtrends.transform.flatten import LIST_SEP, UNMAPPED_CODE, Rows, flatten_studies
 from trialtrends.transform.study_text import TEXT_COLUMNS
+from trialtrends.transform.text_hygiene import (
+    LONG,
+    NAME,
+    SHORT,
+    TERM,
+    TITLE,
+    HygieneCounts,
+    Kind,
+    cap_items,
+    clean_frame,
+    safe_values,
+)
 
 
 @dataclass
@@ -39,6 +51,8 @@ class Tables:
     trial_interventions: pl.DataFrame
     trial_text: pl.DataFrame
     rejected_studies: pl.DataFrame
+    #: What text hygiene cleaned and capped while these tables were built (not a table).
+    hygiene: HygieneCounts = field(default_factory=HygieneCounts)
 
     TABLES = (
         "trials", "trial_countries", "trial_sponsors", "trial_sites", "trial_conditions",
@@ -50,7 +64,7 @@ class Tables:
         return {name: getattr(self, name) for name in self.TABLES}
 
     def all_frames(self) -> dict[str, pl.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hygiene"}
 
     def filter_trials(self, nct_ids: pl.Series) -> Tables:
         """The same tables restricted to the given trials (rejects are kept as they are)."""
@@ -59,7 +73,8 @@ class Tables:
             **{
                 name: frame if name == "rejected_studies" else frame.filter(keep)
                 for name, frame in self.all_frames().items()
-            }
+            },
+            hygiene=self.hygiene,
         )
 
 
@@ -85,25 +100,70 @@ _SITE_ROW_SCHEMA = {
 }  # fmt: skip
 _REMOVED_ROW_SCHEMA = {"nct_id": pl.Utf8, "country_raw": pl.Utf8, "is_removed": pl.Boolean}
 
+# Free-text columns and how each is cleaned and capped (transform/text_hygiene.py): every
+# registry string that reaches a table, the classifier or a terminal is in this list.
+_TRIAL_TEXT = {
+    "brief_title": TITLE, "official_title": TITLE, "acronym": SHORT, "lead_sponsor_raw": NAME,
+    "start_date_raw": SHORT,
+}  # fmt: skip
+_SPONSOR_TEXT = {"sponsor_raw": NAME}
+_SITE_TEXT = {
+    "facility": NAME, "city": SHORT, "state": SHORT, "zip": SHORT, "country_raw": SHORT,
+    "site_status": SHORT,
+}  # fmt: skip
+_REMOVED_TEXT = {"country_raw": SHORT}
+_CONDITION_TEXT = {"condition": TERM}
+_INTERVENTION_TEXT: dict[str, Kind] = {"name": NAME, "other_names": TERM, "description": LONG}
+# The classifier's input: long text, kept for reading only (not loaded).
+_CLASSIFIER_TEXT = dict.fromkeys((c for c in TEXT_COLUMNS if c != "nct_id"), LONG)
+
 
 # List-valued cells travel as one string joined with this separator (None when empty) and are
 # split back in Polars: building a list column from Python lists costs one Series per row.
 
 
-def _series(name: str, values: tuple, dtype: pl.DataType) -> pl.Series:
+def _series(name: str, values: tuple | list, dtype: pl.DataType) -> pl.Series:
     if isinstance(dtype, pl.List):
         joined = pl.Series(name, values, dtype=pl.Utf8)
         return joined.str.split(LIST_SEP).fill_null(pl.lit([], dtype)).cast(dtype)
     return pl.Series(name, values, dtype=dtype)
 
 
-def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _safe_series(
+    name: str, values: tuple, dtype: pl.DataType, table: str, counts: HygieneCounts
+) -> pl.Series:
+    """The column, with lone surrogates replaced when Polars refuses them (UTF-8 has none)."""
+    try:
+        return _series(name, values, dtype)
+    except UnicodeEncodeError:
+        fixed, changed = safe_values(values)
+        counts.cleaned[f"{table}.{name}"] += changed
+        return _series(name, fixed, dtype)
+
+
+def _frame(
+    rows: list[tuple], schema: dict[str, pl.DataType], table: str, counts: HygieneCounts
+) -> pl.DataFrame:
     # Transpose in C (zip) and build column by column: many times faster than Polars'
     # row-wise constructor.
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
     return pl.DataFrame(
-        [_series(name, values, dtype) for (name, dtype), values in zip(schema.items(), columns, strict=True)]
+        [
+            _safe_series(name, values, dtype, table, counts)
+            for (name, dtype), values in zip(schema.items(), columns, strict=True)
+        ]
     )
+
+
+def _text_frame(rows: list[dict], counts: HygieneCounts) -> pl.DataFrame:
+    """The classifier's text rows as a frame (surrogates replaced as in `_safe_series`)."""
+    schema = dict.fromkeys(TEXT_COLUMNS, pl.Utf8)
+    try:
+        return pl.DataFrame(rows, schema=schema)
+    except UnicodeEncodeError:
+        fixed, changed = safe_values(rows)
+        counts.cleaned["trial_text"] += changed
+        return pl.DataFrame(fixed, schema=schema)
 
 
 def _map_country_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -118,10 +178,33 @@ def _map_country_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_tables(rows: Rows) -> Tables:
-    """Typed frames from collected rows, with canonical countries and sponsors."""
-    trials = _frame(rows.trials, _TRIAL_ROW_SCHEMA)
-    sponsor_rows = _frame(rows.sponsors, _SPONSOR_ROW_SCHEMA)
-    sites = _map_country_columns(_frame(rows.sites, _SITE_ROW_SCHEMA))
+    """Typed frames from collected rows, with clean text and canonical countries and sponsors."""
+    counts = HygieneCounts()
+
+    def clean(
+        rows_: list[tuple], schema: dict[str, pl.DataType], table: str, text: dict[str, Kind]
+    ) -> pl.DataFrame:
+        return clean_frame(_frame(rows_, schema, table, counts), table, text, counts)
+
+    trials = clean(rows.trials, _TRIAL_ROW_SCHEMA, "trials", _TRIAL_TEXT)
+    # A collaborator whose name is nothing but control characters is no collaborator; a lead
+    # sponsor's is kept (as null) so that validation quarantines the study.
+    sponsor_rows = clean(rows.sponsors, _SPONSOR_ROW_SCHEMA, "trial_sponsors", _SPONSOR_TEXT).filter(
+        pl.col("sponsor_raw").is_not_null() | (pl.col("role") == "lead")
+    )
+    # Cleaned before mapping: "Germany\u200b" or an ANSI-coloured name is Germany.
+    sites = _map_country_columns(clean(rows.sites, _SITE_ROW_SCHEMA, "trial_sites", _SITE_TEXT))
+    removed = clean(rows.countries, _REMOVED_ROW_SCHEMA, "trial_countries", _REMOVED_TEXT).filter(
+        pl.col("country_raw").is_not_null()
+    )
+    conditions = clean(
+        rows.conditions, polars_schema(TrialConditions), "trial_conditions", _CONDITION_TEXT
+    ).filter(pl.col("condition").is_not_null())
+    conditions = cap_items(conditions, "trial_conditions", "condition", ["nct_id", "kind"], TERM, counts)
+    interventions = clean(
+        rows.interventions, polars_schema(TrialInterventions), "trial_interventions", _INTERVENTION_TEXT
+    ).with_columns(pl.col("name").fill_null("(unnamed)"))
+    trial_text = clean_frame(_text_frame(rows.text, counts), "trial_text", _CLASSIFIER_TEXT, counts)
 
     canonical = sponsors.canonicalize_sponsors(sponsor_rows, raw_col="sponsor_raw", class_col="agency_class")
     # One row per trial and organisation: a collaborator that is also the lead (after
@@ -150,13 +233,14 @@ def build_tables(rows: Rows) -> Tables:
     )
     return Tables(
         trials=trials,
-        trial_countries=trial_countries(sites, _frame(rows.countries, _REMOVED_ROW_SCHEMA), trials),
+        trial_countries=trial_countries(sites, removed, trials),
         trial_sponsors=trial_sponsors,
         trial_sites=sites.select(list(polars_schema(TrialSites))),
-        trial_conditions=_frame(rows.conditions, polars_schema(TrialConditions)),
-        trial_interventions=_frame(rows.interventions, polars_schema(TrialInterventions)),
-        trial_text=pl.DataFrame(rows.text, schema=dict.fromkeys(TEXT_COLUMNS, pl.Utf8)),
-        rejected_studies=_frame(rows.rejected, polars_schema(RejectedStudies)),
+        trial_conditions=conditions,
+        trial_interventions=interventions,
+        trial_text=trial_text,
+        rejected_studies=_frame(rows.rejected, polars_schema(RejectedStudies), "rejected_studies", counts),
+        hygiene=counts,
     )
 
 
