@@ -79,7 +79,7 @@ def test_every_setting_is_documented():
     read = reference.setting_variables()
     assert "TRIALTRENDS_DATA_DIR" in read and "TRIALTRENDS_MAX_RPS" in read
     undocumented = sorted(set(read) - set(reference.SETTING_HELP))
-    assert not undocumented, f"add their meaning to SETTING_HELP in docs/hooks/reference.py: {undocumented}"
+    assert not undocumented, f"add their meaning to SETTING_HELP in src/trialtrends/settings.py: {undocumented}"
     stale = sorted(set(reference.SETTING_HELP) - set(read))
     assert not stale, f"SETTING_HELP describes variables nothing reads: {stale}"
     rows = reference.settings_rows()

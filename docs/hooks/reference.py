@@ -27,42 +27,7 @@ GENERATED = ("reference/cli.md", "reference/settings.md", "reference/data-dictio
 # The meaning of every setting, by variable. The variables themselves, their defaults and ranges
 # come from the code; tests/test_docs.py fails when a variable the code reads is missing here or
 # one listed here is no longer read.
-SETTING_HELP = {
-    "TRIALTRENDS_DATA_DIR": "The data folder: raw runs under `<data>/raw/`, the warehouse at "
-    "`<data>/warehouse/trialtrends.duckdb`.",
-    "TRIALTRENDS_API_URL": "ClinicalTrials.gov API v2 base URL: the registry, a mirror, a proxy, or the "
-    "test suite's fake API.",
-    "TRIALTRENDS_MAX_RPS": "Client-side pacing in requests per second (`robots.txt` says `Crawl-delay: 1`); "
-    "0 = unpaced.",
-    "TRIALTRENDS_CONNECT_TIMEOUT": "Connect timeout of one request.",
-    "TRIALTRENDS_READ_TIMEOUT": "Read timeout of one request.",
-    "TRIALTRENDS_MAX_RETRIES": "Retries after the first try (429, 5xx, timeouts, resets, HTML or "
-    "truncated JSON).",
-    "TRIALTRENDS_BACKOFF_BASE": "Base of the exponential backoff with jitter between retries; a "
-    "`Retry-After` header is honoured.",
-    "TRIALTRENDS_BACKOFF_CAP": "Longest wait between two retries.",
-    "TRIALTRENDS_MAX_REJECTED_SHARE": "Data-quality gate: the largest share of studies quarantined before "
-    "a run refuses to publish.",
-    "TRIALTRENDS_MAX_COUNT_DROP": "Reconciliation gate: the largest drop in unique studies against the "
-    "last published run.",
-    "TRIALTRENDS_MAX_UNCLASSIFIED_SHARE": "Classifier-sanity gate: the largest share of pulled trials "
-    "left without a modality (the searches over-collect on purpose; a broken rule file leaves nearly "
-    "all unclassified).",
-    "TRIALTRENDS_WORKERS": "Worker processes for bulk inputs larger than one part (parsing, "
-    "normalising and classifying run in the workers).",
-    "TRIALTRENDS_BULK_PREFILTER": "`0`/`false`/`no`/`off` parses every bulk record instead of skipping "
-    "those whose bytes cannot be cell therapy (the published tables are the same).",
-    "TRIALTRENDS_LOCK_WAIT": "How long a refresh or rebuild waits for another one holding the data "
-    "folder before giving up (0: fail at once).",
-    "TRIALTRENDS_MODE": "`registry` (default): the whole registry as a downloaded baseline plus nightly "
-    "deltas of every updated study; `search`: the keyword searches (a quick pull without a download).",
-    "TRIALTRENDS_FULL_EVERY_DAYS": "Registry mode: download a new baseline when the last one is older than "
-    "this many days (measured from when that run ran); `--full` downloads one tonight.",
-    "TRIALTRENDS_MAX_DELTA_SHARE": "Registry mode's delta gate: the largest share of the registry index one "
-    "delta may update (a few thousand of ~600k studies a day; nearly all means the date filter was lost).",
-    "TRIALTRENDS_SCHEDULE_CRON": "The nightly schedule (cron) of `flows/nightly.py --serve`.",
-    "TRIALTRENDS_SCHEDULE_TIMEZONE": "The time zone of that schedule.",
-}
+from trialtrends.settings import SETTING_HELP  # noqa: E402 - every setting's meaning, beside its definition
 
 _ENV = re.compile(r"\bTRIALTRENDS_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
 
