@@ -24,10 +24,10 @@ import click
 REPO = Path(__file__).resolve().parents[2]
 GENERATED = ("reference/cli.md", "reference/settings.md", "reference/data-dictionary.md")
 
-# The meaning of every setting, by variable. The variables themselves, their defaults and ranges
-# come from the code; tests/test_docs.py fails when a variable the code reads is missing here or
-# one listed here is no longer read.
-from trialtrends.settings import SETTING_HELP  # noqa: E402 - every setting's meaning, beside its definition
+# The meaning of every setting, by variable, kept beside the settings' definitions; defaults and
+# ranges come from the code too. tests/test_docs.py fails when a variable the code reads has no
+# meaning or a meaning names a variable nothing reads.
+from trialtrends.settings import SETTING_HELP  # noqa: E402
 
 _ENV = re.compile(r"\bTRIALTRENDS_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
 
