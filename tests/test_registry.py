@@ -280,3 +280,24 @@ def test_on_the_shared_corpus_registry_mode_publishes_every_trial_the_classifier
         f"\ncell-therapy trials published: registry mode {len(registry)}, search mode {len(search)}, "
         f"classifying every study {len(everything)} ({len(rejected)} quarantined)"
     )
+
+
+def test_retention_keeps_two_baselines_and_what_the_published_state_needs(tmp_path):
+    with FakeCtgov(registry(), data_timestamp=DAY0) as fake:
+        settings = test_settings(tmp_path, fake.url, mode="registry", max_delta_share=0.5)
+        first = refresh(settings)
+        fake.advance_day("2026-12-01", added=[car_t("NCT91000020", title="CD22 CAR-T Cells")])
+        delta = refresh(settings)
+        second = refresh(settings, full=True)
+        third = refresh(settings, full=True)
+    manifests = {m.run_id: m for m in (r.manifest() for r in list_runs(settings.raw_dir))}
+    assert manifests[first.run.run_id].pruned and manifests[delta.run.run_id].pruned
+    assert not list(first.run.path.glob("*.zip")) and not list(delta.run.path.glob("*.gz"))
+    for kept in (second, third):
+        assert not manifests[kept.run.run_id].pruned and list(kept.run.path.glob("*.zip"))
+    assert [m.mode for m in manifests.values()] == ["baseline", "delta", "baseline", "baseline"]
+    result = CliRunner().invoke(
+        main, ["rebuild", "--run", first.run.run_id, "--data-dir", str(settings.data_dir)]
+    )
+    assert result.exit_code == 1 and "removed by retention" in result.output
+    assert CliRunner().invoke(main, ["rebuild", "--data-dir", str(settings.data_dir)]).exit_code == 0
