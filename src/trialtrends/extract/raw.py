@@ -129,9 +129,12 @@ class RawRun:
                 problems.append(f"{file} does not match its sha256")
         return problems
 
-    def iter_pages(self) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """(manifest file entry, parsed page) for every landed /studies page, in landing order."""
-        for entry in self.manifest().files:
+    def iter_pages(
+        self, manifest: RunManifest | None = None
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """(manifest file entry, parsed page) for every landed /studies page, in landing order
+        (from `manifest` when the caller holds it, else read from disk)."""
+        for entry in (manifest or self.manifest()).files:
             if entry.get("kind") == "page":
                 yield entry, loads_lenient(self.read_body(entry))
 
@@ -163,10 +166,11 @@ class StudySelection:
     run: RawRun
     chosen: dict[str, tuple[int, int]]  # nct_id -> (page index, position) of the kept copy
     conflicts: list[dict[str, Any]]
+    manifest: RunManifest | None = None
 
     def records(self) -> Iterator[Any]:
         """The chosen copies (and records without a usable nctId), in landing order."""
-        for page_index, (_entry, page) in enumerate(self.run.iter_pages()):
+        for page_index, (_entry, page) in enumerate(self.run.iter_pages(self.manifest)):
             for position, study in enumerate(page.get("studies") or []):
                 nct_id = nct_id_of(study)
                 if nct_id is None or self.chosen.get(nct_id) == (page_index, position):
@@ -192,11 +196,13 @@ def _last_update(study: Any) -> str:
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?")
 
 
-def select_studies(run: RawRun) -> StudySelection:
-    """Choose one copy of every study of a landed API run (a first pass over its pages)."""
+def select_studies(run: RawRun, manifest: RunManifest | None = None) -> StudySelection:
+    """Choose one copy of every study of a landed API run (a first pass over its pages);
+    `manifest` is the run's, when the caller holds it in memory."""
+    manifest = manifest or run.manifest()
     best: dict[str, tuple[str, int, int]] = {}
     digests: dict[str, set[str]] = {}
-    for page_index, (_entry, page) in enumerate(run.iter_pages()):
+    for page_index, (_entry, page) in enumerate(run.iter_pages(manifest)):
         for position, study in enumerate(page.get("studies") or []):
             nct_id = nct_id_of(study)
             if nct_id is None:
@@ -212,4 +218,4 @@ def select_studies(run: RawRun) -> StudySelection:
         for nct_id, seen in sorted(digests.items())
         if len(seen) > 1
     ]
-    return StudySelection(run, {k: (v[1], v[2]) for k, v in best.items()}, conflicts)
+    return StudySelection(run, {k: (v[1], v[2]) for k, v in best.items()}, conflicts, manifest)

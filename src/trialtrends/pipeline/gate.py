@@ -90,7 +90,7 @@ def gate(ctx: RunContext) -> None:
 def _previous_unique(ctx: RunContext) -> int | None:
     """Unique studies of the last published full search, for the drop gate."""
     _run, manifest = ctx.require_run
-    for _other, m in reversed(list(readable_runs(ctx.settings))):
+    for _other, m in reversed(list(readable_runs(ctx.settings, skip=manifest.run_id))):
         if (
             m.run_id != manifest.run_id
             and m.published
@@ -104,7 +104,7 @@ def _previous_unique(ctx: RunContext) -> int | None:
 
 def _previous_baseline_entries(ctx: RunContext) -> int | None:
     _run, manifest = ctx.require_run
-    for _other, m in reversed(list(readable_runs(ctx.settings))):
+    for _other, m in reversed(list(readable_runs(ctx.settings, skip=manifest.run_id))):
         if (
             m.run_id != manifest.run_id
             and m.published

@@ -44,10 +44,13 @@ def exclusive(settings: Settings, command: str | None = None) -> Iterator[None]:
         yield
 
 
-def readable_runs(settings: Settings) -> Iterator[tuple[RawRun, RunManifest]]:
-    """Every landed run with its manifest, oldest first; an unreadable manifest is skipped with
-    a warning (one damaged folder must not stop every later night)."""
+def readable_runs(settings: Settings, skip: str | None = None) -> Iterator[tuple[RawRun, RunManifest]]:
+    """Every landed run with its manifest, oldest first (but `skip`, the run in progress, whose
+    manifest its context holds); an unreadable manifest is skipped with a warning (one damaged
+    folder must not stop every later night)."""
     for run in list_runs(settings.raw_dir):
+        if run.run_id == skip:
+            continue
         try:
             yield run, run.manifest()
         except ManifestError as exc:

@@ -72,7 +72,8 @@ def judge(ctx: RunContext) -> None:
                 tally.entries, tally.candidates, tally.skipped, tally.repeats,
             )  # fmt: skip
         else:
-            selection = select_studies(data_run)
+            # A rebuild reads another run's pages: that run's manifest lists them.
+            selection = select_studies(data_run, manifest if data_run is run else None)
             chunks_of: Iterable[Chunk]
             if registry:
                 chunks_of = record_chunks(selection.records(), run.run_id, index)

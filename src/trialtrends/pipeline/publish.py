@@ -30,8 +30,9 @@ def report_groups_frame() -> pl.DataFrame:
 
 
 def run_rows(settings: Settings, current: RunManifest) -> list[dict[str, object]]:
-    """Rows for `runs`: every landed run's manifest, with the current run as it will publish."""
-    rows = [m.runs_row() for _run, m in readable_runs(settings) if m.run_id != current.run_id]
+    """Rows for `runs`: every other landed run's manifest, and the current run (held in memory)
+    as it will publish."""
+    rows = [m.runs_row() for _run, m in readable_runs(settings, skip=current.run_id)]
     return sorted([*rows, current.runs_row()], key=lambda row: str(row["run_id"]))
 
 
