@@ -185,3 +185,21 @@ def test_connection_failures_name_their_cause(tmp_path, url, cause):
     with CtgovClient(test_settings(tmp_path, url, max_retries=0)) as c, pytest.raises(ApiError) as info:
         c.version()
     assert cause in str(info.value), str(info.value)
+
+
+def test_a_name_that_does_not_resolve_is_given_up_after_two_tries_at_a_terminal(tmp_path, monkeypatch):
+    """Offline at a terminal, the first refresh says so in seconds, not after every retry."""
+    import socket
+
+    from trialtrends.extract.client import ApiError, CtgovClient
+
+    def offline(*_args, **_kwargs):  # what the resolver says on a machine with no network
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    settings = test_settings(tmp_path, "http://no-such-host.invalid/api/v2", max_retries=6, interactive=True)
+    with CtgovClient(settings) as client, pytest.raises(ApiError, match="after 2 attempts.*name resolution"):
+        client.version()
+    unattended = test_settings(tmp_path, "http://no-such-host.invalid/api/v2", max_retries=3)
+    with CtgovClient(unattended) as client, pytest.raises(ApiError, match="after 4 attempts"):
+        client.version()

@@ -111,8 +111,9 @@ def refresh(
     if full and (since or mode == "search"):
         raise UserError("--full applies to registry mode (a new baseline download).", EXIT_USAGE)
     settings = load_settings(
-        api_url=api_url, data_dir=data_dir, max_rps=max_rps, lock_wait=lock_wait, mode=mode
-    )
+        api_url=api_url, data_dir=data_dir, max_rps=max_rps, lock_wait=lock_wait, mode=mode,
+        interactive=stderr_is_terminal(),
+    )  # fmt: skip
     check_data_dir(settings, write=True)
     from trialtrends.pipeline import refresh as run_refresh
 

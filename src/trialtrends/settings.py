@@ -175,6 +175,9 @@ class Settings:
     # Seconds a refresh or rebuild waits for another one holding the data folder (0 = fail at once).
     lock_wait: float = 0.0
     user_agent_contact: str = field(default="https://github.com/trialtrends/trialtrends")
+    # Set by the CLI when a person waits at a terminal: a host name that does not resolve is
+    # given up after two tries instead of every retry (an offline laptop, not a passing blip).
+    interactive: bool = False
     # registry (a downloaded baseline plus nightly deltas of every updated study) or search.
     mode: str = "registry"
     # A new baseline download when the last one is older than this (days, from when it ran).

@@ -283,6 +283,11 @@ class CtgovClient:
                 last_reason = str(exc)
                 if attempt + 1 >= tries:
                     break
+                if self.settings.interactive and attempt >= 1 and last_reason == "name resolution failed":
+                    # Someone is waiting at a terminal: a host name that failed to resolve twice
+                    # means this machine is offline (or the URL is wrong), not a passing blip.
+                    tries = attempt + 1
+                    break
                 self.pause_before_retry(where, attempt, exc)
         raise ApiError(f"Giving up on {where} after {tries} attempts; last error: {last_reason}")
 
