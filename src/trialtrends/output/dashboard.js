@@ -199,10 +199,12 @@ function main() {
     const height = 80 + 22 * Math.max(rows.length, slots || 0, 3);
     // Room on the right for the "n (x%)" label of the longest bar.
     const most = Math.max(1, ...values);
+    // A left margin sized from the longest label: Plotly's automargin would draw every chart twice.
+    const left = 12 + 6 * Math.max(4, ...labels.map((l) => short(l).length));
     Plotly.react($(id), [trace], layout(title, {
-      height, margin: { l: 10, r: 20, t: 40, b: 40 },
-      xaxis: { title: { text: "trials" }, range: [0, most * 1.28], automargin: true },
-      yaxis: { automargin: true, type: "category", tickfont: { size: 10 } },
+      height, margin: { l: left, r: 20, t: 40, b: 45 },
+      xaxis: { title: { text: "trials" }, range: [0, most * 1.28] },
+      yaxis: { type: "category", tickfont: { size: 10 } },
       annotations: rows.length ? [] : [{ text: "no trials in the selection", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }],
     }), CONFIG);
   }
@@ -411,7 +413,7 @@ function main() {
     window.ttDashboard.trials = ordered(chosen, s).map(nct);
   }
 
-  window.ttDashboard = { render, csvText: () => { const s = readState(); return csvText(s, select(s)); } };
+  window.ttDashboard = { render, csvCell, csvText: () => { const s = readState(); return csvText(s, select(s)); } };
   for (const id of FILTERS) $(id).addEventListener("change", () => { shownRows = ROWS; render(); });
   $("f-reset").addEventListener("click", () => { reset(); shownRows = ROWS; render(); });
   $("more").addEventListener("click", () => { shownRows = Infinity; drawTable(readState(), select(readState())); });
