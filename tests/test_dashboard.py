@@ -301,11 +301,18 @@ def apply(page, s: dict[str, Any], narrow: tuple[str, str] | None = None) -> dic
         [controls, bool(s.get("followUp")), bool(s.get("expandedAccess"))],
     )
     assert refused == [], f"the page offers no such value: {refused}"
+    settle(page)
     return page.evaluate("window.ttDashboard.counts")
+
+
+def settle(page) -> None:
+    """Wait until the charts queued after the first view are drawn."""
+    page.wait_for_function("window.ttDashboard.pending === 0", timeout=10_000)
 
 
 def shown(page) -> dict[str, Any]:
     """The numbers on screen: the headline, and the trend chart's bars."""
+    settle(page)
     trend = page.evaluate(
         "(() => { const d = document.getElementById('chart-trend').data[0]; return [d.x, d.y]; })()"
     )
@@ -340,6 +347,7 @@ def test_filters_move_the_numbers_to_what_the_views_say(page, con):
             assert got_value == value, (s, key)
         assert shown(page) == {"headline": want["trials"], "trend": want["year"]}
         # The top bars of the country chart are the view's largest counts.
+        settle(page)
         bars = page.evaluate("document.getElementById('chart-country').data[0].x")
         top = sorted((n for c, n in want["country"].items() if c != "XX"), reverse=True)[:15]
         assert sorted(bars[1:] if "XX" in want["country"] else bars, reverse=True) == top

@@ -232,6 +232,23 @@ function main() {
     return parts.join(", ") + (left.length ? `; ${left.join(" and ")} studies excluded` : "");
   }
 
+  // The charts above the fold are drawn at once; the others one per task after it, so the page
+  // answers input between them. A newer selection drops what an older one had queued.
+  let queue = [];
+  let generation = 0;
+  const later = (task) => queue.push(task);
+  function drain(mine) {
+    if (mine !== generation) return;
+    const task = queue.shift();
+    if (task) {
+      task();
+      setTimeout(() => drain(mine), 0);
+      return;
+    }
+    window.ttDashboard.pending = 0;
+    if (!window.ttTimings.complete) window.ttTimings.complete = performance.now();
+  }
+
   function drawCharts(s, n) {
     const total = n.trials;
     const basis = s.basis.replace("_", " ");
@@ -256,17 +273,17 @@ function main() {
     const areas = K.area.filter((a) => a !== "unknown" && n.area[a]).map((a) => [a, n.area[a]]);
     const cells = K.cell_source.filter((c) => n.cell_source[c]).map((c) => [c.replace("_", " "), n.cell_source[c]]);
     const pair = Math.max(K.area.length, K.cell_source.length);
-    hbar("chart-area", `Disease area, ${scope} (a trial in two areas counts in both)`, areas, total,
-      n.area.unknown ? [["unknown", n.area.unknown]] : [], pair);
-    hbar("chart-cell", `Cell source, ${scope}`, cells, total, [], pair);
+    later(() => hbar("chart-area", `Disease area, ${scope} (a trial in two areas counts in both)`, areas, total,
+      n.area.unknown ? [["unknown", n.area.unknown]] : [], pair));
+    later(() => hbar("chart-cell", `Cell source, ${scope}`, cells, total, [], pair));
     const countryName = (code) => K.country_name[K.country.indexOf(code)];
-    hbar("chart-country", `Top countries, ${scope} (a site there)`, top(n.country, countryName, ["XX"]), total,
-      n.country.XX ? [["Not provided", n.country.XX]] : [], TOP + 1);
-    hbar("chart-target", `Top targets, ${scope} (each target of a trial)`, top(n.target, (v) => v, ["Not named"]),
-      total, n.target["Not named"] ? [["Not named", n.target["Not named"]]] : [], TOP + 1);
+    later(() => hbar("chart-country", `Top countries, ${scope} (a site there)`, top(n.country, countryName, ["XX"]), total,
+      n.country.XX ? [["Not provided", n.country.XX]] : [], TOP + 1));
+    later(() => hbar("chart-target", `Top targets, ${scope} (each target of a trial)`, top(n.target, (v) => v, ["Not named"]),
+      total, n.target["Not named"] ? [["Not named", n.target["Not named"]]] : [], TOP + 1));
     const productName = (id) => K.product_name[K.product.indexOf(id)];
-    hbar("chart-sponsor", `Top lead sponsors, ${scope}`, top(n.sponsor, (v) => v), total, [], TOP);
-    hbar("chart-product", `Top products named, ${scope}`, top(n.product, productName), total, [], TOP);
+    later(() => hbar("chart-sponsor", `Top lead sponsors, ${scope}`, top(n.sponsor, (v) => v), total, [], TOP));
+    later(() => hbar("chart-product", `Top products named, ${scope}`, top(n.product, productName), total, [], TOP));
   }
 
   // ---- trial table and CSV -------------------------------------------------------------------------
@@ -405,14 +422,20 @@ function main() {
     const partial = $("partial");
     partial.hidden = !(D.partial_year && s.from <= D.partial_year && D.partial_year <= s.to);
     partial.textContent = `${D.partial_year} is partial: the registry data run to ${D.data_to}, so its counts are not comparable with complete years.`;
+    generation += 1;
+    queue = [];
     drawCharts(s, n);
     drawTable(s, chosen);
     drawFlow(s);
+    window.ttDashboard.pending = queue.length;
+    const mine = generation;
+    setTimeout(() => drain(mine), 0);
     window.ttDashboard.state = s;
     window.ttDashboard.counts = n;
     window.ttDashboard.trials = ordered(chosen, s).map(nct);
   }
 
+  window.ttTimings = {};
   window.ttDashboard = { render, csvCell, csvText: () => { const s = readState(); return csvText(s, select(s)); } };
   for (const id of FILTERS) $(id).addEventListener("change", () => { shownRows = ROWS; render(); });
   $("f-reset").addEventListener("click", () => { reset(); shownRows = ROWS; render(); });
@@ -421,9 +444,11 @@ function main() {
   reset();
   render();
   // Milliseconds since navigation: when the page script started, Plotly ran, and the first view was drawn.
-  window.ttTimings = {
+  // ready: the first view is on screen and the page answers input; complete (set when the queue
+  // drains): every chart drawn.
+  Object.assign(window.ttTimings, {
     script: ttStarted, unpacked: window.ttUnpacked, plotly: window.ttPlotlyReady, ready: performance.now(),
-  };
+  });
   window.ttReady = performance.now();
   document.body.dataset.ready = "1";
 }
