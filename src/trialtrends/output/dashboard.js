@@ -393,8 +393,11 @@ function main() {
   // ---- flow, methods, provenance ----------------------------------------------------------------------
   function drawFlow(s) {
     const flow = D.flows[`${s.basis}|${s.followUp ? 1 : 0}|${s.expandedAccess ? 1 : 0}`];
+    // PRISMA layout: stages down the left, each stage's exclusions beside the arrow to the next.
     const box = $("flow");
     box.replaceChildren();
+    let exits = null;
+    let previous = null;
     for (const b of flow.boxes) {
       const div = document.createElement("div");
       div.className = b.kind + (b.kind === "excluded" && !b.trials ? " zero" : "");
@@ -402,7 +405,28 @@ function main() {
       const n = document.createElement("b");
       n.textContent = b.trials.toLocaleString("en");
       div.append(n, (b.kind === "excluded" ? "excluded: " : "") + b.label);
-      box.appendChild(div);
+      if (b.kind === "excluded") {
+        if (!exits) {
+          // The arrow from the stage above, with this stage's exclusions beside it.
+          const arrow = document.createElement("div");
+          arrow.className = "arrow";
+          arrow.textContent = "↓";
+          exits = document.createElement("div");
+          exits.className = "exits";
+          box.append(arrow, exits);
+        }
+        exits.appendChild(div);
+      } else {
+        if (previous === "stage") {
+          const arrow = document.createElement("div");
+          arrow.className = "arrow";
+          arrow.textContent = "↓";
+          box.append(arrow, document.createElement("div"));
+        }
+        box.append(div, document.createElement("div"));
+        exits = null;
+      }
+      previous = b.kind;
     }
     $("flow-title").textContent = `Flow of trials to the counted set (all groups, ${s.basis.replace("_", " ")} basis, all years)`;
     $("methods").textContent = flow.methods;
