@@ -403,3 +403,21 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(page):
         ".map(window.ttDashboard.csvCell)"
     )
     assert cells == ["'=1+1", "'+A1", "'-2", "'@SUM(A1)", "'\tx", "plain", '"a,b"', '"say ""hi"""']
+
+
+def test_cell_source_basis_is_carried_when_the_warehouse_records_it(corpus_warehouse, tmp_path):
+    import duckdb
+
+    from trialtrends.output.dashboard import dashboard_data
+
+    path = tmp_path / "with-basis.duckdb"
+    shutil.copy(corpus_warehouse.warehouse_path, path)
+    con = duckdb.connect(str(path))
+    con.execute("alter table trial_flags add column cell_source_basis varchar")
+    con.execute("update trial_flags set cell_source_basis = 'inferred' where cell_source = 'autologous'")
+    data = dashboard_data(con)
+    con.close()
+    vocab, col = data["dict"], data["col"]
+    inferred = vocab["cell_source_basis"].index("inferred")
+    autologous = vocab["cell_source"].index("autologous")
+    assert [b == inferred for b in col["cell_source_basis"]] == [c == autologous for c in col["cell_source"]]

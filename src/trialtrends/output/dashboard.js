@@ -296,6 +296,7 @@ function main() {
       status: K.status[C.status[i]], lead_sponsor: join("sponsor", i, (v) => K.sponsor[v]),
       countries: join("country", i, (v) => countryLabels[v]), targets: join("target", i, (v) => K.target[v]),
       cell_source: K.cell_source[C.cell_source[i]].replace("_", " "),
+      cell_source_basis: K.cell_source_basis[C.cell_source_basis[i]],
     };
   }
   function ordered(chosen, s) {
@@ -321,6 +322,7 @@ function main() {
         const td = document.createElement("td");
         // Registry codes (NOT_YET_RECRUITING) read as words in the table; the CSV keeps the codes.
         td.textContent = key === "status" ? readable(v[key]) : String(v[key]);
+        if (key === "cell_source" && v.cell_source_basis) td.textContent += ` (${v.cell_source_basis})`;
         if (key === "year") td.className = "num";
         tr.appendChild(td);
       }
@@ -366,7 +368,7 @@ function main() {
       `# trials: ${chosen.length}`,
     ];
     const columns = ["nct_id", "url", "title", "year", "basis", "phase", "status", "lead_sponsor", "countries",
-      "targets", "cell_source"];
+      "targets", "cell_source", "cell_source_basis"];
     const lines = header.map(csvCell);
     lines.push(columns.join(","));
     for (const i of ordered(chosen, s)) {

@@ -109,7 +109,8 @@ final as (
         coalesce(areas.areas, ['unknown']) as areas,
         coalesce(nullif(list_sort(list_distinct(flags.targets)), []), ['Not named']) as targets,
         coalesce(products.products, []) as products,
-        flags.cell_source
+        flags.cell_source,
+        {cell_source_basis} as cell_source_basis
     from grouped
     inner join trials on trials.nct_id = grouped.nct_id
     left join trial_flags as flags on flags.nct_id = grouped.nct_id
@@ -158,9 +159,20 @@ def _by_count(values: list[str], counts: dict[str, int]) -> list[str]:
     return sorted(values, key=lambda v: (-counts.get(v, 0), v))
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = con.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and table_name = ? and column_name = ?",
+        [table, column],
+    ).fetchall()
+    return bool(found[0][0])
+
+
 def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The page's dataset: dictionaries, one column per attribute, flows and provenance."""
-    trials = _rows(con, TRIALS_SQL)
+    # How each cell source is known (stated / product / inferred), where the warehouse records it.
+    basis = "flags.cell_source_basis" if _has_column(con, "trial_flags", "cell_source_basis") else "null"
+    trials = _rows(con, TRIALS_SQL.replace("{cell_source_basis}", basis))
     if not trials:
         raise ReportError("The warehouse has no classified trials yet.", exit_code=4)
     phase_order = [r["phase"] for r in _rows(con, PHASES_SQL)]
@@ -187,6 +199,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "target": _Vocabulary(_by_count(sorted(frequency("targets")), frequency("targets"))),
         "product": _Vocabulary(_by_count(sorted(frequency("products")), frequency("products"))),
         "cell_source": _Vocabulary(("autologous", "allogeneic", "in_vivo", "unclear")),
+        "cell_source_basis": _Vocabulary(("",)),
     }
 
     def bits(groups: list[str]) -> int:
@@ -213,6 +226,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "target": [indices("target", t["targets"]) for t in trials],
         "product": [indices("product", t["products"]) for t in trials],
         "cell_source": [vocab["cell_source"].index(t["cell_source"] or "unclear") for t in trials],
+        "cell_source_basis": [vocab["cell_source_basis"].index(t["cell_source_basis"]) for t in trials],
     }
     flows = {}
     for basis, follow_up, expanded in product(BASES, (False, True), (False, True)):
