@@ -217,8 +217,9 @@ function main() {
       .map(([v, n]) => [labels(v), n]);
   }
 
-  function describe(s) {
-    const parts = [`${s.group} trials`, `${s.basis.replace("_", " ")} ${s.from}–${s.to}`];
+  // The filters beyond group, basis and years, in words ("site in China", "target CD19").
+  function narrowing(s) {
+    const parts = [];
     const add = (value, label) => { if (value !== null) parts.push(label(value)); };
     add(s.area, (v) => K.area[v]);
     add(s.target, (v) => `target ${K.target[v]}`);
@@ -226,6 +227,11 @@ function main() {
     add(s.sponsorType, (v) => `${K.sponsor_type[v]} lead sponsor`);
     add(s.phase, (v) => K.phase[v]);
     add(s.cell, (v) => `${K.cell_source[v].replace("_", " ")} cells`);
+    return parts;
+  }
+
+  function describe(s) {
+    const parts = [`${s.group} trials`, `${s.basis.replace("_", " ")} ${s.from}–${s.to}`, ...narrowing(s)];
     const left = [];
     if (!s.followUp) left.push("follow-up");
     if (!s.expandedAccess) left.push("expanded-access");
@@ -260,11 +266,11 @@ function main() {
         line: { color: yearsShown.map((y) => (partial(y) ? "#9a8a00" : COLORS[s.group])), width: 1 } },
       text: yearsShown.map((y) => String(n.year[y])), textposition: "outside", cliponaxis: false,
       hovertemplate: "%{x}: %{y} trials<extra></extra>",
-    }], layout(`${s.group} trials per year (${basis} basis)` + (yearsShown.some(partial) ? ` — ${D.partial_year} is partial (data to ${D.data_to})` : ""), {
+    }], layout(`${s.group} trials per year (${basis} basis)` + narrowing(s).map((p) => `, ${p}`).join("") + (yearsShown.some(partial) ? ` — ${D.partial_year} is partial (data to ${D.data_to})` : ""), {
       xaxis: { tickmode: "linear", dtick: yearsShown.length > 20 ? 2 : 1, title: { text: `${basis} year` } },
       yaxis: { title: { text: "trials" }, rangemode: "tozero" }, margin: { l: 50, r: 20, t: 40, b: 50 },
     }), CONFIG);
-    const scope = `${s.group}, ${s.from}–${s.to}`;
+    const scope = [`${s.group}, ${s.from}–${s.to}`, ...narrowing(s)].join(", ");
     const phases = K.phase.filter((p) => n.phase[p]).map((p) => [p, n.phase[p]]);
     const types = K.sponsor_type.filter((t) => n.sponsor_type[t]).map((t) => [t, n.sponsor_type[t]]);
     const small = Math.max(K.phase.length, K.sponsor_type.length);
