@@ -169,9 +169,11 @@ def methods_paragraph(flow: dict[str, Any]) -> str:
     """One paragraph a paper can cite: source and snapshot, how studies were found, the
     classifier, the year basis, the exclusions and the numbers of the flow."""
     run, boxes = flow["run"], {b["key"]: b["trials"] for b in flow["boxes"]}
-    stamp = run.get("data_timestamp") or (
-        f"none recorded (run finished {run['finished_at']})" if run.get("finished_at") else "unknown"
-    )
+    if run.get("data_timestamp"):
+        stamp = f"registry snapshot {run['data_timestamp']}"
+    else:  # a bulk file carries no registry timestamp: the run's finish time stands in
+        finished = run.get("finished_at") or "at an unknown time"
+        stamp = f"no registry timestamp recorded, run finished {finished}"
     if run.get("identified_as") == "registry":
         found = (
             f"the full registry ({_n(boxes['identified'])} studies) was downloaded and screened by a "
@@ -201,7 +203,7 @@ def methods_paragraph(flow: dict[str, Any]) -> str:
     ]  # fmt: skip
     groups = flow["counted_by_group"]
     return (
-        f"Source: ClinicalTrials.gov, registry snapshot {stamp} (run {run.get('run_id') or 'unknown'}, "
+        f"Source: ClinicalTrials.gov ({stamp}; run {run.get('run_id') or 'unknown'}, "
         f"{run.get('kind') or 'unknown'} run, mode {run.get('mode') or 'full'}). Identification: {found}; "
         f"{_n(boxes['candidates'])} candidate studies were loaded ({_n(boxes['rejected'])} quarantined). "
         f"Classification: rule-based classifier version {run.get('classifier_version') or 'unknown'} "
