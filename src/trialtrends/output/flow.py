@@ -180,7 +180,8 @@ def methods_paragraph(flow: dict[str, Any]) -> str:
             "text prefilter"
         )
     elif run.get("kind") == "bulk":
-        source = run.get("source") or "file"
+        # The file's name, not the machine's path to it.
+        source = (run.get("source") or "file").replace("\\", "/").rsplit("/", 1)[-1]
         found = f"a bulk download of {_n(boxes['identified'])} studies ({source}) was screened"
     else:
         names = run.get("queries") or []
