@@ -121,3 +121,41 @@ def test_report_json_carries_flow_and_methods(corpus_warehouse):
     markdown = _report(corpus_warehouse, "markdown")
     assert "## Flow of trials to the counted set" in markdown and "## Methods" in markdown
     assert "| trials counted" in markdown and data["methods"] in markdown
+
+
+def test_incremental_run_starts_from_the_warehouse(corpus_warehouse, tmp_path):
+    path = tmp_path / "incremental.duckdb"
+    shutil.copy(corpus_warehouse.warehouse_path, path)
+    con = duckdb.connect(str(path))
+    con.execute("update runs set mode = 'incremental', unique_studies = 12 where published")
+    flow = counted_flow(con)
+    con.close()
+    first = flow["boxes"][0]
+    assert (
+        first["label"].startswith("studies in the warehouse")
+        and first["trials"] == flow["boxes"][3]["trials"]
+    )
+    assert "incremental searches were merged" in methods_paragraph(flow)
+
+
+def test_csv_xlsx_and_html_reports_carry_flow_and_methods(corpus_warehouse, tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    from trialtrends.output.files import report_html
+    from trialtrends.output.report import build_report
+    from trialtrends.output.xlsx import write_workbook
+
+    data = build_report(corpus_warehouse.warehouse_path, year=2022)
+    rows = list(csv.DictReader(io.StringIO(_report(corpus_warehouse, "csv"))))
+    flow = [(r["item"], int(r["trials"]), r["note"]) for r in rows if r["section"] == "flow"]
+    assert flow == [(b["label"], b["trials"], b["kind"]) for b in data["flow"]["boxes"]]
+    assert [r["note"] for r in rows if r["section"] == "methods"] == [data["methods"]]
+    book = write_workbook(data, tmp_path, "report")
+    with zipfile.ZipFile(book) as z:
+        assert '<sheet name="Flow"' in z.read("xl/workbook.xml").decode()
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert "trials counted" in strings and "Counted: " in strings
+    page = report_html(data, {})
+    assert "Flow of trials to the counted set" in page and '<p class="methods">' in page
