@@ -413,8 +413,11 @@ def test_cell_source_basis_is_carried_when_the_warehouse_records_it(corpus_wareh
     path = tmp_path / "with-basis.duckdb"
     shutil.copy(corpus_warehouse.warehouse_path, path)
     con = duckdb.connect(str(path))
-    con.execute("alter table trial_flags add column cell_source_basis varchar")
-    con.execute("update trial_flags set cell_source_basis = 'inferred' where cell_source = 'autologous'")
+    # Warehouses from before the cell-source basis lack the column; newer ones have it (nullable).
+    con.execute("alter table trial_flags add column if not exists cell_source_basis varchar")
+    con.execute(
+        "update trial_flags set cell_source_basis = case when cell_source = 'autologous' then 'inferred' end"
+    )
     data = dashboard_data(con)
     con.close()
     vocab, col = data["dict"], data["col"]

@@ -50,19 +50,22 @@ def _identified(
 ) -> tuple[str, str, int]:
     """(key, label, count) of the flow's first box: what the night looked at.
 
-    A registry_studies table (registry mode: one row per registry study) is the registry itself;
-    otherwise the run's unique studies (pulled by the searches, or read from the bulk file). An
-    incremental run pulled only the updated studies and merged them into the previous
-    warehouse, so its first box is the warehouse's studies.
+    A filled registry_studies table (registry mode: one row per registry study) is the registry
+    itself; otherwise the run's unique studies (pulled by the searches, or read from the bulk
+    file). When the warehouse holds more trials than the run brought (an incremental pull merged
+    into the previous warehouse), the first box is the warehouse's studies.
     """
     if _has_table(con, "registry_studies"):
-        return "registry", "studies in the registry", _one(con, "select count(*) from registry_studies")
-    mode = run.get("mode") or "full"
-    if mode in ("incremental", "delta") or run.get("unique_studies") is None:
+        registry = _one(con, "select count(*) from registry_studies")
+        if registry:
+            return "registry", "studies in the registry", registry
+    pulled = run.get("unique_studies")
+    kept = (pulled or 0) - (run.get("rejected_studies") or 0)
+    if pulled is None or run.get("mode") == "incremental" or in_warehouse > kept:
         return "warehouse", "studies in the warehouse (merged over runs)", in_warehouse
     if run.get("kind") == "bulk":
-        return "pulled", "studies in the bulk download", run["unique_studies"]
-    return "pulled", "unique studies pulled by the searches", run["unique_studies"]
+        return "pulled", "studies in the bulk download", pulled
+    return "pulled", "unique studies pulled by the searches", pulled
 
 
 def counted_flow(
