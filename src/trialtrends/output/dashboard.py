@@ -35,7 +35,7 @@ from typing import Any
 import duckdb
 
 from trialtrends import __version__
-from trialtrends.output.flow import counted_flow, methods_paragraph
+from trialtrends.output.flow import paper_sections
 from trialtrends.output.report import AREA_ORDER, BASES, GROUPS, SPONSOR_TYPE_ORDER, ReportError
 from trialtrends.output.sql import connect
 
@@ -230,12 +230,12 @@ def dashboard_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
     flows = {}
     for basis, follow_up, expanded in product(BASES, (False, True), (False, True)):
-        flow = counted_flow(con, basis=basis, include_follow_up=follow_up, include_expanded_access=expanded)
+        paper = paper_sections(con, basis, follow_up, expanded)
         flows[f"{basis}|{int(follow_up)}|{int(expanded)}"] = {
-            "boxes": flow["boxes"],
-            "methods": methods_paragraph(flow),
+            "boxes": paper["flow"]["boxes"],
+            "methods": paper["methods"],
         }
-    run = flow["run"]
+    run = paper["flow"]["run"]
     stamp = run.get("data_timestamp") or run.get("finished_at")
     dictionaries = {name: v.values for name, v in vocab.items()}
     dictionaries["country_name"] = [country_names.get(c, c) for c in dictionaries["country"]]

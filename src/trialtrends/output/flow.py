@@ -160,6 +160,16 @@ def counted_flow(
     }
 
 
+def paper_sections(
+    con: duckdb.DuckDBPyConnection, basis: str, include_follow_up: bool, include_expanded_access: bool
+) -> dict[str, Any]:
+    """The report's `flow` (counted_flow) and `methods` (its paragraph) keys."""
+    flow = counted_flow(
+        con, basis=basis, include_follow_up=include_follow_up, include_expanded_access=include_expanded_access
+    )
+    return {"flow": flow, "methods": methods_paragraph(flow)}
+
+
 def _box(key: str, label: str, trials: int, kind: str) -> dict[str, Any]:
     return {"key": key, "label": label, "trials": int(trials), "kind": kind}
 

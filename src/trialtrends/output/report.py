@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from trialtrends.output.flow import counted_flow, methods_paragraph
+from trialtrends.output.flow import paper_sections
 from trialtrends.output.sql import QueryError, connect
 
 REPORT_VERSION = 2
@@ -226,10 +226,7 @@ def build_report(
             row["role"] = role
         products = _products(con, groups, top, counted)
         provenance = _provenance(con)
-        flow = counted_flow(
-            con, basis=basis, include_follow_up=include_follow_up,
-            include_expanded_access=include_expanded_access,
-        )  # fmt: skip
+        paper = paper_sections(con, basis, include_follow_up, include_expanded_access)
     except duckdb.Error as exc:
         raise ReportError(f"The warehouse could not be read: {exc}") from exc
     finally:
@@ -272,8 +269,7 @@ def build_report(
         "sponsor_types": sponsor_types,
         "products": products,
         "provenance": provenance,
-        "flow": flow,
-        "methods": methods_paragraph(flow),
+        **paper,  # flow and methods
     }
 
 
