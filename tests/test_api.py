@@ -198,7 +198,7 @@ def test_a_name_that_does_not_resolve_is_given_up_after_two_tries_at_a_terminal(
 
     monkeypatch.setattr(socket, "getaddrinfo", offline)
     settings = test_settings(tmp_path, "http://no-such-host.invalid/api/v2", max_retries=6, interactive=True)
-    with CtgovClient(settings) as client, pytest.raises(ApiError, match="after 2 attempts.*name resolution"):
+    with CtgovClient(settings) as client, pytest.raises(ApiError, match=r"after 2 attempts.*name resolution"):
         client.version()
     unattended = test_settings(tmp_path, "http://no-such-host.invalid/api/v2", max_retries=3)
     with CtgovClient(unattended) as client, pytest.raises(ApiError, match="after 4 attempts"):

@@ -58,6 +58,8 @@ def test_wheel_ships_the_views_and_the_reviewed_data(wheel):
     assert set(VIEWS) <= views
     assert "trialtrends/data/required_fields.txt" in names
     assert any(n.endswith("country_aliases.csv") for n in names)
+    # The dashboard's page template and script (read with importlib.resources).
+    assert {"trialtrends/output/dashboard.html", "trialtrends/output/dashboard.js"} <= set(names)
 
 
 def test_installed_wheel_builds_a_warehouse_in_a_fresh_venv(wheel, tmp_path):

@@ -153,7 +153,7 @@ def test_xlsx_workbook_has_a_sheet_per_table_numeric_cells_and_frozen_headers(da
         names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
         assert names == ["Trend", "Cumulative", "Phases", "Countries", "Countries not provided", "Sponsors", "Targets",
                          "Disease areas", "Sponsor types", "Cell sources", "Approved products", "Top products",
-                         "Products by phase", "Products by country", "Provenance", "Queries"]  # fmt: skip
+                         "Products by phase", "Products by country", "Flow", "Provenance", "Queries"]  # fmt: skip
         strings = re.findall(r"<t[^>]*>([^<]*)</t>", z.read("xl/sharedStrings.xml").decode())
         trend = z.read("xl/worksheets/sheet1.xml").decode()
         countries = z.read("xl/worksheets/sheet4.xml").decode()

@@ -378,3 +378,27 @@ def export(out_dir: Path, data_dir: Path | None) -> None:
     manifest = export_warehouse(settings.warehouse_path, out_dir)
     rows = sum(f["rows"] for f in manifest["files"])
     click.echo(f"exported {len(manifest['files'])} tables and views ({rows} rows) to {out_dir}")
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The HTML file to write (default: dashboard.html in the data folder).",
+)
+@data_dir_option
+@verbosity_options
+@friendly_errors
+def dashboard(out: Path | None, data_dir: Path | None) -> None:
+    """Write one self-contained HTML dashboard of the warehouse: filters, charts, the trials
+    behind every number, CSV download, flow and methods; opens offline from disk."""
+    settings = load_settings(data_dir=data_dir)
+    check_data_dir(settings, write=False)
+    from trialtrends.output.dashboard import DASHBOARD_FILE, write_dashboard
+
+    out = out or settings.data_dir / DASHBOARD_FILE
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder: give the HTML file to write.", EXIT_USAGE)
+    check_out_dir(out.parent)
+    click.echo(f"wrote {write_dashboard(settings.warehouse_path, out)}")

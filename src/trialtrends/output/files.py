@@ -103,6 +103,8 @@ def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
         else ""
     )
     footer = "".join(f"<li>{html.escape(line)}</li>" for line in provenance_lines(data))
+    methods = data.get("methods")
+    methods = f'<h2>Methods</h2><p class="methods">{html.escape(methods)}</p>' if methods else ""
     queries = query_rows(data)
     # The searches' full text is long (product-name OR lists): folded away, named once above.
     appendix = (
@@ -114,7 +116,7 @@ def report_html(data: dict[str, Any], svgs: dict[str, str]) -> str:
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head><body><h1>{heading}</h1>{banner}"
-        f'<div class="charts">{figures}</div><div class="tables">{sections}</div>'
+        f'<div class="charts">{figures}</div><div class="tables">{sections}</div>{methods}'
         f"<footer><h2>Provenance</h2><ul>{footer}</ul>{appendix}</footer></body></html>\n"
     )
 

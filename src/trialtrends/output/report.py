@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from trialtrends.output.flow import paper_sections
 from trialtrends.output.sql import QueryError, connect
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,7 @@ def build_report(
         cell_sources = _cell_sources(con, counted("trial_group_years"), basis, year, groups)
         products = _products(con, groups, top, counted)
         provenance = _provenance(con)
+        paper = paper_sections(con, basis, include_follow_up, include_expanded_access)
     except duckdb.Error as exc:
         raise ReportError(f"The warehouse could not be read: {exc}") from exc
     finally:
@@ -284,6 +286,7 @@ def build_report(
         "cell_sources": cell_sources,
         "products": products,
         "provenance": provenance,
+        **paper,  # flow and methods
     }
 
 

@@ -89,7 +89,24 @@ def report_tables(data: dict[str, Any]) -> list[Table]:
         *_sponsor_type_tables(data, role),
         *_cell_source_tables(data),
         *_product_tables(data),
+        *_flow_table(data),
     ]  # fmt: skip
+
+
+def flow_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The flow's boxes as (stage, trials) rows, exclusions indented under the stage they leave."""
+    return [
+        [b["label"] if b["kind"] == "stage" else f"  excluded: {b['label']}", b["trials"]]
+        for b in data["flow"]["boxes"]
+    ]
+
+
+def _flow_table(data: dict[str, Any]) -> list[Table]:
+    if "flow" not in data:  # a report dict from before the flow existed
+        return []
+    basis = data["basis"].replace("_", " ")
+    return [(f"Flow of trials to the counted set (all groups, {basis} basis, all years)",
+             ["stage", "trials"], flow_rows(data))]  # fmt: skip
 
 
 def _by_group_table(data: dict[str, Any], rows: list[dict[str, Any]], key: str) -> list[list[Any]]:
@@ -285,6 +302,8 @@ def render_report(data: dict[str, Any], fmt: str) -> str:
         heading = f"## {title}" if markdown else f"{title}\n{'=' * len(title)}"
         body = text_table(columns, rows, markdown=markdown) if rows else "(none)\n"
         parts.append(heading + "\n\n" + body)
+    if data.get("methods"):
+        parts.append(("## Methods" if markdown else "Methods\n-------") + "\n\n" + data["methods"])
     footer = provenance_lines(data)
     parts.append(("## Provenance\n\n" + "\n".join(f"- {line}" for line in footer)) if markdown
                  else "Provenance\n----------\n" + "\n".join(footer))  # fmt: skip
@@ -372,4 +391,8 @@ def _csv(data: dict[str, Any]) -> str:
             item=r["developer_country"],
             products=r["products"],
         )
+    for b in data.get("flow", {}).get("boxes", []):
+        add("flow", "ALL", b["trials"], year="", item=b["label"], note=b["kind"])
+    if data.get("methods"):
+        add("methods", "", "", year="", note=data["methods"])
     return csv_text(list(CSV_COLUMNS), rows)

@@ -85,6 +85,8 @@ def workbook_sheets(data: dict[str, Any]) -> list[Sheet]:
          ["developer_country", "modality", "products", "products_in_trials", "approved_products"],
          [[r["developer_country"], r["modality"], r["products"], r["products_in_trials"],
            r["approved_products"]] for r in products["by_country"]]),
+        ("Flow", ["stage", "kind", "trials"],
+         [[b["label"], b["kind"], b["trials"]] for b in data["flow"]["boxes"]]),
     ]  # fmt: skip
 
 
@@ -100,6 +102,7 @@ def _provenance_rows(data: dict[str, Any]) -> list[list[Any]]:
     rows.append(
         ["partial_year", partial_label(data) and f"{data['partial_year']['year']} {partial_label(data)}"]
     )
+    rows.append(["methods", data["methods"]])
     rows += [["note", line] for line in provenance_lines(data)]
     return rows
 
