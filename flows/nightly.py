@@ -106,7 +106,8 @@ def nightly(
         source: Read this bulk download (ctg-studies.json.zip or .jsonl) as a baseline.
         rebuild: Rebuild this landed run id (a folder under raw/), or "latest" for the published
             registry chain, without the network.
-        export_dir: After publishing, write the Parquet export and the dashboard here.
+        export_dir: After publishing, write the Parquet export into this folder and the
+            dashboard (dashboard.html) beside it.
     """
     logger = get_run_logger()
     settings = Settings.from_env(data_dir=data_dir, api_url=api_url, mode=mode)
@@ -148,10 +149,13 @@ def _newest_run(settings: Settings) -> RawRun | None:
 
 def _publish_files(settings: Settings, folder: Path) -> None:
     """The Parquet export of the published warehouse, and the dashboard beside it."""
+    from trialtrends.output.dashboard import DASHBOARD_FILE, write_dashboard
     from trialtrends.output.export import export_warehouse
 
     export_warehouse(settings.warehouse_path, folder)
-    get_run_logger().info("exported the warehouse to %s", folder)
+    # Beside the export folder, not in it: the export replaces its folder whole each night.
+    dashboard = write_dashboard(settings.warehouse_path, folder.parent / DASHBOARD_FILE)
+    get_run_logger().info("exported the warehouse to %s and the dashboard to %s", folder, dashboard)
 
 
 def serve() -> None:
@@ -182,7 +186,7 @@ def main() -> None:
     )
     parser.add_argument("--full", action="store_true", help="registry mode: download a new baseline")
     parser.add_argument(
-        "--export-dir", help="write the Parquet export and the dashboard here after publishing"
+        "--export-dir", help="after publishing, the Parquet export here and dashboard.html beside it"
     )
     args = parser.parse_args()
     # SIGTERM ends the run like Ctrl-C (marked failed, building files removed), and the process

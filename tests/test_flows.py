@@ -139,6 +139,18 @@ def test_a_registry_night_runs_as_a_baseline_then_a_delta(prefect_harness, tmp_p
         assert con.execute("select count(*) from trials").fetchone()[0] == 41
 
 
+def test_the_flow_writes_the_export_and_the_dashboard_beside_it(night, tmp_path):
+    fake, settings = night
+    out = tmp_path / "site" / "export"
+    state = nightly.nightly(
+        data_dir=str(settings.data_dir), api_url=fake.url, export_dir=str(out), return_state=True
+    )
+    assert state.is_completed(), state
+    assert (out / "manifest.json").is_file() and (out / "yearly_counts.parquet").is_file()
+    page = (tmp_path / "site" / "dashboard.html").read_text()
+    assert "<html" in page and list_runs(settings.raw_dir)[-1].run_id in page  # tonight's data
+
+
 def test_deployment_carries_the_cron_schedule(monkeypatch):
     deployment = nightly.nightly.to_deployment(name="nightly", schedules=[nightly.nightly_schedule()])
     (schedule,) = deployment.schedules

@@ -301,3 +301,23 @@ def test_retention_keeps_two_baselines_and_what_the_published_state_needs(tmp_pa
     )
     assert result.exit_code == 1 and "removed by retention" in result.output
     assert CliRunner().invoke(main, ["rebuild", "--data-dir", str(settings.data_dir)]).exit_code == 0
+
+
+def test_the_report_states_the_mode_the_baseline_snapshot_and_the_deltas_applied(tmp_path):
+    import json
+
+    with FakeCtgov(registry(), data_timestamp=DAY0) as fake:
+        settings = test_settings(tmp_path, fake.url, mode="registry", max_delta_share=0.5)
+        refresh(settings)
+        fake.advance_day("2026-12-01", added=[car_t("NCT91000020", title="CD22 CAR-T Cells")])
+        refresh(settings)
+    result = CliRunner().invoke(
+        main, ["report", "--year", "2022", "--format", "json", "--data-dir", str(settings.data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    run = report["flow"]["run"]
+    assert run["mode"] == "delta" and run["deltas_applied"] == 1
+    assert run["baseline_data_timestamp"] == DAY0
+    assert "mode delta" in report["methods"] and f"baseline (snapshot {DAY0})" in report["methods"]
+    assert "1 nightly delta of every study updated" in report["methods"]

@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 
+from trialtrends.words import plural
+
 # The report groups' member modalities that count (report_groups); other cell types stay in
 # trial_modalities for analysts. Named here for the flow's wording only.
 OTHER_CELL_TYPES = "CAR-NKT, CAR-γδT, CAR-M or other cell types"
@@ -35,10 +37,17 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _published_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    # A registry delta rests on a baseline: its snapshot and the deltas applied since are part of
+    # what a reader must know of the night (baseline_run, deltas_applied).
     cursor = con.execute(
-        "select run_id, kind, mode, finished_at, api_version, data_timestamp, source, queries, "
-        "unique_studies, rejected_studies, classifier_version from runs where published "
-        "order by run_id desc limit 1"
+        "select r.run_id, r.kind, r.mode, r.since, r.fallback, r.finished_at, r.api_version, "
+        "r.data_timestamp, "
+        "r.source, r.queries, r.unique_studies, r.rejected_studies, r.classifier_version, r.baseline_run, "
+        "coalesce(r.deltas_applied, 0) + (r.mode = 'delta')::int as deltas_applied, "
+        "coalesce(b.data_timestamp, case when r.mode = 'baseline' then r.data_timestamp end) "
+        "as baseline_data_timestamp "
+        "from runs r left join runs b on b.run_id = r.baseline_run "
+        "where r.published order by r.run_id desc limit 1"
     )
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
@@ -61,7 +70,7 @@ def _identified(
             return "registry", "studies in the registry", registry
     pulled = run.get("unique_studies")
     kept = (pulled or 0) - (run.get("rejected_studies") or 0)
-    if pulled is None or run.get("mode") == "incremental" or in_warehouse > kept:
+    if pulled is None or run.get("since") or in_warehouse > kept:
         return "warehouse", "studies in the warehouse (merged over runs)", in_warehouse
     if run.get("kind") == "bulk":
         return "pulled", "studies in the bulk download", pulled
@@ -149,6 +158,11 @@ def counted_flow(
             "run_id": run.get("run_id"),
             "kind": run.get("kind"),
             "mode": run.get("mode"),
+            "since": run.get("since"),
+            "fallback": run.get("fallback"),
+            "baseline_run": run.get("baseline_run"),
+            "baseline_data_timestamp": run.get("baseline_data_timestamp"),
+            "deltas_applied": run.get("deltas_applied"),
             "identified_as": key,
             "finished_at": run["finished_at"].isoformat() + "Z" if run.get("finished_at") else None,
             "api_version": run.get("api_version"),
@@ -188,9 +202,18 @@ def methods_paragraph(flow: dict[str, Any]) -> str:
         finished = run.get("finished_at") or "at an unknown time"
         stamp = f"no registry timestamp recorded, run finished {finished}"
     if run.get("identified_as") == "registry":
+        deltas = run.get("deltas_applied") or 0
+        kept_current = (
+            f", kept current by {plural(deltas, 'nightly delta')} of every study updated since (an "
+            "overlap of one day)"
+            if deltas
+            else ""
+        )
+        snapshot = run.get("baseline_data_timestamp")
         found = (
-            f"the full registry ({_n(boxes['identified'])} studies) was downloaded and screened by a "
-            "text prefilter"
+            f"the full registry ({_n(boxes['identified'])} studies) was downloaded as a baseline"
+            f"{f' (snapshot {snapshot})' if snapshot else ''}{kept_current}, and every study was screened "
+            "by a text prefilter and the classifier"
         )
     elif run.get("kind") == "bulk":
         # The file's name, not the machine's path to it.
@@ -218,7 +241,8 @@ def methods_paragraph(flow: dict[str, Any]) -> str:
     groups = flow["counted_by_group"]
     return (
         f"Source: ClinicalTrials.gov ({stamp}; run {run.get('run_id') or 'unknown'}, "
-        f"{run.get('kind') or 'unknown'} run, mode {run.get('mode') or 'full'}). Identification: {found}; "
+        f"{run.get('kind') or 'unknown'} run, mode {run.get('mode') or 'unknown'}"
+        f"{'; ' + run['fallback'] if run.get('fallback') else ''}). Identification: {found}; "
         f"{_n(boxes['candidates'])} candidate studies were loaded ({_n(boxes['rejected'])} quarantined). "
         f"Classification: rule-based classifier version {run.get('classifier_version') or 'unknown'} "
         "(text rules and a reviewed product dictionary) kept trials that give patients a CAR-T, "

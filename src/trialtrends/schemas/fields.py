@@ -122,6 +122,14 @@ FIELDS: dict[str, str] = {
     "tests), combination (the product is the backbone of a combination, bridging, consolidation or "
     "augmentation design), follow_up (no product given; treated patients followed: LTFU, registries, "
     "real-world studies). Default counts are investigational + combination.",
+    "since": "The run asked for studies updated on or after this date (a registry delta, or a search "
+    "with --since); null for a whole pull.",
+    "fallback": "Why a registry night ran the searches instead (its download was unavailable); null "
+    "otherwise.",
+    "baseline_run": "Registry mode: the baseline run this run's registry state rests on (a delta's "
+    "baseline; null for the baseline itself).",
+    "deltas_applied": "Registry mode: deltas published on that baseline before this run.",
+    "index_rows": "Registry mode: rows of registry_studies (one per registry study) after this run.",
     "mode": "How the run got its studies: baseline (the whole registry downloaded), delta (every study "
     "updated since the last registry run) or search (the keyword searches).",
     "name": "Canonical product name (INN short form, or the development code).",
