@@ -108,8 +108,10 @@ def stage(
     builder: WarehouseBuilder,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Judged:
-    """Stage chunks into the building warehouse, keeping the first copy of a repeated study."""
-    seen: set[str] = set()
+    """Stage chunks into the building warehouse. A study staged twice (by its parsed id, in two
+    chunks) keeps the copy with the newer lastUpdatePostDate, the later one on a tie, as a pull
+    does: the bulk scan resolves repeats it can see in the bytes, this what only parsing shows."""
+    staged: dict[str, Any] = {}  # nct_id -> last update of the staged copy
     scanned = duplicates = trials = classified = rejected = validated = 0
     replaced = False
     hygiene = HygieneCounts()
@@ -119,7 +121,8 @@ def stage(
         if chunk.replaces:
             replaced = True
             builder.delete_studies(chunk.replaces)
-            seen.difference_update(chunk.replaces)
+            for nct_id in chunk.replaces:
+                staged.pop(nct_id, None)
         if not chunk.parsed:
             if on_chunk:
                 on_chunk(scanned)
@@ -127,13 +130,18 @@ def stage(
         validated += chunk.scanned - chunk.duplicates if chunk.validated is None else chunk.validated
         hygiene += chunk.hygiene
         frames = chunk.frames
-        ids = frames["trials"]["nct_id"].to_list()
-        repeated = seen.intersection(ids)
-        seen.update(ids)
+        updates = dict(frames["trials"].select("nct_id", "last_update_posted_date").iter_rows())
+        repeated = staged.keys() & updates.keys()
+        newer: set[str] = set()
         if repeated:
             duplicates += len(repeated)
-            drop = ~pl.col("nct_id").is_in(list(repeated))
+            newer = {i for i in repeated if _newer_or_same(updates[i], staged[i])}
+            if newer:
+                replaced = True
+                builder.delete_studies(newer)
+            drop = ~pl.col("nct_id").is_in(list(repeated - newer))
             frames = {n: f if n == "rejected_studies" else f.filter(drop) for n, f in frames.items()}
+        staged.update((i, d) for i, d in updates.items() if i not in repeated - newer)
         for name, frame in frames.items():
             builder.append(name, frame)
         trials += frames["trials"].height
@@ -151,6 +159,11 @@ def stage(
     quality.classified_trials, quality.validated = classified, validated
     quality.text_hygiene = hygiene.as_dict()
     return Judged(builder, scanned, duplicates, trials, classified, rejected, quality, validated)
+
+
+def _newer_or_same(new: Any, old: Any) -> bool:
+    """A copy's update date against the staged copy's (a missing date is the oldest)."""
+    return old is None or (new is not None and new >= old)
 
 
 def quality_summary(builder: WarehouseBuilder) -> Quality:

@@ -72,6 +72,7 @@ REGION_SHAPES: dict[str, str] = {
     "interventionBrowseModule": _MESH,
 }
 NCT_ID = rf'"nctId"{_WS}:{_WS}"NCT([0-9]{{8}})"'
+NCT_KEY = rf'"nctId"{_WS}:'
 # The record's lastUpdatePostDateStruct.date (registry mode's index), as yyyy-MM-dd or yyyy-MM.
 LAST_UPDATE = (
     rf'"lastUpdatePostDateStruct"{_WS}:{_WS}\{{[^{{}}]*?"date"{_WS}:{_WS}'
@@ -244,7 +245,11 @@ def scan(raw: list[bytes], prefilter: bool = True, updated: bool = False) -> Sca
         # Not UTF-8 somewhere (rare): those records are read as empty, hence parsed.
         text = pl.Series("raw", [r if _utf8(r) else b"" for r in raw], dtype=pl.Binary).cast(pl.String)
     frame = pl.DataFrame({"raw": text})
-    nct = pl.col("raw").str.extract(NCT_ID, 1).cast(pl.Int64, strict=False)
+    # The bytes name a study only when they hold exactly one nctId key: a record showing another
+    # study's id before its own (an extra key, a repeated key) is parsed instead, so that its
+    # bytes can never make the genuine study look like a repeat (the parsed id decides).
+    single = pl.col("raw").str.count_matches(NCT_KEY) == 1
+    nct = pl.when(single).then(pl.col("raw").str.extract(NCT_ID, 1).cast(pl.Int64, strict=False))
     dates = None
     if updated:
         dates = frame.select(_days(pl.col("raw").str.extract(LAST_UPDATE, 1)))[:, 0].to_list()
