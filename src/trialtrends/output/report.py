@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from trialtrends.output.sql import QueryError, connect
+from trialtrends.output.sql import READ_ONLY_CONFIG, NoWarehouse, QueryError, _open_error
 
 REPORT_VERSION = 2
 GROUPS = ("CAR-T", "TCR-T", "TIL", "NK", "ALL")
@@ -60,16 +60,11 @@ def _macro(view: str, include_follow_up: bool, include_expanded_access: bool = F
     return f"{view}_by({follow_up}, include_expanded_access := {expanded})"
 
 
-def _provenance(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    run = _rows(
-        con,
-        "select run_id, kind, finished_at, api_url, api_version, data_timestamp, source, "
-        "queries, classifier_version from runs where published order by run_id desc limit 1",
-        [],
-    )
+def _provenance(run: dict[str, Any] | None, special: dict[str, Any]) -> dict[str, Any]:
+    """The newest published run as the report cites it, and how many special records it holds."""
     if not run:
         return {}
-    row = run[0]
+    row = dict(run)
     queries = json.loads(row.pop("queries") or "[]")
     row["queries"] = [
         {"name": q.get("name"), "term": (q.get("params") or {}).get("query.term"),
@@ -78,12 +73,7 @@ def _provenance(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     ]  # fmt: skip
     row["finished_at"] = row["finished_at"].isoformat() + "Z" if row["finished_at"] else None
     # How many records of each special kind the tables hold (and whether the defaults count them).
-    ((row["expanded_access_trials"], row["withdrawn_trials"]),) = con.execute(
-        "select count(*) filter (where f.is_expanded_access), "
-        "count(*) filter (where t.overall_status = 'WITHDRAWN') "
-        "from trials t join trial_flags f using (nct_id) "
-        "where t.nct_id in (select nct_id from trial_report_groups)"
-    ).fetchall()
+    row["expanded_access_trials"], row["withdrawn_trials"] = special["expanded"], special["withdrawn"]
     return row
 
 
@@ -133,102 +123,42 @@ def build_report(
         """The view, or its macro when follow-up or expanded-access studies are counted too."""
         return _macro(view, include_follow_up, include_expanded_access)
 
-    con = connect(warehouse_path)
+    con = _connect(warehouse_path)
     try:
-        yearly = counted("yearly_counts")
-        span = con.execute(
-            f"select min(year), max(year) from {yearly} where basis = ? and modality = ?",
-            [basis, ranked_by],
-        ).fetchall()
-        first, last = span[0] if span else (None, None)
-        if first is None:
-            raise ReportError("The warehouse has no classified trials yet.", exit_code=4)
-        if not first <= year <= last:
-            raise ReportError(
-                f"No {ranked_by} trials with {basis} year {year}: the warehouse covers {first}-{last}.",
-                exit_code=4,
-            )
-        counts = {
-            (r["modality"], r["year"]): r["trials"]
-            for r in _rows(
-                con,
-                f"select modality, year, trials from {yearly} "
-                "where basis = ? and modality in (select unnest(?::varchar[]))",
-                [basis, groups],
-            )
-        }
-        years = list(range(year - trend_years + 1, year + 1))
-        trend = [{"modality": g, "year": y, "trials": counts.get((g, y), 0)} for g in groups for y in years]
-        cumulative = [
-            {"modality": g, "through_year": year,
-             "trials": sum(n for (m, y), n in counts.items() if m == g and y <= year)}
-            for g in groups
-        ]  # fmt: skip
-        phases = _zero_filled_phases(
-            _rows(
-                con,
-                f"select modality, phase, trials, share, phase_order "
-                f"from {counted('phase_distribution')} "
-                "where basis = ? and year = ? and modality in (select unnest(?::varchar[])) "
-                "order by phase_order, modality",
-                [basis, year, groups],
-            ),
-            _rows(
-                con,
-                f"select distinct phase, phase_order from {counted('phase_distribution')} "
-                "where basis = ? order by phase_order",
-                [basis],
-            ),
-            groups,
-        )
-        countries = _ranked(
-            con, counted("country_table"), "country_code", ["country"],
-            basis, year, groups, ranked_by, top, extra_filter="country_code <> 'XX'",
-        )  # fmt: skip
-        not_provided = _rows(
-            con,
-            f"select modality, trials, share from {counted('country_table')} "
-            "where basis = ? and year = ? and country_code = 'XX' "
-            "and modality in (select unnest(?::varchar[])) order by modality",
-            [basis, year, groups],
-        )
-        sponsors = _ranked(
-            con, counted("sponsor_table"), "sponsor", ["sponsor_country"],
-            basis, year, groups, ranked_by, top, extra_filter="role = ?", extra_params=[role],
-        )  # fmt: skip
-        targets = _ranked(
-            con, counted("target_table"), "target", [],
-            basis, year, groups, ranked_by, top, extra_filter="target <> 'Not named'",
-        )  # fmt: skip
-        disease_areas = _over_years(
-            _rows(
-                con,
-                f"select modality, year, area, trials, share "
-                f"from {counted('disease_area_table')} "
-                "where basis = ? and year between ? and ? and modality in (select unnest(?::varchar[]))",
-                [basis, years[0], year, groups],
-            ),
-            "area", AREA_ORDER, groups, years,
-        )  # fmt: skip
-        sponsor_types = _over_years(
-            _rows(
-                con,
-                f"select modality, year, sponsor_type, trials, share "
-                f"from {counted('sponsor_type_table')} "
-                "where basis = ? and role = ? and year between ? and ? "
-                "and modality in (select unnest(?::varchar[]))",
-                [basis, role, years[0], year, groups],
-            ),
-            "sponsor_type", SPONSOR_TYPE_ORDER, groups, years,
-        )  # fmt: skip
-        for row in sponsor_types:
-            row["role"] = role
-        products = _products(con, groups, top, counted)
-        provenance = _provenance(con)
+        found = _fetch(con, counted, basis=basis, year=year, groups=groups, ranked_by=ranked_by,
+                       top=top, role=role, first=year - trend_years + 1)  # fmt: skip
     except duckdb.Error as exc:
         raise ReportError(f"The warehouse could not be read: {exc}") from exc
     finally:
         con.close()
+    spanned = [r["year"] for r in found["yearly"] if r["modality"] == ranked_by and r["year"] is not None]
+    if not spanned:
+        raise ReportError("The warehouse has no classified trials yet.", exit_code=4)
+    first, last = min(spanned), max(spanned)
+    if not first <= year <= last:
+        raise ReportError(
+            f"No {ranked_by} trials with {basis} year {year}: the warehouse covers {first}-{last}.",
+            exit_code=4,
+        )
+    counts = {(r["modality"], r["year"]): r["trials"] for r in found["yearly"]}
+    years = list(range(year - trend_years + 1, year + 1))
+    trend = [{"modality": g, "year": y, "trials": counts.get((g, y), 0)} for g in groups for y in years]
+    cumulative = [
+        {"modality": g, "through_year": year,
+         "trials": sum(n for (m, y), n in counts.items() if m == g and y <= year)}
+        for g in groups
+    ]  # fmt: skip
+    phases = _zero_filled_phases(found["phases"], found["phase_orders"], groups)
+    countries = _ranked(found["country_leaders"], found["country_by_group"], "country_code", groups)
+    not_provided = found["countries_not_provided"]
+    sponsors = _ranked(found["sponsor_leaders"], found["sponsor_by_group"], "sponsor", groups)
+    targets = _ranked(found["target_leaders"], found["target_by_group"], "target", groups)
+    disease_areas = _over_years(found["disease_areas"], "area", AREA_ORDER, groups, years)
+    sponsor_types = _over_years(found["sponsor_types"], "sponsor_type", SPONSOR_TYPE_ORDER, groups, years)
+    for row in sponsor_types:
+        row["role"] = role
+    products = {key: found[f"products_{key}"] for key in ("approved", "top", "by_phase", "by_country")}
+    provenance = _provenance(found["run"], found["special"])
     partial = _partial_year(provenance)
     for row in trend:
         row["partial"] = bool(partial) and row["year"] == partial["year"]
@@ -270,6 +200,132 @@ def build_report(
     }
 
 
+# The report's one statement. Each view is read once, filtered to the report's basis, year and
+# groups (a materialized CTE where several sections share it); each section comes back as a list
+# of rows (structs, fields in the order the JSON shows them), ordered as the report shows them.
+# {name} is a view, or its *_by(...) macro when follow-up / expanded-access studies count too.
+# The CTEs' names (wanted_*) must not be those of tables: a view's body would read the CTE.
+_PRODUCT_COLUMNS = (
+    "product_id, name, modality, targets, cell_source, developer, developer_country, "
+    "approvals, first_approval_year, trials, highest_phase"
+)
+_REPORT_SQL = f"""
+with
+  wanted_yearly as (
+    select modality, year, trials from {{yearly_counts}}
+    where basis = $basis and list_contains($groups, modality)),
+  wanted_phases as materialized (
+    select modality, year, phase, trials, share, phase_order from {{phase_distribution}}
+    where basis = $basis),
+  wanted_countries as materialized (
+    select modality, rank, country_code, country, trials, share from {{country_table}}
+    where basis = $basis and year = $year and list_contains($groups, modality)),
+  wanted_country_leaders as (
+    select rank, country_code, country, trials, share from wanted_countries
+    where country_code <> 'XX' and modality = $ranked_by and rank <= $top),
+  wanted_sponsors as materialized (
+    select modality, rank, sponsor, sponsor_country, trials, share from {{sponsor_table}}
+    where basis = $basis and year = $year and role = $role and list_contains($groups, modality)),
+  wanted_sponsor_leaders as (
+    select rank, sponsor, sponsor_country, trials, share from wanted_sponsors
+    where modality = $ranked_by and rank <= $top),
+  wanted_targets as materialized (
+    select modality, rank, target, trials, share from {{target_table}}
+    where basis = $basis and year = $year and target <> 'Not named' and list_contains($groups, modality)),
+  wanted_target_leaders as (
+    select rank, target, trials, share from wanted_targets where modality = $ranked_by and rank <= $top),
+  -- Products count when their modality belongs to one of the report's groups.
+  wanted_product_modalities as materialized (
+    select modality from report_groups where list_contains($groups, report_group)),
+  wanted_products as materialized (
+    select {_PRODUCT_COLUMNS}, is_approved from {{product_table}}
+    where modality in (select modality from wanted_product_modalities))
+select
+  (select list(r) from wanted_yearly r) as yearly,
+  (select list(r order by phase_order, modality) from (
+    select modality, phase, trials, share, phase_order from wanted_phases
+    where year = $year and list_contains($groups, modality)) r) as phases,
+  (select list(r order by phase_order) from (
+    select distinct phase, phase_order from wanted_phases) r) as phase_orders,
+  (select list(r order by rank, country_code) from wanted_country_leaders r) as country_leaders,
+  (select list(r) from (
+    select modality, country_code, trials, share from wanted_countries
+    where country_code in (select country_code from wanted_country_leaders)) r) as country_by_group,
+  (select list(r order by modality) from (
+    select modality, trials, share from wanted_countries
+    where country_code = 'XX') r) as countries_not_provided,
+  (select list(r order by rank, sponsor) from wanted_sponsor_leaders r) as sponsor_leaders,
+  (select list(r) from (
+    select modality, sponsor, trials, share from wanted_sponsors
+    where sponsor in (select sponsor from wanted_sponsor_leaders)) r) as sponsor_by_group,
+  (select list(r order by rank, target) from wanted_target_leaders r) as target_leaders,
+  (select list(r) from (
+    select modality, target, trials, share from wanted_targets
+    where target in (select target from wanted_target_leaders)) r) as target_by_group,
+  (select list(r) from (
+    select modality, year, area, trials, share from {{disease_area_table}}
+    where basis = $basis and year between $first and $year and list_contains($groups, modality)) r
+  ) as disease_areas,
+  (select list(r) from (
+    select modality, year, sponsor_type, trials, share from {{sponsor_type_table}}
+    where basis = $basis and role = $role and year between $first and $year
+    and list_contains($groups, modality)) r) as sponsor_types,
+  (select list(r order by first_approval_year, name) from (
+    select {_PRODUCT_COLUMNS} from wanted_products where is_approved) r) as products_approved,
+  (select list(r order by trials desc, name) from (
+    select {_PRODUCT_COLUMNS} from wanted_products where trials > 0 order by trials desc, name limit $top) r
+  ) as products_top,
+  (select list(r order by phase_order, modality) from (
+    select modality, highest_phase, phase_order, products, approved_products from {{products_by_phase}}
+    where modality in (select modality from wanted_product_modalities)) r) as products_by_phase,
+  (select list(r order by developer_country = 'Unknown', developer_country, modality) from (
+    select developer_country, modality, products, products_in_trials, approved_products
+    from {{products_by_country}} where modality in (select modality from wanted_product_modalities)) r
+  ) as products_by_country,
+  (select r from (
+    select run_id, kind, finished_at, api_url, api_version, data_timestamp, source, queries,
+    classifier_version from runs where published order by run_id desc limit 1) r) as run,
+  (select {{{{'expanded': count(*) filter (where f.is_expanded_access),
+           'withdrawn': count(*) filter (where t.overall_status = 'WITHDRAWN')}}}}
+   from trials t join trial_flags f using (nct_id)
+   where t.nct_id in (select nct_id from trial_report_groups)) as special
+"""
+_REPORT_VIEWS = (
+    "yearly_counts", "phase_distribution", "country_table", "sponsor_table", "target_table",
+    "disease_area_table", "sponsor_type_table", "product_table", "products_by_phase", "products_by_country",
+)  # fmt: skip
+
+
+# The report's statement plans every view at once, and DuckDB's projection pull-up pass alone
+# took about 40% of its optimiser time (`profiling_mode = 'detailed'`) while the tables are too
+# small for the pass to pay back. Results do not depend on optimiser passes.
+_REPORT_CONFIG = {"disabled_optimizers": "projection_pullup"}
+
+
+def _connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    """output.sql.connect's hardened read-only connection, with the report's planner setting
+    (set at connect: the hardened configuration is locked)."""
+    if warehouse_path.is_dir():
+        raise QueryError(f"{warehouse_path} is a directory, not a warehouse file: move it away and refresh.")
+    if not warehouse_path.is_file():
+        raise NoWarehouse(warehouse_path)
+    try:
+        return duckdb.connect(str(warehouse_path), read_only=True, config=_REPORT_CONFIG | READ_ONLY_CONFIG)
+    except duckdb.Error as exc:
+        raise _open_error(warehouse_path, exc) from exc
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, counted: Callable[[str], str], **params: Any) -> dict[str, Any]:
+    """Every section's rows, by section name, from the report's one statement."""
+    sql = _REPORT_SQL.format(**{view: counted(view) for view in _REPORT_VIEWS})
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchone()
+    assert row is not None  # a select of scalar subqueries has exactly one row
+    # list() of no rows is NULL: an empty section. `run` is one row (None: no published run).
+    return {n: [] if v is None and n != "run" else v for n, v in zip(names, row, strict=True)}
+
+
 def _zero_filled_phases(
     rows: list[dict[str, Any]], phases: list[dict[str, Any]], groups: list[str]
 ) -> list[dict[str, Any]]:
@@ -302,86 +358,16 @@ def _over_years(
     ]  # fmt: skip
 
 
-def _products(
-    con: duckdb.DuckDBPyConnection, groups: list[str], top: int, counted: Callable[[str], str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Approved products, the top products by trials, and products by phase and by country.
-
-    Products count when their modality belongs to one of the report's groups (report_groups).
-    """
-    modalities = "select modality from report_groups where report_group in (select unnest(?::varchar[]))"
-    columns = (
-        "product_id, name, modality, targets, cell_source, developer, developer_country, "
-        "approvals, first_approval_year, trials, highest_phase"
-    )
-    table = counted("product_table")
-    approved = _rows(
-        con,
-        f"select {columns} from {table} where is_approved and modality in ({modalities}) "
-        "order by first_approval_year, name",
-        [groups],
-    )
-    leaders = _rows(
-        con,
-        f"select {columns} from {table} where trials > 0 and modality in ({modalities}) "
-        "order by trials desc, name limit ?",
-        [groups, top],
-    )
-    by_phase = _rows(
-        con,
-        f"select modality, highest_phase, phase_order, products, approved_products "
-        f"from {counted('products_by_phase')} where modality in ({modalities}) "
-        "order by phase_order, modality",
-        [groups],
-    )
-    by_country = _rows(
-        con,
-        f"select developer_country, modality, products, products_in_trials, approved_products "
-        f"from {counted('products_by_country')} where modality in ({modalities}) "
-        "order by developer_country = 'Unknown', developer_country, modality",
-        [groups],
-    )
-    return {"approved": approved, "top": leaders, "by_phase": by_phase, "by_country": by_country}
-
-
 def _ranked(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    key: str,
-    attrs: list[str],
-    basis: str,
-    year: int,
-    groups: list[str],
-    ranked_by: str,
-    top: int,
-    *,
-    extra_filter: str,
-    extra_params: list[Any] | None = None,
+    leaders: list[dict[str, Any]], by_group: list[dict[str, Any]], key: str, groups: list[str]
 ) -> list[dict[str, Any]]:
-    """Top-N rows ranked within `ranked_by`, with each other group's trials and share beside."""
-    extra_params = extra_params or []
-    where = f"basis = ? and year = ? and {extra_filter}"
-    leaders = _rows(
-        con,
-        f"select {', '.join(['rank', key, *attrs, 'trials', 'share'])} from {source} "
-        f"where {where} and modality = ? and rank <= ? order by rank, {key}",
-        [basis, year, *extra_params, ranked_by, top],
-    )
-    keys = [row[key] for row in leaders]
-    by_group = {
-        (r["modality"], r[key]): r
-        for r in _rows(
-            con,
-            f"select modality, {key}, trials, share from {source} where {where} "
-            f"and {key} in (select unnest(?::varchar[])) and modality in (select unnest(?::varchar[]))",
-            [basis, year, *extra_params, keys, groups],
-        )
-    }
+    """The top-N rows ranked within one group, with each group's trials and share beside."""
+    found = {(r["modality"], r[key]): r for r in by_group}
     for row in leaders:
         row["by_modality"] = {
             g: {
-                "trials": by_group.get((g, row[key]), {}).get("trials", 0),
-                "share": by_group.get((g, row[key]), {}).get("share", 0.0),
+                "trials": found.get((g, row[key]), {}).get("trials", 0),
+                "share": found.get((g, row[key]), {}).get("share", 0.0),
             }
             for g in groups
         }
