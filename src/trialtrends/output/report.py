@@ -298,8 +298,10 @@ _REPORT_VIEWS = (
 
 # The report's statement plans every view at once, and DuckDB's projection pull-up pass alone
 # took about 40% of its optimiser time (`profiling_mode = 'detailed'`) while the tables are too
-# small for the pass to pay back. Results do not depend on optimiser passes.
-_REPORT_CONFIG = {"disabled_optimizers": "projection_pullup"}
+# small for the pass to pay back; results do not depend on optimiser passes. One thread: the
+# views' inputs are a few thousand rows, where handing work between threads costs more than it
+# saves (cold report processes ~17% faster, measured on 2 busy cores; bench/bench_paths.py).
+_REPORT_CONFIG = {"disabled_optimizers": "projection_pullup", "threads": 1}
 
 
 def _connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
