@@ -1,7 +1,16 @@
-"""Shared fixtures: the shared ClinicalTrials.gov material, the fake API, settings, Prefect."""
+"""Shared fixtures: the shared ClinicalTrials.gov material, the fake API, settings, Prefect.
+
+The suite runs in parallel (pytest-xdist, `--dist loadgroup` in pyproject.toml): every session
+fixture here exists once per worker, except the corpus warehouse, which the first worker to need
+it builds for all (see `corpus_warehouse`). Tests that share an expensive server are put in one
+xdist group, so only one worker ever starts it.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +24,80 @@ sys.path.insert(0, str(TESTS))  # builders, fakeapi, openapi_spec are plain modu
 from fakeapi import FakeCtgov, shared_ctgov_dir  # noqa: E402
 
 from trialtrends.settings import Settings  # noqa: E402
+
+# Property tests run few examples by default, so the README's test command stays fast; the
+# thorough profile (`pytest --hypothesis-profile thorough`, or HYPOTHESIS_PROFILE=thorough) is
+# the slow search, for when a parser or the fake API's mutations change.
+try:
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+except ImportError:  # hypothesis is a dev dependency; the suite runs without it
+    pass
+else:
+    hypothesis_settings.register_profile(
+        "default", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    hypothesis_settings.register_profile("thorough", max_examples=2000, deadline=None)
+    hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# ---- parallel scheduling (pytest-xdist) --------------------------------------------------------
+# The controller hands out units of work by node id alone (it never imports the tests). A unit
+# is a whole file, so a file's module-scoped fixtures (a small warehouse, a wheel, a classified
+# batch) are built on one worker only, except:
+# - the tests sharing one expensive server form one unit: the real `prefect server start` of
+#   test_prefect_server.py, and every user of the session's prefect_test_harness;
+# - the files below, of slow independent tests with no module-scoped fixtures, are handed out
+#   test by test, so both workers share them.
+# (`xdist_group` marks would say this in the tests, but with pytest 9.2 and xdist 3.8 loadgroup
+# ignores them silently: pytest-dev/pytest-xdist#1386.) A test missing from these rules is still
+# correct, just slower: it starts its own harness, or builds a module fixture once more.
+PREFECT_SERVER_FILES = frozenset({"test_prefect_server.py"})
+PREFECT_HARNESS_FILES = frozenset({"test_flows.py"})
+PREFECT_HARNESS_TESTS = frozenset({"test_safety.py::test_flow_and_cli_at_once_one_publishes_the_other_refuses"})
+SPREAD_FILES = (
+    "test_warehouse.py", "test_safety.py", "test_bulk.py", "test_terminal.py", "test_cli.py",
+    "test_extract.py", "test_gates.py", "test_api.py",
+)  # fmt: skip
+
+
+def xdist_unit(nodeid: str) -> str:
+    """The unit of work a node id belongs to: a group name, its file, or the test itself."""
+    path = nodeid.split("::", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    if name in PREFECT_SERVER_FILES:
+        return "prefect_server"
+    if name in PREFECT_HARNESS_FILES or f"{name}::{nodeid.split('::', 1)[-1]}" in PREFECT_HARNESS_TESTS:
+        return "prefect_harness"
+    return nodeid if name in SPREAD_FILES else path
+
+
+def _handout_rank(nodeid: str) -> int:
+    """Longest units first, so a parallel run does not end on one worker running a slow unit
+    while the other idles: the real server, the harness, then the slow files, then the rest."""
+    unit = xdist_unit(nodeid)
+    if unit in ("prefect_server", "prefect_harness"):
+        return 0 if unit == "prefect_server" else 1
+    name = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return 2 + (SPREAD_FILES.index(name) if name in SPREAD_FILES else len(SPREAD_FILES))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The order in which the units are handed out (`--no-loadscope-reorder` keeps it)."""
+    items.sort(key=lambda item: _handout_rank(item.nodeid))  # stable: file order within a rank
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which would make its plain loadgroup
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` with the units of `xdist_unit` (see above)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture
@@ -108,11 +191,37 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+def run_temp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run shares (the parent of the workers' own temp
+    folders); the session's temp folder when the suite runs in one process."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def corpus_warehouse(corpus_server: FakeCtgov, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A warehouse refreshed once from the fake API serving the shared corpus (read-only use!)."""
+    """A warehouse refreshed once per run from the fake API serving the shared corpus
+    (read-only use!). The first worker to need it builds it under an exclusive file lock;
+    the others wait on that lock and then open the same files (DuckDB allows many read-only
+    processes on one file)."""
     from trialtrends.pipeline import refresh
 
-    settings = test_settings(tmp_path_factory.mktemp("corpus"), corpus_server.url)
-    refresh(settings)
+    root = run_temp_root(tmp_path_factory) / "corpus-warehouse"
+    root.mkdir(exist_ok=True)
+    settings = test_settings(root, corpus_server.url)
+    built = root / "built"
+    with (root.parent / "corpus-warehouse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if a worker dies
+        if not built.exists():
+            shutil.rmtree(settings.data_dir, ignore_errors=True)  # a builder that died half-way
+            refresh(settings)
+            built.touch()
+    return settings
+
+
+def copy_corpus_warehouse(corpus_warehouse: Settings, tmp_path: Path) -> Settings:
+    """A private, writable copy of the corpus warehouse's data folder (landed run included), as
+    test_settings(tmp_path, ...) lays it out: the state right after a refresh of the corpus."""
+    settings = test_settings(tmp_path, corpus_warehouse.api_url)
+    shutil.copytree(corpus_warehouse.data_dir, settings.data_dir)
     return settings

@@ -886,7 +886,7 @@ class RequestLog:
 
 FAULT_KINDS = frozenset(
     {
-        "429", "500", "502", "503", "html", "truncated", "truncated_gzip", "slow", "hang", "reset",
+        "429", "500", "502", "503", "html", "truncated", "truncated_gzip", "slow", "held", "hang", "reset",
         "gone", "cut", "no_range", "truncated_zip", "partial_zip", "throttle",
     }
 )  # fmt: skip
@@ -899,6 +899,7 @@ _FAULT_OPTIONS = {
     "truncated": {"fraction", "declare_length"},
     "truncated_gzip": {"fraction"},
     "slow": {"seconds"},
+    "held": {"max_seconds"},
     "hang": {"max_seconds"},
     "throttle": {"bytes_per_second"},
     "reset": set(),
@@ -1039,6 +1040,7 @@ class FakeCtgov:
         self._generation = 0
         self._data = _Dataset(studies, self._generation, data_timestamp)
         self._stop = threading.Event()
+        self._released = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -1197,7 +1199,8 @@ class FakeCtgov:
         (retry_after=None, body), "html" (status=200), "truncated" (fraction=0.5,
         declare_length=False: no Content-Length, connection closed; True: full length
         declared, so the client sees an incomplete read), "slow" (seconds=1.0, then the normal
-        answer), "hang" (max_seconds=60: no answer until the client disconnects or the server
+        answer), "held" (max_seconds=60: the normal answer once the test calls `release()`, so
+        a test waits on its own condition instead of a fixed delay), "hang" (max_seconds=60: no answer until the client disconnects or the server
         stops), "reset" (TCP reset, no answer). `path` may end with "*" for a prefix
         ("/studies*"); `skip` lets that many matching requests through first. A fault that
         should last ("always") is queued with a large `times` and dropped by reset_faults().
@@ -1223,7 +1226,13 @@ class FakeCtgov:
         if times < 1 or skip < 0:
             raise ValueError("times must be >= 1 and skip >= 0")
         with self._lock:
+            if kind == "held":
+                self._released.clear()
             self._faults.append(_Fault(kind, path, times, skip, dict(opts)))
+
+    def release(self) -> None:
+        """Let every request held by a "held" fault get its answer (and later ones pass)."""
+        self._released.set()
 
     def reset_faults(self) -> None:
         """Drop all queued faults."""
@@ -1247,6 +1256,18 @@ class FakeCtgov:
         return [ds.ids[i] for i in self._matches(ds, p)]
 
     # ----------------------------------------------------------------- request handling
+
+    def _delay(self, fault: _Fault) -> bool:
+        """Wait out a slow or held fault; True when the server is stopping meanwhile."""
+        if fault.kind == "slow":
+            return self._stop.wait(float(fault.opts.get("seconds", 1.0)))
+        deadline = time.monotonic() + float(fault.opts.get("max_seconds", 60.0))
+        while not self._released.wait(0.01):
+            if self._stop.is_set():
+                return True
+            if time.monotonic() >= deadline:
+                break
+        return False
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         """Remember open connections so stop() can close them."""
@@ -1286,10 +1307,10 @@ class FakeCtgov:
         fault = self._take_fault(sub) if sub else None
         if fault is not None:
             record.fault = fault.kind
-            if fault.kind != "slow":
+            if fault.kind not in ("slow", "held"):
                 record.status = self._apply_fault(h, fault, sub or "", params)
                 return
-            if self._stop.wait(float(fault.opts.get("seconds", 1.0))):
+            if self._delay(fault):
                 h.close_connection = True  # server stopping: give up silently
                 return
         response = self._respond(sub, params, h.headers)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import wait_for
 from fakeapi import (
     NOT_EMULATED,
     SPEC_METADATA_PARAMS,
@@ -424,6 +425,20 @@ def test_slow_answer(fake: FakeCtgov) -> None:
     started = time.monotonic()
     assert len(ids(get(fake))) == 8
     assert time.monotonic() - started >= 0.2
+
+
+def test_held_answer_waits_for_release(fake: FakeCtgov) -> None:
+    fake.inject("held")
+    answers: list[requests.Response] = []
+    client = threading.Thread(target=lambda: answers.append(get(fake, timeout=10)))
+    client.start()
+    assert wait_for(lambda: len(fake.requests) == 1)
+    client.join(timeout=0.3)
+    assert client.is_alive() and not answers, "answered before release()"
+    fake.release()
+    client.join(timeout=5)
+    assert len(ids(answers[0])) == 8 and fake.requests[0].fault == "held"
+    assert len(ids(get(fake))) == 8  # the fault fired once
 
 
 def test_hang_until_client_gives_up_and_stop_is_not_blocked() -> None:

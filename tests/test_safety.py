@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from click.testing import CliRunner
 from conftest import test_settings, wait_for
 from fakeapi import FakeCtgov, default_metadata
 
+from trialtrends import lock as lock_module
 from trialtrends.cli import main
 from trialtrends.extract.raw import RawRun, list_runs
 from trialtrends.lock import LOCK_FILE, DataDirBusy, data_dir_lock
@@ -81,20 +83,23 @@ def one_error_line(stderr: str) -> str:
 
 @pytest.fixture
 def slow_server():
-    """A fake API whose every /studies page takes a while: a refresh holds the lock for seconds."""
+    """A fake API whose /studies pages can be slowed or held: a refresh then holds the lock."""
     with FakeCtgov(OLD) as fake:
         yield fake
+        fake.release()  # a test that failed half-way must not leave a refresh waiting on a page
 
 
 @pytest.mark.parametrize("attempt", range(2))
 def test_two_cli_refreshes_at_once_one_publishes_the_other_refuses(slow_server, tmp_path, attempt):
     settings = test_settings(tmp_path, slow_server.url)
-    # The first refresh holds the lock for at least 6 s: time enough for the second to start and be refused.
-    slow_server.inject("slow", times=1, path="/studies", seconds=6)
+    # The first refresh's first page is held until the second has been refused: it holds the lock
+    # for exactly as long as the test needs, however slow the machine.
+    slow_server.inject("held", times=1, path="/studies", max_seconds=120)
     first = cli_process(settings, "refresh")
     assert wait_for(lambda: lock_held(settings)), "the first refresh never took the lock"
     second = cli_process(settings, "refresh")
     _, err2 = second.communicate(timeout=60)
+    slow_server.release()
     _, err1 = first.communicate(timeout=120)
     assert first.returncode == 0, err1
     assert second.returncode == 1, err2
@@ -107,13 +112,32 @@ def test_two_cli_refreshes_at_once_one_publishes_the_other_refuses(slow_server, 
     assert not list(settings.warehouse_dir.glob(".building-*"))
 
 
-def test_second_run_can_wait_for_the_lock(slow_server, tmp_path):
+def test_second_run_can_wait_for_the_lock(slow_server, tmp_path, monkeypatch):
     settings = test_settings(tmp_path, slow_server.url)
-    slow_server.inject("slow", times=1, path="/studies", seconds=3)
+    slow_server.inject("held", times=1, path="/studies", max_seconds=120)
     first = cli_process(settings, "refresh")
     assert wait_for(lambda: lock_held(settings))
+    # Seen from the waiting run: each attempt at the lock and whether it got it.
+    attempts: list[bool] = []
+
+    def try_lock(path):
+        fd = real_try_lock(path)
+        attempts.append(fd is not None)
+        return fd
+
+    real_try_lock = lock_module.try_lock
+    monkeypatch.setattr(lock_module, "try_lock", try_lock)
     waiting = test_settings(tmp_path, slow_server.url, lock_wait=120)
-    result = refresh(waiting)  # waits for the first, then runs
+    results: list = []
+    waiter = threading.Thread(target=lambda: results.append(refresh(waiting)))  # waits, then runs
+    waiter.start()
+    try:
+        assert wait_for(lambda: len(attempts) >= 2), "the second run never tried the lock"
+        assert attempts[:2] == [False, False], "the second run got the lock while the first held it"
+    finally:
+        slow_server.release()
+        waiter.join(timeout=120)
+    (result,) = results
     assert first.wait(timeout=120) == 0
     assert result.manifest.published
     assert [r.manifest().published for r in list_runs(settings.raw_dir)] == [True, True]
@@ -155,10 +179,11 @@ def test_flow_and_cli_at_once_one_publishes_the_other_refuses(prefect_harness, s
     import nightly
 
     settings = test_settings(tmp_path, slow_server.url)
-    slow_server.inject("slow", times=1, path="/studies", seconds=6)
+    slow_server.inject("held", times=1, path="/studies", max_seconds=120)
     cli = cli_process(settings, "refresh")
     assert wait_for(lambda: lock_held(settings))
     state = nightly.nightly(data_dir=str(settings.data_dir), api_url=slow_server.url, return_state=True)
+    slow_server.release()
     assert state.is_failed()
     assert "Another run is using the data folder" in str(state.message) or "Another run" in repr(
         state.result(raise_on_failure=False)

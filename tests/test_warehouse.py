@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import duckdb
 import polars as pl
 import pytest
 from builders import study
-from conftest import test_settings, wait_for
+from conftest import copy_corpus_warehouse, test_settings, wait_for
 from fakeapi import FakeCtgov
 
 from trialtrends.load.views import VIEWS
@@ -117,23 +116,34 @@ def test_open_reader_keeps_its_snapshot_and_nothing_is_corrupted(small_server, t
 
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.3])
-def test_kill_9_during_load_leaves_the_old_warehouse_intact(corpus_server, tmp_path, delay):
-    settings = test_settings(tmp_path, corpus_server.url)
-    refresh(settings)
+def _building_wal_bytes(settings) -> int:
+    return sum(p.stat().st_size for p in settings.warehouse_dir.glob(".building-*.wal") if p.exists())
+
+
+# Where the kill lands: as the load starts (the building file appears), or in the middle of
+# staging rows (its write-ahead log already holds a megabyte of rows; the corpus's is ~4 MB).
+KILL_POINTS = {
+    "load_start": lambda settings: any(settings.warehouse_dir.glob(".building-*")),
+    "staging_rows": lambda settings: _building_wal_bytes(settings) > 1_000_000,
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_kill_9_during_load_leaves_the_old_warehouse_intact(corpus_warehouse, tmp_path, point):
+    # The state right after a refresh of the corpus, without paying for one more refresh.
+    settings = copy_corpus_warehouse(corpus_warehouse, tmp_path)
     before = read(settings, "select * from yearly_counts order by all")
     runs_before = read(settings, "select run_id from runs")
     env = {**os.environ, "TRIALTRENDS_DATA_DIR": str(settings.data_dir),
-           "TRIALTRENDS_API_URL": corpus_server.url, "TRIALTRENDS_MAX_RPS": "0"}  # fmt: skip
+           "TRIALTRENDS_API_URL": settings.api_url, "TRIALTRENDS_MAX_RPS": "0"}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "trialtrends", "refresh"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        # The building file exists from the first staged chunk until the publish.
-        building = lambda: any(settings.warehouse_dir.glob(".building-*"))  # noqa: E731
-        assert wait_for(building), "the refresh never reached the load"
-        time.sleep(delay)  # 0: as the load starts; 0.3 s: in the middle of staging rows
+        reached = KILL_POINTS[point]
+        assert wait_for(lambda: reached(settings) or proc.poll() is not None), "the refresh never got there"
+        assert proc.poll() is None, f"the refresh ended before the kill point {point}"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
