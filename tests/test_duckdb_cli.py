@@ -52,10 +52,10 @@ def duckdb_cli(path: Path, sql: str) -> subprocess.CompletedProcess:
 
 
 def readme_queries() -> list[str]:
-    """The statements of the README's "Example queries" block."""
-    text = (REPO / "README.md").read_text()
+    """The statements of the "Example queries" block of docs/using-the-data.md."""
+    text = (REPO / "docs" / "using-the-data.md").read_text()
     block = re.search(r"### Example queries\s+```sql\n(.*?)```", text, re.S)
-    assert block, "the README has no Example queries block"
+    assert block, "docs/using-the-data.md has no Example queries block"
     statements = [s.strip() for s in block.group(1).split(";")]
     return [s for s in statements if re.sub(r"--[^\n]*", "", s).strip()]
 

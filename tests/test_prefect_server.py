@@ -300,8 +300,11 @@ def test_a_worker_runs_the_deployment(server: Server, deployment: dict, worker: 
         return found if any(log["message"].startswith("published ") for log in found) else []
 
     library = _wait_for("the library's INFO lines in the run logs", library_logs, timeout=30)
-    assert any("landing raw responses" in log["message"] for log in library)
-    assert {"trialtrends.extract.api_pull", "trialtrends.load.warehouse"} <= {log["name"] for log in library}
+    # A clean environment: the deployment runs the default, registry mode, whose first night
+    # downloads the registry (the fake API serves it) as a baseline.
+    assert any("registry mode: downloading a baseline" in log["message"] for log in library)
+    names = {log["name"] for log in library}
+    assert {"trialtrends.pipeline.acquire", "trialtrends.extract.download", "trialtrends.load.warehouse"} <= names
 
     artifacts = server.post("/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
     (artifact,) = [a for a in artifacts if a["key"] == "trialtrends-run"]

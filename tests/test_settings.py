@@ -17,8 +17,10 @@ def clean_env(monkeypatch):
     monkeypatch.delenv("TRIALTRENDS_API_URL", raising=False)
 
 
+@pytest.mark.registry  # sees the real default mode (the suite's other tests run the searches)
 def test_defaults_and_env(monkeypatch):
     assert Settings.from_env() == Settings()
+    assert Settings().mode == "registry"
     monkeypatch.setenv("TRIALTRENDS_MAX_RPS", "2.5")
     monkeypatch.setenv("TRIALTRENDS_MAX_RETRIES", "3")
     monkeypatch.setenv("TRIALTRENDS_WORKERS", "4")

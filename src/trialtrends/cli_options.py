@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from trialtrends.errors import Terminated, TrialtrendsError
+from trialtrends.errors import Terminated, TrialtrendsError, termination_requested
 from trialtrends.output.render import printable
 from trialtrends.settings import Settings
 from trialtrends.terminal import configure_logging, stderr_is_terminal
@@ -142,13 +142,17 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 # display has stopped): wipe it so `Error: ...` starts at column 0 of its own line.
                 click.echo("\r\x1b[K", err=True, nl=False)
             raise UserError("Interrupted.", EXIT_INTERRUPTED) from exc
-        except TrialtrendsError as exc:
-            raise UserError(one_line(with_hint(exc)), exc.exit_code) from exc
-        except OSError as exc:
-            # The file system said no (permissions, a file where a folder should be, disk full).
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise UserError(one_line(f"{where}{exc.strerror or exc}."), EXIT_FAILED) from exc
         except Exception as exc:
+            if termination_requested():
+                # SIGTERM raised inside a library that turned it into its own error (DuckDB:
+                # "Query interrupted"): the run was terminated, whatever the error says.
+                raise UserError("Terminated.", EXIT_TERMINATED) from exc
+            if isinstance(exc, TrialtrendsError):
+                raise UserError(one_line(with_hint(exc)), exc.exit_code) from exc
+            if isinstance(exc, OSError):
+                # The file system said no (permissions, a file where a folder should be, disk full).
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise UserError(one_line(f"{where}{exc.strerror or exc}."), EXIT_FAILED) from exc
             # A DuckDB file that is not a trialtrends warehouse (another tool's database, one
             # from an incompatible version): the library reads it as one and DuckDB objects.
             duckdb = sys.modules.get("duckdb")

@@ -42,11 +42,22 @@ class Terminated(KeyboardInterrupt):
     the way Ctrl-C ends it: marked failed, its building files removed, one `Error:` line."""
 
 
+_terminated = False
+
+
 def raise_on_sigterm() -> None:
     """Turn SIGTERM into `Terminated` in this process (call once, at an entry point)."""
     import signal
 
     def handler(signum: int, frame: object) -> None:
+        global _terminated
+        _terminated = True
         raise Terminated("Terminated.")
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def termination_requested() -> bool:
+    """Whether SIGTERM arrived: a library that catches the raised `Terminated` (DuckDB turns it
+    into "Query interrupted") must not make a terminated run look like another failure."""
+    return _terminated

@@ -64,17 +64,27 @@ def _parsed(where: str, data: bytes | Deflated | Malformed) -> Any:
     return parse_record(data.inflate() if isinstance(data, Deflated) else data, where)
 
 
-def judge(raw: Raw) -> tuple[int, Raw, list[str]]:
+# (nct_id, last update as days since 1970 or -1, sha256 of the record's bytes): an index row of a
+# record its bytes did not name (judge, below).
+IndexRow = tuple[str, int, bytes]
+
+
+def judge(raw: Raw, unnamed: frozenset[str] = frozenset()) -> tuple[int, Raw, list[str], list[IndexRow]]:
     """The records among bulk candidates that the classifier finds cell therapy in, on the same
     text rows normalisation builds, plus those without a well-formed nctId (normalisation
-    quarantines them): (how many were judged, those kept, the nctIds found cell therapy). Only
-    the text rows are held while classifying; the few kept records are parsed again when
+    quarantines them): (how many were judged, those kept, the nctIds found cell therapy, and the
+    index rows of the `unnamed` records, those whose bytes did not name one study). Only the
+    text rows are held while classifying; the few kept records are parsed again when
     normalised."""
     rows: list[dict[str, Any]] = []
     ids: list[str | None] = []
+    index_rows: list[IndexRow] = []
     for where, data in raw:
-        record = _parsed(where, data)
+        text = data.inflate() if isinstance(data, Deflated) else data
+        record = text if isinstance(text, Malformed) else parse_record(text, where)
         nct_id = nct_id_of(record) if isinstance(record, dict) else None
+        if where in unnamed and nct_id is not None and isinstance(text, bytes):
+            index_rows.append((nct_id, days(_last_update(record)), digest(text)))
         try:
             row = text_row(record) if nct_id is not None else None
         except Exception:  # kept: normalisation quarantines it with the reason
@@ -84,7 +94,7 @@ def judge(raw: Raw) -> tuple[int, Raw, list[str]]:
             rows.append(row)
     kept_ids = _cell_therapy(rows)
     kept = [entry for entry, nct_id in zip(raw, ids, strict=True) if nct_id is None or nct_id in kept_ids]
-    return len(raw), kept, sorted(kept_ids)
+    return len(raw), kept, sorted(kept_ids), index_rows
 
 
 def _cell_therapy(rows: list[dict[str, Any]]) -> set[str]:
@@ -133,7 +143,7 @@ def _replacing(
     """The winning later copies of conflicting studies, judged and normalised here, as a chunk
     that replaces whatever their first copies staged (`Chunk.replaces`)."""
     entries = [entry for entry in winners.values() if entry is not None]
-    _count, kept, cell = judge(entries) if entries else (0, [], [])
+    _count, kept, cell, _rows = judge(entries) if entries else (0, [], [], [])
     if index is not None:
         index.cell.difference_update(winners)
         index.mark_cell_therapy(cell)
@@ -158,7 +168,7 @@ def record_chunks(records: Iterable[Any], run_id: str, index: IndexRows | None) 
             raw.append((nct_id or "record", data))
         decided = scan([data for _where, data in raw])
         candidates = [entry for entry, keep in zip(raw, decided.candidate, strict=True) if keep]
-        _count, kept, cell = judge(candidates)
+        _count, kept, cell, _rows = judge(candidates)
         if index is not None:
             index.mark_cell_therapy(cell)
         yield Chunk({}, len(raw) - len(kept), 0, parsed=False)
@@ -298,7 +308,15 @@ def bulk_chunks(
     seen = _Seen()
     to_judge, to_normalise = _Pool(JUDGE_ENTRIES, JUDGE_BYTES), _Pool(NORMALISE_ENTRIES, NORMALISE_BYTES)
     scans: deque[Future[Scanned]] = deque()
-    judges: deque[Future[tuple[int, Raw, list[str]]]] = deque()
+    judges: deque[Future[tuple[int, Raw, list[str], list[IndexRow]]]] = deque()
+    # Candidates whose bytes named no single study (no nctId key, or more than one: a linked
+    # expanded-access record, or a record made to look like another): parsing names them.
+    unnamed: set[str] = set()
+
+    def submit_judge(batch: Raw) -> None:
+        names = frozenset(w for w, _d in batch if w in unnamed) if index is not None else frozenset()
+        unnamed.difference_update(names)
+        judges.append(pool.submit(judge, batch, names))
     normalised: deque[Future[Chunk]] = deque()
     # spawn, not fork: Polars' thread pool does not survive a fork.
     pool: Executor = (
@@ -343,6 +361,8 @@ def bulk_chunks(
         repeats = 0
         for i, number in enumerate(result.nct):
             if number < 0:
+                if i in keep and index is not None:
+                    unnamed.add(keep[i][0])
                 continue
             updated = result.updated[i] if result.updated is not None else -1
             checksum = result.digests[32 * i : 32 * i + 32] if result.digests else b""
@@ -359,11 +379,13 @@ def bulk_chunks(
         yield Chunk({}, result.entries - len(keep), repeats, parsed=False)
         for where, data in keep.values():
             if batch := to_judge.add(where, data):
-                judges.append(pool.submit(judge, batch))
+                submit_judge(batch)
 
-    def judged(result: tuple[int, Raw, list[str]]) -> Iterator[Chunk]:
-        count, kept, cell = result
+    def judged(result: tuple[int, Raw, list[str], list[IndexRow]]) -> Iterator[Chunk]:
+        count, kept, cell, parsed_rows = result
         if index is not None:
+            for nct_id, updated, checksum in parsed_rows:
+                index.add(int(nct_id[3:]), updated, checksum, parsed=True)
             index.mark_cell_therapy(cell)
         yield Chunk({}, count - len(kept), 0, parsed=False)
         for where, data in kept:
@@ -388,7 +410,7 @@ def bulk_chunks(
             yield from ready()
         # The last batches are split across the workers: nothing else is left to overlap them.
         for piece in _split(to_judge.take(), workers):
-            judges.append(pool.submit(judge, piece))
+            submit_judge(piece)
         while judges:
             yield from judged(judges.popleft().result())
         for piece in _split(to_normalise.take(), workers):

@@ -43,14 +43,17 @@ class IndexRows:
         self.updated = array("i")
         self.digests = bytearray()
         self.cell: set[int] = set()
+        #: Rows named by parsing, not by the bytes: they may repeat a study named elsewhere.
+        self.parsed_rows = 0
 
     def __len__(self) -> int:
         return len(self.numbers)
 
-    def add(self, number: int, updated: int, checksum: bytes) -> None:
+    def add(self, number: int, updated: int, checksum: bytes, parsed: bool = False) -> None:
         self.numbers.append(number)
         self.updated.append(updated)
         self.digests += checksum
+        self.parsed_rows += parsed
 
     def digest_at(self, at: int) -> bytes:
         return bytes(self.digests[32 * at : 32 * at + 32])
@@ -84,4 +87,13 @@ class IndexRows:
             pl.lit(classifier_version).alias("classifier_version"),
             pl.lit(run_id).alias("run_id"),
         )
+        if self.parsed_rows:
+            # A study named by parsing may also be named by the bytes of another copy: one row
+            # per study, the newer copy's (the later one on a tie), as everywhere else.
+            frame = (
+                frame.with_row_index("_at")
+                .sort(["nct_id", pl.col("last_update_posted_date").fill_null(pl.date(1, 1, 1)), "_at"])
+                .unique("nct_id", keep="last", maintain_order=True)
+                .drop("_at")
+            )
         return frame.select(list(polars_schema(RegistryStudies)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from trialtrends.errors import TrialtrendsError
+from trialtrends.errors import TrialtrendsError, termination_requested
 from trialtrends.extract.raw import RawRun, list_runs
 from trialtrends.manifest import BASELINE, FAILED
 from trialtrends.pipeline.acquire import acquire, check_rebuildable
@@ -81,7 +81,7 @@ def record_failure(ctx: RunContext, exc: BaseException) -> None:
         ctx.judged.builder.abort()
     if ctx.run is None or ctx.manifest is None:
         return  # nothing was opened (the acquire stage records its own landing failures)
-    ctx.manifest.mark_failed(exc)
+    ctx.manifest.mark_failed("Terminated." if termination_requested() else exc)
     try:
         ctx.save()
     except Exception as write_error:
