@@ -167,7 +167,7 @@ def _title_variants(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     )
 
 
-def _primary(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
+def _primary(frame: pl.LazyFrame, comp: Compiled, forced: bool) -> pl.LazyFrame:
     """Features, the guard outcome, primary-tier modalities p__<M>, and whether the summary decides."""
     p = comp.rx
     title_hits = {k: tier_hits(k, TITLE_COLUMNS, comp) for k in R.RULE_CLASSES}
@@ -188,7 +188,7 @@ def _primary(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         ),
         *guards.regex_features(comp),
     ).with_columns(*guards.guard_outcome())
-    if "_forced_outcome" in frame.columns:
+    if forced:
         # A re-read with lexical masks keeps the outcome the first reading decided.
         frame = frame.with_columns(pl.coalesce("_forced_outcome", "_outcome").alias("_outcome"))
     c = pl.col
@@ -250,7 +250,10 @@ def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         ],
         *[v.alias("s__" + k) for k, v in support.items()],
     )
-    hit_cols = [c for c in sub.columns if c.startswith(("h__", "s__"))]
+    hit_cols = [
+        *[hit(k, c) for k in R.RULE_CLASSES for c in SUPPORT_COLUMNS if (k, R.SUPPORT) in comp.class_tier],
+        *["s__" + k for k in support],
+    ]
     frame = frame.join(sub, on="_row", how="left").with_columns(pl.col(hit_cols).fill_null(False))
     return frame.with_columns(
         pl.when(pl.col("_use_support"))
@@ -322,10 +325,10 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     )
 
 
-def _stage(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
-    """Mask, match and decide (everything up to the modality booleans)."""
+def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataFrame:
+    """Mask, match and decide (everything up to the modality booleans), in one query."""
     cand = class_hits(mask(cand, PRIMARY_COLUMNS, comp), PRIMARY_COLUMNS, comp)
-    return _support(_primary(products.product_hits(cand), comp), comp)
+    return _support(_primary(products.product_hits(cand), comp, forced), comp).collect()
 
 
 def _decided(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
@@ -334,7 +337,7 @@ def _decided(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     # Cheap pass: a study that matches no rule anchor and names no known product anywhere can
     # have no modality.
     cand = _design(
-        frame.filter(
+        frame.lazy().filter(
             joined(SCAN_COLUMNS).str.contains(comp.prefilter)
             | products.mentions_any(
                 joined((*TITLE_COLUMNS, "intervention_names", "intervention_other_names"))
@@ -342,14 +345,14 @@ def _decided(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         ),
         comp,
     )
-    base = cand.columns
+    base = cand.collect_schema().names()
     cand = _stage(cand, comp)
     # Follow-ups and combinations found by the guards (not by the design words) name the product
     # as context: they are re-read with lexical masks only, like every exposure study.
     redo = pl.col("_outcome").is_in([R.FOLLOW_UP, R.COMBINATION]) & ~pl.col("_exposure")
     if cand.select(redo.any()).item():
         again = cand.filter(redo).select(*base, pl.col("_outcome").alias("_forced_outcome"))
-        again = _stage(again.with_columns(pl.lit(True).alias("_exposure")), comp)
+        again = _stage(again.lazy().with_columns(pl.lit(True).alias("_exposure")), comp, forced=True)
         cand = pl.concat([cand.filter(~redo.fill_null(False)), again], how="diagonal_relaxed").sort("_row")
     return cand
 
@@ -370,12 +373,13 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     """Classify trials (text frame of study_text) into cell-therapy modalities, roles and flags."""
     comp = compiled()
     frame = _frame(text)
-    cand = evidence.evidence_choice(_decided(frame, comp), comp)
+    cand = evidence.evidence_choice(_decided(frame, comp).lazy(), comp)
     cand = roles.cell_source(_in_vivo(targets.targets(cand, comp), comp), comp).with_columns(
         (pl.col("is_cell_therapy") & (pl.col("_outcome") == R.FOLLOW_UP).fill_null(False)).alias(
             "is_long_term_follow_up"
         )
     )
+    cand = cand.collect()
     modalities = _modality_rows(cand, comp)
     flags = (
         frame.select("_row", "nct_id", "study_type", "overall_status")

@@ -77,7 +77,9 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
         .unpivot(index=["_row", "nct_id"], variable_name="_field", value_name="product_id")
         .explode("product_id")
         .drop_nulls("product_id")
-        .sort("_row", pl.col("_field") != "interventions")
+        # Stable: a trial's products keep their order of mention (the sort alone left ties to
+        # the sort algorithm, which orders them differently as the input's layout changes).
+        .sort("_row", pl.col("_field") != "interventions", maintain_order=True)
         .unique(["nct_id", "product_id"], keep="first", maintain_order=True)
     )
     return rows.select(
