@@ -26,15 +26,14 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 
+import classify_reference  # tests/ is on sys.path through _shared
 import orjson
 import polars as pl
 from _shared import REPO, corpus_and_records
+from classify_reference import diseases as reference_diseases
 from fakeapi import FakeCtgov
 
-import classify_reference  # tests/ is on sys.path through _shared
-from classify_reference import diseases as reference_diseases
 from trialtrends.transform import diseases
 from trialtrends.transform.classify import classify
 from trialtrends.transform.study_text import text_frame, text_row
@@ -85,7 +84,9 @@ def judge(engine: str, text: pl.DataFrame) -> None:
 
 
 def corpus_section(text: pl.DataFrame, runs: int, collects: Collects) -> None:
-    print(f"\n1. classify + classify_diseases, shared corpus + records ({text.height} studies), median of {runs}")
+    print(
+        f"\n1. classify + classify_diseases, shared corpus + records ({text.height} studies), median of {runs}"
+    )
     print(f"{'engine':8} {'wall s':>8} {'cpu s':>8} {'collects':>9}")
     results = {}
     for engine in ENGINES:
@@ -173,7 +174,9 @@ def refresh_section(studies: list[dict], runs: int) -> None:
                            "TRIALTRENDS_MAX_RPS": "0"}  # fmt: skip
                     code = _REFRESH.format(tests=str(REPO / "tests"), old=engine == "old")
                     start = time.perf_counter()
-                    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+                    proc = subprocess.run(
+                        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+                    )
                     walls.append(time.perf_counter() - start)
                     if proc.returncode != 0:
                         sys.exit(f"refresh failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -189,7 +192,9 @@ def main() -> None:
     args = parser.parse_args()
     studies = corpus_and_records()
     collects = Collects()
-    print(f"Polars {pl.__version__}, {os.cpu_count()} cores, POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', '-')}")
+    print(
+        f"Polars {pl.__version__}, {os.cpu_count()} cores, POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', '-')}"
+    )
     corpus_section(text_frame(text_row(s) for s in studies), args.runs, collects)
     registry_section(args.registry, args.runs)
     if not args.no_refresh:

@@ -214,7 +214,10 @@ def _hits(items: pl.DataFrame) -> pl.DataFrame:
         .unique()
         .select(
             "clean",
-            *[pl.col("clean").str.contains(_ci(rule.pattern)).alias(str(rid)) for rid, rule in enumerate(RULES)],
+            *[
+                pl.col("clean").str.contains(_ci(rule.pattern)).alias(str(rid))
+                for rid, rule in enumerate(RULES)
+            ],
         )
         .unpivot(index="clean", variable_name="rule_id", value_name="hit")
         .filter(pl.col("hit"))
@@ -226,7 +229,10 @@ def _hits(items: pl.DataFrame) -> pl.DataFrame:
     refined = [rid for rid, rule in enumerate(RULES) if (rule.mask or rule.unless) and rid in present]
     if refined:
         exact = pl.coalesce(
-            *[pl.when(pl.col("rule_id") == rid).then(_exact_hit(RULES[rid], pl.col("clean"))) for rid in refined]
+            *[
+                pl.when(pl.col("rule_id") == rid).then(_exact_hit(RULES[rid], pl.col("clean")))
+                for rid in refined
+            ]
         )
         needs = pl.col("rule_id").is_in(refined)
         pairs = pl.concat([pairs.filter(~needs), pairs.filter(needs).filter(exact)])
@@ -241,7 +247,11 @@ def _title_evidence(hits: pl.DataFrame) -> pl.DataFrame:
     found = titles.get_column("rule_id").unique().sort().to_list()
     matched = [
         pl.when(pl.col("rule_id") == rid).then(
-            (pl.col("clean").str.replace_all(_ci(RULES[rid].mask), _BLANK) if RULES[rid].mask else pl.col("clean"))
+            (
+                pl.col("clean").str.replace_all(_ci(RULES[rid].mask), _BLANK)
+                if RULES[rid].mask
+                else pl.col("clean")
+            )
             .str.extract(_ci(f"({RULES[rid].pattern})"), 1)
             .str.strip_chars()
             .fill_null(pl.col("item"))

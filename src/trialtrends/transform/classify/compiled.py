@@ -119,7 +119,9 @@ def _target_mention() -> str:
     """
     assert R.TARGET_CONTEXT == "(?:" + R.TARGET_CONTEXT_WORDS + ")?", "the context must be optional"
     targets = "|".join("(?:" + p + ")" for _, p in R.TARGETS)
-    return union([rx(R.TARGET_MENTION_EXTRA + R.TARGET_CONTEXT), rx("(?:" + targets + ")" + R.TARGET_CONTEXT)])
+    return union(
+        [rx(R.TARGET_MENTION_EXTRA + R.TARGET_CONTEXT), rx("(?:" + targets + ")" + R.TARGET_CONTEXT)]
+    )
 
 
 @lru_cache(maxsize=1)
