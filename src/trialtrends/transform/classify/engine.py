@@ -285,7 +285,9 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     names = products.product_names()
     long = pl.concat(
         [
-            cand.filter(pl.col("mod__" + m)).select(
+            cand.lazy()
+            .filter(pl.col("mod__" + m))
+            .select(
                 "_row",
                 "nct_id",
                 pl.lit(m).alias("modality"),
@@ -297,7 +299,7 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
             for m in MODALITIES
         ]
     )
-    texts = cand.select("_row", "_outcome", *[pl.col("m__" + c) for c in SCAN_COLUMNS])
+    texts = cand.lazy().select("_row", "_outcome", *[pl.col("m__" + c) for c in SCAN_COLUMNS])
     long = long.join(texts, on="_row", how="left").select(
         "_row",
         "nct_id",
@@ -312,7 +314,8 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     )
     order = {m: i for i, m in enumerate(MODALITIES)}
     return (
-        evidence.quote_evidence(long, comp)
+        evidence.quote_evidence(long.collect(), comp)
+        .lazy()
         .with_columns(pl.col("modality").replace_strict(order).alias("_order"))
         .sort("_row", "_order")
         .select(
@@ -324,6 +327,7 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         )
         .unique(["nct_id", "modality"], keep="first", maintain_order=True)
         .cast(MODALITIES_SCHEMA)
+        .collect()
     )
 
 
@@ -384,9 +388,10 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     cand = cand.collect()
     modalities = _modality_rows(cand, comp)
     flags = (
-        frame.select("_row", "nct_id", "study_type", "overall_status")
+        frame.lazy()
+        .select("_row", "nct_id", "study_type", "overall_status")
         .join(
-            cand.select(
+            cand.lazy().select(
                 "_row",
                 "is_cell_therapy",
                 "is_long_term_follow_up",
@@ -418,6 +423,7 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
             pl.lit(CLASSIFIER_VERSION).alias("classifier_version"),
         )
         .cast(FLAGS_SCHEMA)
+        .collect()
     )
     linked = products.trial_products(cand)
     logger.info(

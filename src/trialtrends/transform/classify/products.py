@@ -64,7 +64,8 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
     d = dictionary().products
     names = dict(zip(d["product_id"], d["name"], strict=True))
     rows = (
-        cand.filter(pl.col("is_cell_therapy"))
+        cand.lazy()
+        .filter(pl.col("is_cell_therapy"))
         .select(
             "_row",
             "nct_id",
@@ -82,10 +83,14 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
         .sort("_row", pl.col("_field") != "interventions", maintain_order=True)
         .unique(["nct_id", "product_id"], keep="first", maintain_order=True)
     )
-    return rows.select(
-        "nct_id",
-        "product_id",
-        pl.format("{}: {}", pl.col("_field"), pl.col("product_id").replace_strict(names, default=None)).alias(
-            "evidence"
-        ),
-    ).cast(TRIAL_PRODUCTS_SCHEMA)
+    return (
+        rows.select(
+            "nct_id",
+            "product_id",
+            pl.format(
+                "{}: {}", pl.col("_field"), pl.col("product_id").replace_strict(names, default=None)
+            ).alias("evidence"),
+        )
+        .cast(TRIAL_PRODUCTS_SCHEMA)
+        .collect()
+    )
