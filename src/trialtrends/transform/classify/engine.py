@@ -43,9 +43,12 @@ from trialtrends.transform.classify.exprs import (
     any_of,
     contains,
     hit,
+    join_classes,
     joined,
     masked,
+    tier_classes,
     tier_hits,
+    tier_table,
 )
 from trialtrends.transform.classify.model import CLASSIFIER_VERSION, MODALITIES, Classification, resolve
 from trialtrends.transform.study_text import TEXT_COLUMNS
@@ -87,19 +90,22 @@ def mask(frame: pl.DataFrame, columns: tuple[str, ...], comp: Compiled) -> pl.Da
     )
 
 
-def class_hits(frame: pl.DataFrame, columns: tuple[str, ...], comp: Compiled) -> pl.DataFrame:
-    """Add one boolean column per (rule class, text column) on the masked text."""
-    exprs = []
-    for klass in R.RULE_CLASSES:
-        for col in columns:
-            passes = comp.class_tier.get((klass, TIER_OF[col]))
-            if passes is None:
-                continue
-            text = pl.col("m__" + col)
-            exprs.append(
-                any_of([text.str.contains(p) for p in passes]).fill_null(False).alias(hit(klass, col))
-            )
-    return frame.with_columns(exprs)
+def class_hits(
+    frame: pl.LazyFrame, columns: tuple[str, ...], tables: dict[str, pl.LazyFrame], comp: Compiled
+) -> pl.LazyFrame:
+    """Add one boolean column per (rule class, text column) on the masked text, read from the
+    tier tables (`tier_table`) by joining on the text."""
+    for col in columns:
+        tier = TIER_OF[col]
+        frame = join_classes(
+            frame, "m__" + col, tables[tier], {k: hit(k, col) for k in tier_classes(tier, comp)}
+        )
+    return frame
+
+
+def _texts(frame: pl.LazyFrame, *columns: str) -> list[pl.LazyFrame]:
+    """Text columns as `_text` frames, the input of a tier table."""
+    return [frame.select(pl.col(c).alias("_text")) for c in columns]
 
 
 def _design(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
@@ -145,22 +151,29 @@ def _add_on_title(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     return frame.join(flagged, on="_row", how="left").with_columns(pl.col("_add_on_title").fill_null(False))
 
 
-def _title_variants(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
-    """Lexically and fully masked titles with their product tests, whatever the masks used."""
-    # Materialise the two texts first: every test below reads them (an expression reused in
-    # many columns would be masked again for each).
+def _title_texts(frame: pl.LazyFrame, comp: Compiled) -> pl.LazyFrame:
+    """Add the lexically and the fully masked titles, whatever the masks of the trial."""
+    # Materialised once: the title tier table and the product tests below all read them.
     frame = frame.with_columns(masked(joined(TITLE_COLUMNS), comp.masks_lexical).alias("_title_lex"))
-    frame = frame.with_columns(masked(pl.col("_title_lex"), comp.masks_background).alias("_title_full"))
+    return frame.with_columns(masked(pl.col("_title_lex"), comp.masks_background).alias("_title_full"))
+
+
+def _title_variants(frame: pl.LazyFrame, title: pl.LazyFrame, comp: Compiled) -> pl.LazyFrame:
+    """Product tests of the two title variants, whatever the masks used (classes from the title
+    tier table `title`)."""
+    classes = tier_classes(R.TITLE, comp)
+    frame = join_classes(frame, "_title_lex", title, {k: "t__" + k for k in classes})
+    frame = join_classes(frame, "_title_full", title, {k: "f__" + k for k in classes})
     lexical, full = pl.col("_title_lex"), pl.col("_title_full")
-    lex_hits = {k: any_of([lexical.str.contains(p) for p in comp.class_tier.get((k, R.TITLE), ())])
-                for k in R.RULE_CLASSES}  # fmt: skip
     frame = frame.with_columns(
         (lexical != full).fill_null(False).alias("_title_background"),
         # The two product-dictionary tests side by side: Polars keeps only a few dozen compiled
         # regexes, and the dictionary's is the costliest to compile (~20 ms).
-        (products.mentions_any(full) | any_class(full, R.TITLE, comp)).alias("_title_names_product"),
+        (products.mentions_any(full) | any_of([pl.col("f__" + k) for k in classes])).alias(
+            "_title_names_product"
+        ),
         products.match_products_expr(lexical).alias("_prod_title_lex"),
-        *[v.fill_null(False).alias("t__" + k) for k, v in lex_hits.items()],
+        *[pl.lit(False).alias("t__" + k) for k in R.RULE_CLASSES if k not in classes],
     )
     return frame.with_columns(
         (
@@ -169,15 +182,15 @@ def _title_variants(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     )
 
 
-def _primary(frame: pl.LazyFrame, comp: Compiled, forced: bool) -> pl.LazyFrame:
+def _primary(
+    frame: pl.LazyFrame, comp: Compiled, forced: bool, item_facts: pl.LazyFrame, title: pl.LazyFrame
+) -> pl.LazyFrame:
     """Features, the guard outcome, primary-tier modalities p__<M>, and whether the summary decides."""
     p = comp.rx
     title_hits = {k: tier_hits(k, TITLE_COLUMNS, comp) for k in R.RULE_CLASSES}
     iv_hits = {k: tier_hits(k, INTERVENTION_COLUMNS, comp) for k in R.RULE_CLASSES}
     title_masked = joined(TITLE_COLUMNS, prefix="m__")
-    frame = _title_variants(
-        _add_on_title(frame.join(items.intervention_items(frame, comp), on="_row", how="left"), comp), comp
-    )
+    frame = _title_variants(_add_on_title(frame.join(item_facts, on="_row", how="left"), comp), title, comp)
     frame = frame.with_columns(
         pl.col(items.ITEM_FLAGS).fill_null(False),
         (any_of(list(iv_hits.values())) | (pl.col("_prod_iv").list.len() > 0)).alias("_iv_names_product"),
@@ -238,8 +251,11 @@ def _primary(frame: pl.LazyFrame, comp: Compiled, forced: bool) -> pl.LazyFrame:
 
 def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     """Add modality booleans mod__<M>; the summary tier runs only where it may decide."""
-    sub = frame.filter(pl.col("_use_support")).select("_row", "_exposure", *SUPPORT_COLUMNS)
-    sub = class_hits(mask(sub, SUPPORT_COLUMNS, comp), SUPPORT_COLUMNS, comp)
+    sub = frame.lazy().filter(pl.col("_use_support")).select("_row", "_exposure", *SUPPORT_COLUMNS)
+    sub = mask(sub, SUPPORT_COLUMNS, comp).collect().lazy()
+    support_table = tier_table(_texts(sub, *["m__" + c for c in SUPPORT_COLUMNS]), R.SUPPORT, comp)
+    support_table = support_table.collect().lazy()
+    sub = class_hits(sub, SUPPORT_COLUMNS, {R.SUPPORT: support_table}, comp)
     support = resolve({k: tier_hits(k, SUPPORT_COLUMNS, comp) for k in R.RULE_CLASSES})
     sub = sub.select(
         "_row",
@@ -256,14 +272,18 @@ def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         *[hit(k, c) for k in R.RULE_CLASSES for c in SUPPORT_COLUMNS if (k, R.SUPPORT) in comp.class_tier],
         *["s__" + k for k in support],
     ]
-    frame = frame.join(sub, on="_row", how="left").with_columns(pl.col(hit_cols).fill_null(False))
-    return frame.with_columns(
-        pl.when(pl.col("_use_support"))
-        .then(pl.col("s__" + m))
-        .otherwise(pl.col("p__" + m))
-        .alias("mod__" + m)
-        for m in MODALITIES
-    ).with_columns(any_of([pl.col("mod__" + m) for m in MODALITIES]).alias("is_cell_therapy"))
+    frame = frame.lazy().join(sub, on="_row", how="left").with_columns(pl.col(hit_cols).fill_null(False))
+    return (
+        frame.with_columns(
+            pl.when(pl.col("_use_support"))
+            .then(pl.col("s__" + m))
+            .otherwise(pl.col("p__" + m))
+            .alias("mod__" + m)
+            for m in MODALITIES
+        )
+        .with_columns(any_of([pl.col("mod__" + m) for m in MODALITIES]).alias("is_cell_therapy"))
+        .collect()
+    )
 
 
 def _in_vivo(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
@@ -333,8 +353,28 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
 
 def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataFrame:
     """Mask, match and decide (everything up to the modality booleans), in one query."""
-    cand = class_hits(mask(cand, PRIMARY_COLUMNS, comp), PRIMARY_COLUMNS, comp)
-    return _support(_primary(products.product_hits(cand), comp, forced), comp).collect()
+    # Materialised where several branches read the same frame (Polars would compute a lazy
+    # input once per branch).
+    masked_cand = _title_texts(mask(cand, PRIMARY_COLUMNS, comp), comp).collect().lazy()
+    item_rows = items.item_texts(masked_cand, comp).collect().lazy()
+    # One table per tier: every text each tier judges (columns, title variants, list items).
+    iv_texts = _texts(masked_cand, *["m__" + c for c in INTERVENTION_COLUMNS])
+    title_texts = _texts(masked_cand, *["m__" + c for c in TITLE_COLUMNS], "_title_lex", "_title_full")
+    iv_table, title_table = (
+        t.lazy()
+        for t in pl.collect_all(
+            [
+                tier_table(
+                    [*iv_texts, item_rows.select(pl.col("_item").alias("_text"))], R.INTERVENTION, comp
+                ),
+                tier_table(title_texts, R.TITLE, comp),
+            ]
+        )
+    )
+    cand = class_hits(masked_cand, PRIMARY_COLUMNS, {R.INTERVENTION: iv_table, R.TITLE: title_table}, comp)
+    item_facts = items.intervention_items(item_rows, iv_table, comp)
+    cand = _primary(products.product_hits(cand), comp, forced, item_facts, title_table).collect()
+    return _support(cand, comp)
 
 
 def _decided(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
