@@ -420,7 +420,7 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     comp = compiled()
     frame = _frame(text)
     cand = evidence.evidence_choice(_decided(frame, comp).lazy(), comp)
-    cand = roles.cell_source(_in_vivo(targets.targets(cand, comp), comp), comp).with_columns(
+    cand = roles.cell_source(_in_vivo(targets.targets(cand, comp).collect().lazy(), comp), comp).with_columns(
         (pl.col("is_cell_therapy") & (pl.col("_outcome") == R.FOLLOW_UP).fill_null(False)).alias(
             "is_long_term_follow_up"
         )
