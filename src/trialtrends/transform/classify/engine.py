@@ -91,16 +91,24 @@ def mask(frame: pl.DataFrame, columns: tuple[str, ...], comp: Compiled) -> pl.Da
 
 
 def class_hits(
-    frame: pl.LazyFrame, columns: tuple[str, ...], tables: dict[str, pl.LazyFrame], comp: Compiled
-) -> pl.LazyFrame:
+    frame: pl.DataFrame | pl.LazyFrame,
+    columns: tuple[str, ...],
+    comp: Compiled,
+    tables: dict[str, pl.LazyFrame] | None = None,
+) -> pl.DataFrame | pl.LazyFrame:
     """Add one boolean column per (rule class, text column) on the masked text, read from the
-    tier tables (`tier_table`) by joining on the text."""
+    tier tables (`tier_table`, built from these columns when not given) by joining on the text."""
+    lazy = frame.lazy()
+    if tables is None:
+        tiers = {TIER_OF[c] for c in columns}
+        texts = {t: _texts(lazy, *["m__" + c for c in columns if TIER_OF[c] == t]) for t in tiers}
+        tables = {t: tier_table(texts[t], t, comp).collect().lazy() for t in tiers}
     for col in columns:
         tier = TIER_OF[col]
-        frame = join_classes(
-            frame, "m__" + col, tables[tier], {k: hit(k, col) for k in tier_classes(tier, comp)}
+        lazy = join_classes(
+            lazy, "m__" + col, tables[tier], {k: hit(k, col) for k in tier_classes(tier, comp)}
         )
-    return frame
+    return lazy.collect() if isinstance(frame, pl.DataFrame) else lazy
 
 
 def _texts(frame: pl.LazyFrame, *columns: str) -> list[pl.LazyFrame]:
@@ -255,7 +263,7 @@ def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     sub = mask(sub, SUPPORT_COLUMNS, comp).collect().lazy()
     support_table = tier_table(_texts(sub, *["m__" + c for c in SUPPORT_COLUMNS]), R.SUPPORT, comp)
     support_table = support_table.collect().lazy()
-    sub = class_hits(sub, SUPPORT_COLUMNS, {R.SUPPORT: support_table}, comp)
+    sub = class_hits(sub, SUPPORT_COLUMNS, comp, {R.SUPPORT: support_table})
     support = resolve({k: tier_hits(k, SUPPORT_COLUMNS, comp) for k in R.RULE_CLASSES})
     sub = sub.select(
         "_row",
@@ -371,7 +379,7 @@ def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataF
             ]
         )
     )
-    cand = class_hits(masked_cand, PRIMARY_COLUMNS, {R.INTERVENTION: iv_table, R.TITLE: title_table}, comp)
+    cand = class_hits(masked_cand, PRIMARY_COLUMNS, comp, {R.INTERVENTION: iv_table, R.TITLE: title_table})
     item_facts = items.intervention_items(item_rows, iv_table, comp)
     cand = _primary(products.product_hits(cand), comp, forced, item_facts, title_table).collect()
     return _support(cand, comp)
