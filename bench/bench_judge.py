@@ -27,21 +27,29 @@ import time
 import zipfile
 from collections.abc import Callable
 
-import classify_reference  # tests/ is on sys.path through _shared
 import orjson
 import polars as pl
 from _shared import REPO, corpus_and_records
-from classify_reference import diseases as reference_diseases
 from fakeapi import FakeCtgov
 
 from trialtrends.transform import diseases
 from trialtrends.transform.classify import classify
 from trialtrends.transform.study_text import text_frame, text_row
 
-ENGINES: dict[str, tuple[Callable, Callable]] = {
-    "old": (classify_reference.classify, reference_diseases.classify_diseases),
-    "new": (classify, diseases.classify_diseases),
-}
+
+def engines() -> dict[str, tuple[Callable, Callable]]:
+    """(classify, classify_diseases) of each engine; the old one is the pinned copy in tests/
+    (importable once _shared has put tests/ on sys.path)."""
+    import classify_reference
+    from classify_reference import diseases as reference_diseases
+
+    return {
+        "old": (classify_reference.classify, reference_diseases.classify_diseases),
+        "new": (classify, diseases.classify_diseases),
+    }
+
+
+ENGINES = engines()
 
 
 class Collects:

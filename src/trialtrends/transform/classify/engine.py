@@ -175,12 +175,9 @@ def _title_variants(frame: pl.LazyFrame, title: pl.LazyFrame, comp: Compiled) ->
     lexical, full = pl.col("_title_lex"), pl.col("_title_full")
     frame = frame.with_columns(
         (lexical != full).fill_null(False).alias("_title_background"),
-        # The two product-dictionary tests side by side: Polars keeps only a few dozen compiled
-        # regexes, and the dictionary's is the costliest to compile (~20 ms).
-        (products.mentions_any(full) | any_of([pl.col("f__" + k) for k in classes])).alias(
+        (pl.col("_title_full_product") | any_of([pl.col("f__" + k) for k in classes])).alias(
             "_title_names_product"
         ),
-        products.match_products_expr(lexical).alias("_prod_title_lex"),
         *[pl.lit(False).alias("t__" + k) for k in R.RULE_CLASSES if k not in classes],
     )
     return frame.with_columns(
@@ -363,7 +360,9 @@ def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataF
     """Mask, match and decide (everything up to the modality booleans), in one query."""
     # Materialised where several branches read the same frame (Polars would compute a lazy
     # input once per branch).
-    masked_cand = _title_texts(mask(cand, PRIMARY_COLUMNS, comp), comp).collect().lazy()
+    masked_cand = (
+        products.product_hits(_title_texts(mask(cand, PRIMARY_COLUMNS, comp), comp)).collect().lazy()
+    )
     item_rows = items.item_texts(masked_cand, comp).collect().lazy()
     # One table per tier: every text each tier judges (columns, title variants, list items).
     iv_texts = _texts(masked_cand, *["m__" + c for c in INTERVENTION_COLUMNS])
@@ -381,7 +380,7 @@ def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataF
     )
     cand = class_hits(masked_cand, PRIMARY_COLUMNS, comp, {R.INTERVENTION: iv_table, R.TITLE: title_table})
     item_facts = items.intervention_items(item_rows, iv_table, comp)
-    cand = _primary(products.product_hits(cand), comp, forced, item_facts, title_table).collect()
+    cand = _primary(cand, comp, forced, item_facts, title_table).collect()
     return _support(cand, comp)
 
 

@@ -11,11 +11,6 @@ from trialtrends.transform.products import dictionary, match_products
 TRIAL_PRODUCTS_SCHEMA = polars_schema(TrialProducts)
 
 
-def match_products_expr(text: pl.Expr) -> pl.Expr:
-    """Product ids named in a text expression."""
-    return match_products(text)
-
-
 def product_names() -> dict[str, str]:
     """product_id -> canonical name."""
     d = dictionary().products
@@ -37,11 +32,17 @@ def mentions_any(text: pl.Expr) -> pl.Expr:
     return contains(text, dictionary().pattern)
 
 
-def product_hits(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add `_prod_iv` (masked interventions) and `_prod_title` (masked titles) product lists."""
+def product_hits(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add the product-dictionary tests of one reading: `_prod_iv` (masked interventions) and
+    `_prod_title` (masked titles) product lists, `_prod_title_lex` (lexically masked titles) and
+    `_title_full_product` (the fully masked titles name a product)."""
+    # All in one select, side by side: Polars keeps only a few dozen compiled regexes, and the
+    # dictionary's is the costliest to compile (~20 ms), so it is compiled once, not per test.
     return frame.with_columns(
         match_products(joined(INTERVENTION_COLUMNS, prefix="m__")).alias("_prod_iv"),
         match_products(joined(TITLE_COLUMNS, prefix="m__")).alias("_prod_title"),
+        match_products(pl.col("_title_lex")).alias("_prod_title_lex"),
+        mentions_any(pl.col("_title_full")).alias("_title_full_product"),
     )
 
 
