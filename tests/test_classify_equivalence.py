@@ -66,9 +66,11 @@ def test_classify_same_on_small_batches(corpus_text: pl.DataFrame, rows: int) ->
     _same_classification(corpus_text.sample(rows, seed=rows) if rows else corpus_text.clear())
 
 
-@pytest.mark.parametrize("which", ["corpus", "scrambled"])
+@pytest.mark.parametrize("which", ["corpus", "scrambled", "empty", "one"])
 def test_diseases_same(corpus_text: pl.DataFrame, scrambled_text: pl.DataFrame, which: str) -> None:
-    text = corpus_text if which == "corpus" else scrambled_text
+    text = {"corpus": corpus_text, "scrambled": scrambled_text, "empty": corpus_text.clear()}.get(
+        which, corpus_text.sample(1, seed=3)
+    )
     got, want = classify_diseases(text), reference_diseases.classify_diseases(text)
     assert want.height >= text.height
     assert_frame_equal(got, want, check_exact=True)
