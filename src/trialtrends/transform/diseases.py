@@ -177,7 +177,8 @@ def _items(text: pl.DataFrame, fields: Iterable[str]) -> pl.DataFrame:
         col = pl.col(field).cast(pl.String)
         item = col.str.split("|") if field in LIST_FIELDS else pl.concat_list(col)
         frames.append(
-            text.select(
+            text.lazy()
+            .select(
                 pl.col("nct_id").cast(pl.String),
                 pl.lit(field).alias("field"),
                 pl.lit(rank, dtype=pl.UInt8).alias("rank"),
@@ -189,10 +190,12 @@ def _items(text: pl.DataFrame, fields: Iterable[str]) -> pl.DataFrame:
         )
     if not frames:
         schema = {"nct_id": pl.String(), "field": pl.String(), "rank": pl.UInt8(), "item": pl.String()}
-        frames.append(pl.DataFrame(schema=schema))
+        frames.append(pl.LazyFrame(schema=schema))
     items = pl.concat(frames, how="vertical")
-    return items.with_row_index("pos").with_columns(
-        pl.col("item").str.replace_all(_IGNORE_RE, _BLANK).alias("clean")
+    return (
+        items.with_row_index("pos")
+        .with_columns(pl.col("item").str.replace_all(_IGNORE_RE, _BLANK).alias("clean"))
+        .collect()
     )
 
 
