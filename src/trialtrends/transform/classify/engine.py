@@ -43,14 +43,20 @@ from trialtrends.transform.classify.exprs import (
     any_of,
     contains,
     hit,
-    join_classes,
     joined,
     masked,
-    tier_classes,
     tier_hits,
-    tier_table,
 )
 from trialtrends.transform.classify.model import CLASSIFIER_VERSION, MODALITIES, Classification, resolve
+from trialtrends.transform.classify.tiers import (
+    class_hits,
+    join_classes,
+    mask,
+    primary_tables,
+    texts,
+    tier_classes,
+    tier_table,
+)
 from trialtrends.transform.study_text import TEXT_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -76,44 +82,6 @@ def ensure_columns(frame: pl.DataFrame) -> pl.DataFrame:
     if missing:
         frame = frame.with_columns(missing)
     return frame.select([pl.col(c).cast(pl.String) for c in TEXT_COLUMNS])
-
-
-def mask(frame: pl.DataFrame, columns: tuple[str, ...], comp: Compiled) -> pl.DataFrame:
-    """Add masked copies m__<col>; exposure studies keep products named as context."""
-    full = comp.masks_lexical + comp.masks_background
-    return frame.with_columns(
-        pl.when(pl.col("_exposure"))
-        .then(masked(pl.col(c), comp.masks_lexical))
-        .otherwise(masked(pl.col(c), full))
-        .alias("m__" + c)
-        for c in columns
-    )
-
-
-def class_hits(
-    frame: pl.DataFrame | pl.LazyFrame,
-    columns: tuple[str, ...],
-    comp: Compiled,
-    tables: dict[str, pl.LazyFrame] | None = None,
-) -> pl.DataFrame | pl.LazyFrame:
-    """Add one boolean column per (rule class, text column) on the masked text, read from the
-    tier tables (`tier_table`, built from these columns when not given) by joining on the text."""
-    lazy = frame.lazy()
-    if tables is None:
-        tiers = {TIER_OF[c] for c in columns}
-        texts = {t: _texts(lazy, *["m__" + c for c in columns if TIER_OF[c] == t]) for t in tiers}
-        tables = {t: tier_table(texts[t], t, comp).collect().lazy() for t in tiers}
-    for col in columns:
-        tier = TIER_OF[col]
-        lazy = join_classes(
-            lazy, "m__" + col, tables[tier], {k: hit(k, col) for k in tier_classes(tier, comp)}
-        )
-    return lazy.collect() if isinstance(frame, pl.DataFrame) else lazy
-
-
-def _texts(frame: pl.LazyFrame, *columns: str) -> list[pl.LazyFrame]:
-    """Text columns as `_text` frames, the input of a tier table."""
-    return [frame.select(pl.col(c).alias("_text")) for c in columns]
 
 
 def _design(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
@@ -258,7 +226,7 @@ def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     """Add modality booleans mod__<M>; the summary tier runs only where it may decide."""
     sub = frame.lazy().filter(pl.col("_use_support")).select("_row", "_exposure", *SUPPORT_COLUMNS)
     sub = mask(sub, SUPPORT_COLUMNS, comp).collect().lazy()
-    support_table = tier_table(_texts(sub, *["m__" + c for c in SUPPORT_COLUMNS]), R.SUPPORT, comp)
+    support_table = tier_table(texts(sub, *["m__" + c for c in SUPPORT_COLUMNS]), R.SUPPORT, comp)
     support_table = support_table.collect().lazy()
     sub = class_hits(sub, SUPPORT_COLUMNS, comp, {R.SUPPORT: support_table})
     support = resolve({k: tier_hits(k, SUPPORT_COLUMNS, comp) for k in R.RULE_CLASSES})
@@ -364,20 +332,7 @@ def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataF
         products.product_hits(_title_texts(mask(cand, PRIMARY_COLUMNS, comp), comp)).collect().lazy()
     )
     item_rows = items.item_texts(masked_cand, comp).collect().lazy()
-    # One table per tier: every text each tier judges (columns, title variants, list items).
-    iv_texts = _texts(masked_cand, *["m__" + c for c in INTERVENTION_COLUMNS])
-    title_texts = _texts(masked_cand, *["m__" + c for c in TITLE_COLUMNS], "_title_lex", "_title_full")
-    iv_table, title_table = (
-        t.lazy()
-        for t in pl.collect_all(
-            [
-                tier_table(
-                    [*iv_texts, item_rows.select(pl.col("_item").alias("_text"))], R.INTERVENTION, comp
-                ),
-                tier_table(title_texts, R.TITLE, comp),
-            ]
-        )
-    )
+    iv_table, title_table = primary_tables(masked_cand, item_rows, comp)
     cand = class_hits(masked_cand, PRIMARY_COLUMNS, comp, {R.INTERVENTION: iv_table, R.TITLE: title_table})
     item_facts = items.intervention_items(item_rows, iv_table, comp)
     cand = _primary(cand, comp, forced, item_facts, title_table).collect()

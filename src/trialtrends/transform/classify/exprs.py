@@ -62,31 +62,4 @@ def contains(text: pl.Expr, pattern: str) -> pl.Expr:
     return text.str.contains(pattern).fill_null(False)
 
 
-def tier_table(texts: list[pl.LazyFrame], tier: str, comp: Compiled) -> pl.LazyFrame:
-    """The rule classes of one tier over a set of texts: one row per distinct text (`_text`),
-    one boolean `c__<class>` per class that has rules in the tier.
-
-    Every regex pass of the tier runs once, over the distinct texts of every column and variant
-    that the tier judges (instead of once per column, which also compiled each pass again for
-    each column: Polars keeps only a few dozen compiled regexes).
-    """
-    distinct = pl.concat([t.select(pl.col("_text")) for t in texts]).drop_nulls().unique()
-    return distinct.with_columns(
-        any_of([pl.col("_text").str.contains(p) for p in comp.class_tier[k, tier]]).alias("c__" + k)
-        for k in R.RULE_CLASSES
-        if (k, tier) in comp.class_tier
-    )
-
-
-def tier_classes(tier: str, comp: Compiled) -> list[str]:
-    """The rule classes with rules in a tier (the `c__` columns of its `tier_table`)."""
-    return [k for k in R.RULE_CLASSES if (k, tier) in comp.class_tier]
-
-
-def join_classes(frame: pl.LazyFrame, on: str, table: pl.LazyFrame, names: dict[str, str]) -> pl.LazyFrame:
-    """Join a tier table on the text column `on`, class k's boolean named `names[k]`; a null
-    text matches no class (False), as a null-safe regex test would say."""
-    right = table.select(pl.col("_text").alias(on), *[pl.col("c__" + k).alias(n) for k, n in names.items()])
-    return frame.join(right, on=on, how="left", maintain_order="left").with_columns(
-        pl.col(list(names.values())).fill_null(False)
-    )
+# END

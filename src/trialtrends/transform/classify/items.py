@@ -6,7 +6,8 @@ import polars as pl
 
 from trialtrends.data import modality_rules as R
 from trialtrends.transform.classify.compiled import Compiled
-from trialtrends.transform.classify.exprs import any_of, join_classes, masked, tier_classes
+from trialtrends.transform.classify.exprs import any_of, masked
+from trialtrends.transform.classify.tiers import join_classes, tier_classes
 
 ITEM_FLAGS = (
     "_all_non_cell",
