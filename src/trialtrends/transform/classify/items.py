@@ -31,7 +31,7 @@ def item_texts(frame: pl.LazyFrame, comp: Compiled) -> pl.LazyFrame:
 def intervention_items(items: pl.LazyFrame, classes: pl.LazyFrame, comp: Compiled) -> pl.LazyFrame:
     """One row per trial with interventions: what kinds of item its list holds.
 
-    `items` is `item_texts`; `classes` the intervention tier table (`exprs.tier_table`) holding
+    `items` is `item_texts`; `classes` the intervention tier table (`tiers.tier_table`) holding
     every item. Each distinct item is judged once (drug names repeat across trials).
     """
     item = pl.col("_item")
