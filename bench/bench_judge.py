@@ -73,15 +73,18 @@ class Collects:
         setattr(owner, name, counted)
 
 
-def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of `runs` calls."""
-    walls, cpus = [], []
+def timed(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of `runs` calls of each function, the functions interleaved
+    (old, new, old, new...) so that load from other processes falls on both alike."""
+    walls: dict[str, list[float]] = {name: [] for name in fns}
+    cpus: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
+        for name, fn in fns.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            walls[name].append(time.perf_counter() - wall)
+            cpus[name].append(time.process_time() - cpu)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in fns}
 
 
 def judge(engine: str, text: pl.DataFrame) -> None:
@@ -96,15 +99,15 @@ def corpus_section(text: pl.DataFrame, runs: int, collects: Collects) -> None:
         f"\n1. classify + classify_diseases, shared corpus + records ({text.height} studies), median of {runs}"
     )
     print(f"{'engine':8} {'wall s':>8} {'cpu s':>8} {'collects':>9}")
-    results = {}
+    counts = {}
     for engine in ENGINES:
         judge(engine, text.head(50))  # imports, rule compilation, dictionary
         before = collects.count
         judge(engine, text)
-        n = collects.count - before
-        wall, cpu = timed(lambda e=engine: judge(e, text), runs)
-        results[engine] = wall, cpu
-        print(f"{engine:8} {wall:8.2f} {cpu:8.2f} {n:9d}")
+        counts[engine] = collects.count - before
+    results = timed({e: lambda e=e: judge(e, text) for e in ENGINES}, runs)
+    for engine, (wall, cpu) in results.items():
+        print(f"{engine:8} {wall:8.2f} {cpu:8.2f} {counts[engine]:9d}")
     (ow, oc), (nw, nc) = results["old"], results["new"]
     print(f"old/new: {ow / nw:.1f}x wall, {oc / nc:.1f}x cpu")
 
@@ -124,14 +127,14 @@ def registry_section(n: int, runs: int) -> None:
     one = text.head(1)
     print(f"\n2. judging {text.height} registry-shaped studies (classify + diseases), median of {runs}")
     print(f"{'engine':8} {'wall s':>8} {'cpu s':>8} {'studies/s':>10} {'1 study, s':>11}")
-    results = {}
     for engine in ENGINES:
         judge(engine, text.head(50))
-        wall, cpu = timed(lambda e=engine: judge(e, text), runs)
-        fixed, _ = timed(lambda e=engine: judge(e, one), max(runs, 3))
-        results[engine] = wall, fixed
-        print(f"{engine:8} {wall:8.2f} {cpu:8.2f} {text.height / wall:10.0f} {fixed:11.3f}")
-    (ow, of), (nw, nf) = results["old"], results["new"]
+    batch = timed({e: lambda e=e: judge(e, text) for e in ENGINES}, runs)
+    single = timed({e: lambda e=e: judge(e, one) for e in ENGINES}, max(runs, 5))
+    for engine, (wall, cpu) in batch.items():
+        print(f"{engine:8} {wall:8.2f} {cpu:8.2f} {text.height / wall:10.0f} {single[engine][0]:11.3f}")
+    (ow, _), (nw, _) = batch["old"], batch["new"]
+    of, nf = single["old"][0], single["new"][0]
     print(f"old/new: {ow / nw:.1f}x for the batch, {of / nf:.1f}x per call")
 
 
@@ -171,12 +174,12 @@ def pull_floor(url: str) -> tuple[float, int]:
 def refresh_section(studies: list[dict], runs: int) -> None:
     print(f"\n3. search-mode refresh of the corpus, cold process, vs the pull floor, median of {runs}")
     with FakeCtgov(studies) as fake:
-        floors = [pull_floor(fake.url) for _ in range(runs)]
-        floor = statistics.median(f for f, _ in floors)
-        print(f"pull floor (requests + orjson, {floors[0][1]} pages): {floor:.2f} s")
-        for engine in ENGINES:
-            walls = []
-            for _ in range(runs):
+        walls: dict[str, list[float]] = {engine: [] for engine in ENGINES}
+        floors, pages = [], 0
+        for _ in range(runs):  # floor, old, new interleaved, like `timed`
+            seconds, pages = pull_floor(fake.url)
+            floors.append(seconds)
+            for engine in ENGINES:
                 with tempfile.TemporaryDirectory() as tmp:
                     env = {**os.environ, "TRIALTRENDS_DATA_DIR": tmp, "TRIALTRENDS_API_URL": fake.url,
                            "TRIALTRENDS_MAX_RPS": "0"}  # fmt: skip
@@ -185,10 +188,13 @@ def refresh_section(studies: list[dict], runs: int) -> None:
                     proc = subprocess.run(
                         [sys.executable, "-c", code], env=env, capture_output=True, text=True
                     )
-                    walls.append(time.perf_counter() - start)
+                    walls[engine].append(time.perf_counter() - start)
                     if proc.returncode != 0:
                         sys.exit(f"refresh failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-            wall = statistics.median(walls)
+        floor = statistics.median(floors)
+        print(f"pull floor (requests + orjson, {pages} pages): {floor:.2f} s")
+        for engine in ENGINES:
+            wall = statistics.median(walls[engine])
             print(f"refresh, {engine} engine: {wall:.2f} s = {wall / floor:.1f}x the pull floor")
 
 
