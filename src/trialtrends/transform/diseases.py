@@ -96,6 +96,9 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {"nct_id": pl.String(), "disease_group"
 DISEASE_GROUPS: tuple[str, ...] = ("haematological", "solid", "autoimmune", "basket", "other", "unknown")
 
 _BLANK = " ~ "
+# Polars' in-memory engine: the default ("auto") picks the streaming engine, slower on these
+# small queries (see classify.exprs.ENGINE).
+ENGINE = "in-memory"
 
 # Applied to every pattern before compiling. ASCII word boundaries and classes keep Rust's
 # lazy DFA small (Unicode \w and \b multiply its states), which makes compiling ~150 rules
@@ -195,7 +198,7 @@ def _items(text: pl.DataFrame, fields: Iterable[str]) -> pl.DataFrame:
     return (
         items.with_row_index("pos")
         .with_columns(pl.col("item").str.replace_all(_IGNORE_RE, _BLANK).alias("clean"))
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -225,7 +228,7 @@ def _hits(items: pl.DataFrame) -> pl.DataFrame:
         .unpivot(index="clean", variable_name="rule_id", value_name="hit")
         .filter(pl.col("hit"))
         .select("clean", pl.col("rule_id").cast(pl.UInt32))
-        .collect()
+        .collect(engine=ENGINE)
     )
     # Only the rules with a candidate pair are refined (each refinement compiles its patterns).
     present = set(pairs.get_column("rule_id").unique().to_list())

@@ -33,6 +33,7 @@ from trialtrends.transform.classify import evidence, guards, items, products, ro
 from trialtrends.transform.classify.compiled import Compiled, compiled
 from trialtrends.transform.classify.exprs import (
     EMPTY_LIST,
+    ENGINE,
     INTERVENTION_COLUMNS,
     PRIMARY_COLUMNS,
     SCAN_COLUMNS,
@@ -225,9 +226,9 @@ def _primary(
 def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     """Add modality booleans mod__<M>; the summary tier runs only where it may decide."""
     sub = frame.lazy().filter(pl.col("_use_support")).select("_row", "_exposure", *SUPPORT_COLUMNS)
-    sub = mask(sub, SUPPORT_COLUMNS, comp).collect().lazy()
+    sub = mask(sub, SUPPORT_COLUMNS, comp).collect(engine=ENGINE).lazy()
     support_table = tier_table(texts(sub, *["m__" + c for c in SUPPORT_COLUMNS]), R.SUPPORT, comp)
-    support_table = support_table.collect().lazy()
+    support_table = support_table.collect(engine=ENGINE).lazy()
     sub = class_hits(sub, SUPPORT_COLUMNS, comp, {R.SUPPORT: support_table})
     support = resolve({k: tier_hits(k, SUPPORT_COLUMNS, comp) for k in R.RULE_CLASSES})
     sub = sub.select(
@@ -255,7 +256,7 @@ def _support(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
             for m in MODALITIES
         )
         .with_columns(any_of([pl.col("mod__" + m) for m in MODALITIES]).alias("is_cell_therapy"))
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -307,7 +308,7 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     )
     order = {m: i for i, m in enumerate(MODALITIES)}
     return (
-        evidence.quote_evidence(long.collect(), comp)
+        evidence.quote_evidence(long.collect(engine=ENGINE), comp)
         .lazy()
         .with_columns(pl.col("modality").replace_strict(order).alias("_order"))
         .sort("_row", "_order")
@@ -320,22 +321,24 @@ def _modality_rows(cand: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
         )
         .unique(["nct_id", "modality"], keep="first", maintain_order=True)
         .cast(MODALITIES_SCHEMA)
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
 def _stage(cand: pl.LazyFrame, comp: Compiled, forced: bool = False) -> pl.DataFrame:
-    """Mask, match and decide (everything up to the modality booleans), in one query."""
+    """Mask, match and decide (everything up to the modality booleans), in a few queries."""
     # Materialised where several branches read the same frame (Polars would compute a lazy
     # input once per branch).
     masked_cand = (
-        products.product_hits(_title_texts(mask(cand, PRIMARY_COLUMNS, comp), comp)).collect().lazy()
+        products.product_hits(_title_texts(mask(cand, PRIMARY_COLUMNS, comp), comp))
+        .collect(engine=ENGINE)
+        .lazy()
     )
-    item_rows = items.item_texts(masked_cand, comp).collect().lazy()
+    item_rows = items.item_texts(masked_cand, comp).collect(engine=ENGINE).lazy()
     iv_table, title_table = primary_tables(masked_cand, item_rows, comp)
     cand = class_hits(masked_cand, PRIMARY_COLUMNS, comp, {R.INTERVENTION: iv_table, R.TITLE: title_table})
     item_facts = items.intervention_items(item_rows, iv_table, comp)
-    cand = _primary(cand, comp, forced, item_facts, title_table).collect()
+    cand = _primary(cand, comp, forced, item_facts, title_table).collect(engine=ENGINE)
     return _support(cand, comp)
 
 
@@ -366,7 +369,7 @@ def _decided(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
 
 
 def _frame(text: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    frame = text.collect() if isinstance(text, pl.LazyFrame) else text
+    frame = text.collect(engine=ENGINE) if isinstance(text, pl.LazyFrame) else text
     return ensure_columns(frame).with_row_index("_row")
 
 
@@ -382,12 +385,14 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
     comp = compiled()
     frame = _frame(text)
     cand = evidence.evidence_choice(_decided(frame, comp).lazy(), comp)
-    cand = roles.cell_source(_in_vivo(targets.targets(cand, comp).collect().lazy(), comp), comp).with_columns(
+    cand = roles.cell_source(
+        _in_vivo(targets.targets(cand, comp).collect(engine=ENGINE).lazy(), comp), comp
+    ).with_columns(
         (pl.col("is_cell_therapy") & (pl.col("_outcome") == R.FOLLOW_UP).fill_null(False)).alias(
             "is_long_term_follow_up"
         )
     )
-    cand = cand.collect()
+    cand = cand.collect(engine=ENGINE)
     modalities = _modality_rows(cand, comp)
     flags = (
         frame.lazy()
@@ -425,7 +430,7 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
             pl.lit(CLASSIFIER_VERSION).alias("classifier_version"),
         )
         .cast(FLAGS_SCHEMA)
-        .collect()
+        .collect(engine=ENGINE)
     )
     linked = products.trial_products(cand)
     logger.info(

@@ -6,7 +6,7 @@ import polars as pl
 
 from trialtrends.data import modality_rules as R
 from trialtrends.transform.classify.compiled import MODALITY_CLASSES, Compiled
-from trialtrends.transform.classify.exprs import SCAN_COLUMNS, TIER_OF, any_of, hit
+from trialtrends.transform.classify.exprs import ENGINE, SCAN_COLUMNS, TIER_OF, any_of, hit
 
 
 def evidence_choice(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
@@ -41,7 +41,7 @@ def quote_evidence(long: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     # on that group's rows only, and each rule's quote on its own rows only (capture extraction
     # is the slow part), as branches of one concatenated query.
     ruled = ruled.lazy()
-    groups = ruled.select("modality", "_tier").unique(maintain_order=True).collect().rows()
+    groups = ruled.select("modality", "_tier").unique(maintain_order=True).collect(engine=ENGINE).rows()
     named = [
         ruled.filter((pl.col("modality") == modality) & (pl.col("_tier") == tier)).with_columns(
             pl.coalesce(
@@ -53,7 +53,7 @@ def quote_evidence(long: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     ]
     if not named:
         return product
-    named_frame = pl.concat(named).collect()
+    named_frame = pl.concat(named).collect(engine=ENGINE)
     key = ["modality", "_tier", "_rule"]
     parts = [product.lazy()]
     for modality, tier, rule in named_frame.select(key).unique(maintain_order=True).rows():
@@ -76,4 +76,4 @@ def quote_evidence(long: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
             )
             .drop("_rule")
         )
-    return pl.concat(parts, how="diagonal_relaxed").collect()
+    return pl.concat(parts, how="diagonal_relaxed").collect(engine=ENGINE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from trialtrends.schemas import TrialProducts, polars_schema
-from trialtrends.transform.classify.exprs import INTERVENTION_COLUMNS, TITLE_COLUMNS, contains, joined
+from trialtrends.transform.classify.exprs import ENGINE, INTERVENTION_COLUMNS, TITLE_COLUMNS, contains, joined
 from trialtrends.transform.products import dictionary, match_products
 
 TRIAL_PRODUCTS_SCHEMA = polars_schema(TrialProducts)
@@ -93,5 +93,5 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
             ).alias("evidence"),
         )
         .cast(TRIAL_PRODUCTS_SCHEMA)
-        .collect()
+        .collect(engine=ENGINE)
     )

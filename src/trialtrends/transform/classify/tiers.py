@@ -14,6 +14,7 @@ import polars as pl
 from trialtrends.data import modality_rules as R
 from trialtrends.transform.classify.compiled import Compiled
 from trialtrends.transform.classify.exprs import (
+    ENGINE,
     INTERVENTION_COLUMNS,
     TIER_OF,
     TITLE_COLUMNS,
@@ -82,13 +83,13 @@ def class_hits(
     if tables is None:
         tiers = {TIER_OF[c] for c in columns}
         by_tier = {t: texts(lazy, *["m__" + c for c in columns if TIER_OF[c] == t]) for t in tiers}
-        tables = {t: tier_table(by_tier[t], t, comp).collect().lazy() for t in tiers}
+        tables = {t: tier_table(by_tier[t], t, comp).collect(engine=ENGINE).lazy() for t in tiers}
     for col in columns:
         tier = TIER_OF[col]
         lazy = join_classes(
             lazy, "m__" + col, tables[tier], {k: hit(k, col) for k in tier_classes(tier, comp)}
         )
-    return lazy.collect() if isinstance(frame, pl.DataFrame) else lazy
+    return lazy.collect(engine=ENGINE) if isinstance(frame, pl.DataFrame) else lazy
 
 
 def primary_tables(
@@ -102,7 +103,6 @@ def primary_tables(
         items.select(pl.col("_item").alias("_text")),
     ]
     title = texts(frame, *["m__" + c for c in TITLE_COLUMNS], "_title_lex", "_title_full")
-    iv_table, title_table = pl.collect_all(
-        [tier_table(iv, R.INTERVENTION, comp), tier_table(title, R.TITLE, comp)]
-    )
+    tables = [tier_table(iv, R.INTERVENTION, comp), tier_table(title, R.TITLE, comp)]
+    iv_table, title_table = pl.collect_all(tables, engine=ENGINE)
     return iv_table.lazy(), title_table.lazy()
