@@ -392,7 +392,9 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
             "is_long_term_follow_up"
         )
     )
-    cand = cand.collect(engine=ENGINE)
+    # The one query the streaming engine runs faster (measured 4x: the cell source's list
+    # expressions inside when/then).
+    cand = cand.collect(engine="streaming")
     modalities = _modality_rows(cand, comp)
     flags = (
         frame.lazy()
