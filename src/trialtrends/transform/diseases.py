@@ -96,6 +96,9 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {"nct_id": pl.String(), "disease_group"
 DISEASE_GROUPS: tuple[str, ...] = ("haematological", "solid", "autoimmune", "basket", "other", "unknown")
 
 _BLANK = " ~ "
+# Polars' in-memory engine: the default ("auto") picks the streaming engine, slower on these
+# small queries (see classify.exprs.ENGINE).
+ENGINE = "in-memory"
 
 # Applied to every pattern before compiling. ASCII word boundaries and classes keep Rust's
 # lazy DFA small (Unicode \w and \b multiply its states), which makes compiling ~150 rules
@@ -177,7 +180,8 @@ def _items(text: pl.DataFrame, fields: Iterable[str]) -> pl.DataFrame:
         col = pl.col(field).cast(pl.String)
         item = col.str.split("|") if field in LIST_FIELDS else pl.concat_list(col)
         frames.append(
-            text.select(
+            text.lazy()
+            .select(
                 pl.col("nct_id").cast(pl.String),
                 pl.lit(field).alias("field"),
                 pl.lit(rank, dtype=pl.UInt8).alias("rank"),
@@ -189,65 +193,84 @@ def _items(text: pl.DataFrame, fields: Iterable[str]) -> pl.DataFrame:
         )
     if not frames:
         schema = {"nct_id": pl.String(), "field": pl.String(), "rank": pl.UInt8(), "item": pl.String()}
-        frames.append(pl.DataFrame(schema=schema))
+        frames.append(pl.LazyFrame(schema=schema))
     items = pl.concat(frames, how="vertical")
-    return items.with_row_index("pos").with_columns(
-        pl.col("item").str.replace_all(_IGNORE_RE, _BLANK).alias("clean")
+    return (
+        items.with_row_index("pos")
+        .with_columns(pl.col("item").str.replace_all(_IGNORE_RE, _BLANK).alias("clean"))
+        .collect(engine=ENGINE)
     )
 
 
 def _hits(items: pl.DataFrame) -> pl.DataFrame:
     """(item row, rule_id) for every rule matching an item.
 
-    Speed: each distinct cleaned item is tested once (conditions repeat a lot across trials),
-    all raw patterns in one `select`, and the true cells read from the boolean matrix with
-    numpy. Masks and vetoes, which cost a string rewrite, are then applied only to the few
-    (item, rule) candidates of rules that have them. A mask only removes text and a veto only
-    removes hits, so a pair that fails the raw pattern can never pass the exact test.
+    Set operations, a fixed handful of queries whatever the number of rules: each distinct
+    cleaned item is tested once (conditions repeat a lot across trials), all raw patterns in one
+    `select`, and the boolean matrix is unpivoted into (item, rule) pairs. Masks and vetoes,
+    which cost a string rewrite, are then applied only to the few pairs of rules that have them,
+    all in one expression. A mask only removes text and a veto only removes hits, so a pair that
+    fails the raw pattern can never pass the exact test.
     """
     if items.height == 0:
         return items.with_columns(pl.lit(None, dtype=pl.UInt32).alias("rule_id")).clear()
-    uniq = items.select("clean").unique()
-    matrix = uniq.select(
-        [pl.col("clean").str.contains(_ci(rule.pattern)).alias(str(rid)) for rid, rule in enumerate(RULES)]
+    pairs = (
+        items.lazy()
+        .select("clean")
+        .unique()
+        .select(
+            "clean",
+            *[
+                pl.col("clean").str.contains(_ci(rule.pattern)).alias(str(rid))
+                for rid, rule in enumerate(RULES)
+            ],
+        )
+        .unpivot(index="clean", variable_name="rule_id", value_name="hit")
+        .filter(pl.col("hit"))
+        .select("clean", pl.col("rule_id").cast(pl.UInt32))
+        .collect(engine=ENGINE)
     )
-    clean = uniq.get_column("clean")
-    pairs = pl.concat(
-        [
-            clean.filter(column).to_frame().with_columns(pl.lit(rid, dtype=pl.UInt32).alias("rule_id"))
-            for rid, column in enumerate(matrix.get_columns())
-        ],
-        how="vertical",
-    )
-    refined = []
-    for (rid,), sub in pairs.partition_by("rule_id", as_dict=True).items():
-        rule = RULES[rid]
-        if rule.mask or rule.unless:
-            sub = sub.filter(_exact_hit(rule, pl.col("clean")))
-        refined.append(sub)
-    pairs = pl.concat(refined, how="vertical") if refined else pairs
+    # Only the rules with a candidate pair are refined (each refinement compiles its patterns).
+    present = set(pairs.get_column("rule_id").unique().to_list())
+    refined = [rid for rid, rule in enumerate(RULES) if (rule.mask or rule.unless) and rid in present]
+    if refined:
+        exact = pl.coalesce(
+            *[
+                pl.when(pl.col("rule_id") == rid).then(_exact_hit(RULES[rid], pl.col("clean")))
+                for rid in refined
+            ]
+        )
+        needs = pl.col("rule_id").is_in(refined)
+        pairs = pl.concat([pairs.filter(~needs), pairs.filter(needs).filter(exact)])
     return items.join(pairs, on="clean", how="inner")
 
 
 def _title_evidence(hits: pl.DataFrame) -> pl.DataFrame:
     """Evidence text: the whole item for list fields, the matched words for titles."""
     is_list = pl.col("field").is_in(list(LIST_FIELDS))
-    listed = hits.filter(is_list).with_columns(pl.col("item").alias("matched"))
     titles = hits.filter(~is_list)
-    parts = [listed]
-    for rid in titles.get_column("rule_id").unique().to_list():
-        rule = RULES[rid]
-        sub = titles.filter(pl.col("rule_id") == rid)
-        text = pl.col("clean").str.replace_all(_ci(rule.mask), _BLANK) if rule.mask else pl.col("clean")
-        parts.append(
-            sub.with_columns(
-                text.str.extract(_ci(f"({rule.pattern})"), 1)
-                .str.strip_chars()
-                .fill_null(pl.col("item"))
-                .alias("matched")
+    # Only the rules that matched a title are extracted (each extraction compiles its rule).
+    found = titles.get_column("rule_id").unique().sort().to_list()
+    matched = [
+        pl.when(pl.col("rule_id") == rid).then(
+            (
+                pl.col("clean").str.replace_all(_ci(RULES[rid].mask), _BLANK)
+                if RULES[rid].mask
+                else pl.col("clean")
             )
+            .str.extract(_ci(f"({RULES[rid].pattern})"), 1)
+            .str.strip_chars()
+            .fill_null(pl.col("item"))
         )
-    return pl.concat(parts, how="vertical")
+        for rid in found
+    ]
+    return pl.concat(
+        [
+            hits.filter(is_list).with_columns(pl.col("item").alias("matched")),
+            titles.with_columns(pl.coalesce(*matched, pl.lit(None, dtype=pl.String)).alias("matched")),
+        ],
+        how="vertical",
+    )
 
 
 def _drop_covered_generics(rows: pl.DataFrame) -> pl.DataFrame:

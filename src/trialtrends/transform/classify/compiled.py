@@ -108,6 +108,23 @@ def _standard_products() -> tuple[str, str]:
     return item, r"\b(?:" + names + r")\b"
 
 
+def _target_mention() -> str:
+    """Any antigen mention with its context words: extra shapes, then every target's pattern.
+
+    The per-target alternatives share one context suffix: `(?:p1|p2|...)C` finds exactly what
+    `(?:p1)C|(?:p2)C|...` does, because C is optional and so never makes an alternative fail
+    (leftmost-first picks the same alternative, then C matches the same words). The factored
+    form is a sixth of the size, and extracting matches with it runs ~12x faster (the reverse
+    search that finds where a match starts no longer gives up on the union).
+    """
+    if R.TARGET_CONTEXT != "(?:" + R.TARGET_CONTEXT_WORDS + ")?":
+        raise ValueError("modality_rules.TARGET_CONTEXT must stay optional for the factored mention regex")
+    targets = "|".join("(?:" + p + ")" for _, p in R.TARGETS)
+    return union(
+        [rx(R.TARGET_MENTION_EXTRA + R.TARGET_CONTEXT), rx("(?:" + targets + ")" + R.TARGET_CONTEXT)]
+    )
+
+
 @lru_cache(maxsize=1)
 def compiled() -> Compiled:
     """Compile the rule data once per process."""
@@ -141,10 +158,7 @@ def compiled() -> Compiled:
         rx=named,
         in_vivo=passes([rx(p.pattern) for p in R.IN_VIVO_CAR]),
         antigen=rx(R.ANTIGEN),
-        target_mention=union(
-            [rx(R.TARGET_MENTION_EXTRA + R.TARGET_CONTEXT)]
-            + [rx("(?:" + p + ")" + R.TARGET_CONTEXT) for _, p in R.TARGETS]
-        ),
+        target_mention=_target_mention(),
         target_context=rx(R.TARGET_CONTEXT_WORDS),
         targets=tuple((name, rx(p)) for name, p in R.TARGETS),
     )

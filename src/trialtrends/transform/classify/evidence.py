@@ -6,7 +6,7 @@ import polars as pl
 
 from trialtrends.data import modality_rules as R
 from trialtrends.transform.classify.compiled import MODALITY_CLASSES, Compiled
-from trialtrends.transform.classify.exprs import SCAN_COLUMNS, TIER_OF, any_of, hit
+from trialtrends.transform.classify.exprs import ENGINE, SCAN_COLUMNS, TIER_OF, any_of, hit
 
 
 def evidence_choice(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
@@ -37,29 +37,43 @@ def quote_evidence(long: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     product = long.filter(pl.col("_column").is_null()).with_columns(
         pl.format("product: {}", pl.col("_product").fill_null("unknown")).alias("evidence")
     )
-    named = []
-    for (modality, tier), group in ruled.group_by(["modality", "_tier"], maintain_order=True):
-        rules = comp.evidence[modality, tier]
-        rule_index = pl.coalesce(
-            pl.when(pl.col("_text").str.contains(pattern)).then(pl.lit(i))
-            for i, (_, pattern, _) in enumerate(rules)
+    # One query per step, whatever the number of rules: each (modality, tier) group's rules run
+    # on that group's rows only, and each rule's quote on its own rows only (capture extraction
+    # is the slow part), as branches of one concatenated query.
+    ruled = ruled.lazy()
+    groups = ruled.select("modality", "_tier").unique(maintain_order=True).collect(engine=ENGINE).rows()
+    named = [
+        ruled.filter((pl.col("modality") == modality) & (pl.col("_tier") == tier)).with_columns(
+            pl.coalesce(
+                pl.when(pl.col("_text").str.contains(pattern)).then(pl.lit(i))
+                for i, (_, pattern, _) in enumerate(comp.evidence[modality, tier])
+            ).alias("_rule")
         )
-        named.append(group.with_columns(rule_index.alias("_rule")))
-    parts = [product]
-    # Capture extraction is the slow part: run it once per rule, on that rule's rows only.
-    for (modality, tier, rule), group in (
-        pl.concat(named).group_by(["modality", "_tier", "_rule"], maintain_order=True) if named else []
-    ):
+        for modality, tier in groups
+    ]
+    if not named:
+        return product
+    named_frame = pl.concat(named).collect(engine=ENGINE)
+    key = ["modality", "_tier", "_rule"]
+    parts = [product.lazy()]
+    for modality, tier, rule in named_frame.select(key).unique(maintain_order=True).rows():
         if rule is None:
             name, quote = "unknown", pl.lit("")
         else:
             name, _, quoted = comp.evidence[modality, tier][rule]
             quote = pl.col("_text").str.extract(f"({quoted})", 1).str.strip_chars().fill_null("")
-        parts.append(
-            group.with_columns(
-                pl.format('rule {}: "...{}..." ({})', pl.lit(name), quote, pl.col("_column")).alias(
-                    "evidence"
-                )
-            ).drop("_rule")
+        group = (
+            (pl.col("modality") == modality) & (pl.col("_tier") == tier) & pl.col("_rule").eq_missing(rule)
         )
-    return pl.concat(parts, how="diagonal_relaxed")
+        parts.append(
+            named_frame.lazy()
+            .filter(group)
+            .with_columns(
+                # concat_str, not pl.format: Polars 2.1's streaming engine panics on this format.
+                pl.concat_str(
+                    pl.lit(f'rule {name}: "...'), quote, pl.lit('..." ('), pl.col("_column"), pl.lit(")")
+                ).alias("evidence")
+            )
+            .drop("_rule")
+        )
+    return pl.concat(parts, how="diagonal_relaxed").collect(engine=ENGINE)

@@ -5,15 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from trialtrends.schemas import TrialProducts, polars_schema
-from trialtrends.transform.classify.exprs import INTERVENTION_COLUMNS, TITLE_COLUMNS, contains, joined
+from trialtrends.transform.classify.exprs import ENGINE, INTERVENTION_COLUMNS, TITLE_COLUMNS, contains, joined
 from trialtrends.transform.products import dictionary, match_products
 
 TRIAL_PRODUCTS_SCHEMA = polars_schema(TrialProducts)
-
-
-def match_products_expr(text: pl.Expr) -> pl.Expr:
-    """Product ids named in a text expression."""
-    return match_products(text)
 
 
 def product_names() -> dict[str, str]:
@@ -37,11 +32,17 @@ def mentions_any(text: pl.Expr) -> pl.Expr:
     return contains(text, dictionary().pattern)
 
 
-def product_hits(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add `_prod_iv` (masked interventions) and `_prod_title` (masked titles) product lists."""
+def product_hits(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add the product-dictionary tests of one reading: `_prod_iv` (masked interventions) and
+    `_prod_title` (masked titles) product lists, `_prod_title_lex` (lexically masked titles) and
+    `_title_full_product` (the fully masked titles name a product)."""
+    # All in one select, side by side: Polars keeps only a few dozen compiled regexes, and the
+    # dictionary's is the costliest to compile (~20 ms), so it is compiled once, not per test.
     return frame.with_columns(
         match_products(joined(INTERVENTION_COLUMNS, prefix="m__")).alias("_prod_iv"),
         match_products(joined(TITLE_COLUMNS, prefix="m__")).alias("_prod_title"),
+        match_products(pl.col("_title_lex")).alias("_prod_title_lex"),
+        mentions_any(pl.col("_title_full")).alias("_title_full_product"),
     )
 
 
@@ -64,7 +65,8 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
     d = dictionary().products
     names = dict(zip(d["product_id"], d["name"], strict=True))
     rows = (
-        cand.filter(pl.col("is_cell_therapy"))
+        cand.lazy()
+        .filter(pl.col("is_cell_therapy"))
         .select(
             "_row",
             "nct_id",
@@ -77,13 +79,19 @@ def trial_products(cand: pl.DataFrame) -> pl.DataFrame:
         .unpivot(index=["_row", "nct_id"], variable_name="_field", value_name="product_id")
         .explode("product_id")
         .drop_nulls("product_id")
-        .sort("_row", pl.col("_field") != "interventions")
+        # Stable: a trial's products keep their order of mention (the sort alone left ties to
+        # the sort algorithm, which orders them differently as the input's layout changes).
+        .sort("_row", pl.col("_field") != "interventions", maintain_order=True)
         .unique(["nct_id", "product_id"], keep="first", maintain_order=True)
     )
-    return rows.select(
-        "nct_id",
-        "product_id",
-        pl.format("{}: {}", pl.col("_field"), pl.col("product_id").replace_strict(names, default=None)).alias(
-            "evidence"
-        ),
-    ).cast(TRIAL_PRODUCTS_SCHEMA)
+    return (
+        rows.select(
+            "nct_id",
+            "product_id",
+            pl.format(
+                "{}: {}", pl.col("_field"), pl.col("product_id").replace_strict(names, default=None)
+            ).alias("evidence"),
+        )
+        .cast(TRIAL_PRODUCTS_SCHEMA)
+        .collect(engine=ENGINE)
+    )

@@ -9,7 +9,7 @@ from trialtrends.transform.classify.exprs import EMPTY_LIST, PRIMARY_COLUMNS, jo
 from trialtrends.transform.products import dictionary
 
 
-def targets(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
+def targets(frame: pl.LazyFrame, comp: Compiled) -> pl.LazyFrame:
     """Add `targets` (sorted, unique): antigens named in the text, plus the named products' ones."""
     strong = joined(PRIMARY_COLUMNS, prefix="m__")
     # The summary (masked where it was scanned) only when titles and interventions name none:
@@ -53,7 +53,7 @@ def targets(frame: pl.DataFrame, comp: Compiled) -> pl.DataFrame:
     from_products = (
         cell.select("_row", pl.col("_products").alias("product_id"))
         .explode("product_id")
-        .join(dictionary().products.select("product_id", "targets"), on="product_id", how="inner")
+        .join(dictionary().products.lazy().select("product_id", "targets"), on="product_id", how="inner")
         .select("_row", pl.col("targets").alias("_target"))
         .explode("_target")
     )
