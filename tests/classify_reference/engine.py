@@ -387,6 +387,7 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
                 "is_in_vivo_car",
                 "targets",
                 "cell_source",
+                "cell_source_basis",
             ),
             on="_row",
             how="left",
@@ -408,6 +409,7 @@ def classify(text: pl.DataFrame | pl.LazyFrame) -> Classification:
             .otherwise(pl.lit(roles.UNCLEAR))
             .fill_null(roles.UNCLEAR)
             .alias("cell_source"),
+            pl.when(pl.col("is_cell_therapy")).then(pl.col("cell_source_basis")).alias("cell_source_basis"),
             pl.col("targets").fill_null(EMPTY_LIST),
             pl.lit(CLASSIFIER_VERSION).alias("classifier_version"),
         )

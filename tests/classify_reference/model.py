@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-CLASSIFIER_VERSION = "2026.12.1"
+CLASSIFIER_VERSION = "2026.12.2"
 
 MODALITIES: tuple[str, ...] = (
     "CAR-T",
