@@ -148,7 +148,9 @@ class Published:
                 select = ", ".join(f'"{c}"' for c in columns)
                 for row in con.execute(f"select {select} from {table} order by all").fetchall():
                     self.content.setdefault(row[columns.index("nct_id")], []).append((table, *map(repr, row)))
-            self.titles: dict[str, str] = dict(con.execute("select nct_id, brief_title from trials").fetchall())
+            self.titles: dict[str, str] = dict(
+                con.execute("select nct_id, brief_title from trials").fetchall()
+            )
             self.trials = set(self.titles)
             self.rejected: list[tuple[str | None, str, str]] = con.execute(
                 "select nct_id, reason, payload from rejected_studies"

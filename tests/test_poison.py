@@ -98,12 +98,16 @@ def test_a_malformed_twin_is_quarantined_and_the_genuine_trial_published(
     genuine = real[GENUINE]
     twin = set_path(with_id(genuine, twin_id), ["protocolSection", "identificationModule", "briefTitle"],
                     "HIJACKED: the twin's content")  # fmt: skip
-    pair = [(genuine, twin), (genuine, genuine)] if where == "before" else [(genuine, genuine), (genuine, twin)]
+    pair = (
+        [(genuine, twin), (genuine, genuine)] if where == "before" else [(genuine, genuine), (genuine, twin)]
+    )
     others = [(r, r) for i, r in real.items() if i != GENUINE]
-    settings, published = run(path, tmp_path, [*others, *pair], container)
+    _settings, published = run(path, tmp_path, [*others, *pair], container)
     assert published.fate(GENUINE) == "published"
     assert published.titles[GENUINE] == genuine["protocolSection"]["identificationModule"]["briefTitle"]
-    twin_reasons = [reason for rid, reason, payload in published.rejected if rid is None and "HIJACKED" in payload]
+    twin_reasons = [
+        reason for rid, reason, payload in published.rejected if rid is None and "HIJACKED" in payload
+    ]
     assert len(twin_reasons) == 1 and "is not NCT + 8 digits exactly" in twin_reasons[0]
     assert all(published.fate(i) == "published" for i in real)
 
@@ -116,8 +120,12 @@ def test_a_malformed_twin_is_quarantined_and_the_genuine_trial_published(
 )
 def test_an_older_copy_of_a_trial_first_in_a_bulk_file_does_not_replace_it(real, tmp_path, container):
     genuine = real[GENUINE]
-    older = set_path(genuine, ["protocolSection", "identificationModule", "briefTitle"], "HIJACKED: older copy")
-    older = set_path(older, ["protocolSection", "statusModule", "lastUpdatePostDateStruct", "date"], "2001-01-01")
+    older = set_path(
+        genuine, ["protocolSection", "identificationModule", "briefTitle"], "HIJACKED: older copy"
+    )
+    older = set_path(
+        older, ["protocolSection", "statusModule", "lastUpdatePostDateStruct", "date"], "2001-01-01"
+    )
     _settings, published = run("bulk", tmp_path, [(genuine, older), (genuine, genuine)], container)
     assert "HIJACKED" not in published.titles[GENUINE]
 
