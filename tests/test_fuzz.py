@@ -298,6 +298,12 @@ class Batch:
     container: str
     max_rejected_share: float
 
+    def __repr__(self) -> str:  # the records themselves are pages long; the notes say what changed
+        rows = [
+            f"{'genuine' if g else 'mutant '} {_id_of(r)!r:.40} (of {nct(c)})" for c, r, g in self.entries
+        ]
+        return f"Batch({self.container}, max_rejected_share={self.max_rejected_share}: {'; '.join(rows)})"
+
 
 @st.composite
 def batches(
