@@ -256,3 +256,37 @@ def test_invalid_utf8_in_one_study_does_not_fail_the_page(tmp_path):
     published = Published(tmp_path / "data" / "warehouse" / WAREHOUSE_FILE)
     assert {nct(r) for r in RECORDS[1:]} <= published.trials
     assert published.fate(nct(RECORDS[0])) in ("published", "quarantined")
+
+
+# ---- text hygiene (issue 20 item 3): another helper's branch, not on main yet --------------------
+
+HYGIENE = (
+    "text hygiene at normalisation (issue 20 item 3: control and zero-width characters removed, "
+    "countries cleaned before mapping, the unmapped-country gate a share) is on the hygiene helper's "
+    "branch, not on main yet"
+)
+BAD_COUNTRIES = ["United States\u0000", "Fra\u0007nce", "Germany\u200b", "\x1b[31mFrance\x1b[0m"]
+
+
+@pytest.mark.xfail(strict=True, reason=HYGIENE)
+@pytest.mark.parametrize("path", ["api", "bulk"])
+@pytest.mark.parametrize("country", BAD_COUNTRIES, ids=["nul", "bel", "zero-width", "ansi"])
+def test_a_bad_country_string_does_not_stop_the_night(tmp_path, path, country):
+    good = [study(f"NCT9000000{i}", title=f"CD19 CAR-T cells, trial {i}") for i in range(1, 4)]
+    bad = study("NCT90000009", countries=["China", country])
+    _settings, published = run(path, tmp_path, [*((r, r) for r in [*good, bad])])
+    assert published.fate("NCT90000009") in ("published", "quarantined")
+
+
+CONTROLS = ["\x00", "\x07", "\x1b[31m", "\x85", "\u200b", "\ufeff"]
+
+
+@pytest.mark.xfail(strict=True, reason=HYGIENE)
+@pytest.mark.parametrize("path", ["api", "bulk"])
+def test_control_and_zero_width_characters_are_never_published(tmp_path, path):
+    titles = {f"NCT9000001{i}": f"CD19 CAR-T{c} cells, trial {i}" for i, c in enumerate(CONTROLS)}
+    records = [study(i, title=t) for i, t in titles.items()]
+    _settings, published = run(path, tmp_path, [(r, r) for r in records])
+    for nct_id, title in published.titles.items():
+        assert not any(c in title for c in CONTROLS), (nct_id, title)
+    assert published.trials == set(titles)
