@@ -32,7 +32,7 @@ from mutants import (
 )
 
 from trialtrends.cli import main
-from trialtrends.pipeline import rebuild, refresh
+from trialtrends.pipeline import refresh
 from trialtrends.settings import RULES, WAREHOUSE_FILE
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -160,26 +160,50 @@ POISONS = [
 ]
 
 
-def _poisoned(path: list[str], value: Any) -> dict:
-    return set_path(study("NCT90000009", title="CD19 CAR-T cells in lymphoma"), path, value)
+def _poison_id(case: str) -> str:
+    return f"NCT9000{100 + [c[0] for c in POISONS].index(case):04d}"
+
+
+@pytest.fixture(scope="module")
+def poisoned_night(tmp_path_factory):
+    """path -> (what the night published, the `trialtrends rebuild` result, what it published):
+    one night per path holding every poison record (each on its own study) among good ones, so
+    each must be quarantined alone; run once per path, on first use."""
+    nights: dict[str, tuple[Published, Any, Published]] = {}
+
+    def night(path: str) -> tuple[Published, Any, Published]:
+        if path not in nights:
+            good = [(r, r) for r in GOOD]
+            poisoned = [
+                (study(_poison_id(c)), set_path(study(_poison_id(c)), where, value))
+                for c, where, value in POISONS
+            ]
+            tmp = tmp_path_factory.mktemp(f"poison-{path}")
+            settings, published = run(path, tmp, [*good, *poisoned])
+            rebuilt = _cli(settings.data_dir, settings.api_url, "rebuild")  # no network
+            nights[path] = (published, rebuilt, Published(settings.warehouse_path))
+        return nights[path]
+
+    return night
+
+
+GOOD = [study(f"NCT9000000{i}", title=f"CD19 CAR-T cells, trial {i}") for i in range(1, 7)]
 
 
 @pytest.mark.parametrize("path", ["api", "bulk"])
 @pytest.mark.parametrize(("case", "where", "value"), POISONS, ids=[c[0] for c in POISONS])
-def test_one_poison_record_never_stops_the_night_nor_its_rebuild(tmp_path, path, case, where, value):
-    good = [study(f"NCT9000000{i}", title=f"CD19 CAR-T cells, trial {i}") for i in range(1, 4)]
-    records = [(r, r) for r in good] + [(study("NCT90000009"), _poisoned(where, value))]
-    settings, published = run(path, tmp_path, records)
-    fate = published.fate("NCT90000009")
+def test_one_poison_record_never_stops_the_night_nor_its_rebuild(poisoned_night, path, case, where, value):
+    published, rebuilt, again = poisoned_night(path)
+    nct_id = _poison_id(case)
+    fate = published.fate(nct_id)
     assert fate in ("published", "quarantined"), fate
-    assert all(published.fate(nct(r)) == "published" for r in good)
     if fate == "quarantined":
-        assert all(published.quarantined("NCT90000009"))  # with its reason
-    rebuilt = rebuild(settings)
-    assert rebuilt.manifest.published
-    again = Published(settings.warehouse_path)
-    assert again.fate("NCT90000009") == fate
-    assert again.content == published.content
+        assert all(published.quarantined(nct_id))  # with its reason
+    assert all(published.fate(nct(r)) == "published" for r in GOOD)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "Traceback" not in rebuilt.output
+    assert again.fate(nct_id) == fate
+    assert again.content.get(nct_id) == published.content.get(nct_id)
 
 
 # ---- pages of the wrong shape: one sentence, or the rest published -----------------------------
@@ -213,17 +237,22 @@ PAGES = [
 RECORDS = [study(f"NCT9000000{i}", title=f"CD19 CAR-T cells, trial {i}") for i in range(1, 4)]
 
 
-def _cli(settings_dir: Path, url: str, *args: str):
-    env = {rule.env: None for rule in RULES.values()} | {
-        "TRIALTRENDS_DATA_DIR": str(settings_dir),
-        "TRIALTRENDS_API_URL": url,
-        "TRIALTRENDS_MAX_RPS": "0",
-        "TRIALTRENDS_MODE": "search",
-        "TRIALTRENDS_BACKOFF_BASE": "0.01",
-        "TRIALTRENDS_BACKOFF_CAP": "0.05",
-        "TRIALTRENDS_MAX_RETRIES": "2",
-    }
-    return CliRunner().invoke(main, ["refresh", *args], env=env, catch_exceptions=False)
+def _cli(data_dir: Path, url: str, *args: str):
+    """`trialtrends ARGS` (default: refresh) in process, on a data folder and API, search mode."""
+    env = (
+        {rule.env: None for rule in RULES.values()}
+        | {
+            "TRIALTRENDS_DATA_DIR": str(data_dir),
+            "TRIALTRENDS_API_URL": url,
+            "TRIALTRENDS_MAX_RPS": "0",
+            "TRIALTRENDS_MODE": "search",
+            "TRIALTRENDS_BACKOFF_BASE": "0.01",
+            "TRIALTRENDS_BACKOFF_CAP": "0.05",
+            "TRIALTRENDS_MAX_RETRIES": "2",
+        }
+        | {RULES[name].env: str(value) for name, value in LENIENT.items()}
+    )
+    return CliRunner().invoke(main, list(args) or ["refresh"], env=env, catch_exceptions=False)
 
 
 @pytest.mark.parametrize(("case", "body"), PAGES, ids=[c[0] for c in PAGES])
