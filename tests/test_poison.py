@@ -34,6 +34,7 @@ from mutants import (
 from trialtrends.cli import main
 from trialtrends.pipeline import refresh
 from trialtrends.settings import RULES, WAREHOUSE_FILE
+from trialtrends.validate.gates import GateFailed
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -329,14 +330,33 @@ HYGIENE = (
 BAD_COUNTRIES = ["United States\u0000", "Fra\u0007nce", "Germany\u200b", "\x1b[31mFrance\x1b[0m"]
 
 
+@pytest.fixture(scope="module")
+def country_night(tmp_path_factory):
+    """path -> what a night with one record per bad country string (among good ones) published;
+    None when the night did not publish. Run once per path, on first use."""
+    nights: dict[str, Published | None] = {}
+
+    def night(path: str) -> Published | None:
+        if path not in nights:
+            good = [study(f"NCT9000000{i}", title=f"CD19 CAR-T cells, trial {i}") for i in range(1, 7)]
+            bad = [study(f"NCT9000020{k}", countries=["China", c]) for k, c in enumerate(BAD_COUNTRIES)]
+            try:
+                _settings, nights[path] = run(path, tmp_path_factory.mktemp(f"countries-{path}"),
+                                              [(r, r) for r in [*good, *bad]])  # fmt: skip
+            except GateFailed:
+                nights[path] = None
+        return nights[path]
+
+    return night
+
+
 @pytest.mark.xfail(strict=True, reason=HYGIENE)
 @pytest.mark.parametrize("path", ["api", "bulk"])
-@pytest.mark.parametrize("country", BAD_COUNTRIES, ids=["nul", "bel", "zero-width", "ansi"])
-def test_a_bad_country_string_does_not_stop_the_night(tmp_path, path, country):
-    good = [study(f"NCT9000000{i}", title=f"CD19 CAR-T cells, trial {i}") for i in range(1, 4)]
-    bad = study("NCT90000009", countries=["China", country])
-    _settings, published = run(path, tmp_path, [*((r, r) for r in [*good, bad])])
-    assert published.fate("NCT90000009") in ("published", "quarantined")
+@pytest.mark.parametrize("k", range(len(BAD_COUNTRIES)), ids=["nul", "bel", "zero-width", "ansi"])
+def test_a_bad_country_string_does_not_stop_the_night(country_night, path, k):
+    published = country_night(path)
+    assert published is not None, "the night did not publish"
+    assert published.fate(f"NCT9000020{k}") in ("published", "quarantined")
 
 
 CONTROLS = ["\x00", "\x07", "\x1b[31m", "\x85", "\u200b", "\ufeff"]
