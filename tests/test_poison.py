@@ -156,8 +156,15 @@ def _spoofs(genuine: dict) -> list[tuple[str, bytes]]:
     ]
 
 
-@pytest.mark.parametrize("path", ["api", "bulk-jsonl", "bulk-zip"])
-@pytest.mark.parametrize("spoof", ["earlier-key", "duplicate-key"])
+@pytest.mark.parametrize(
+    ("path", "spoof"),
+    [
+        ("api", "earlier-key"),
+        ("api", "duplicate-key"),
+        ("bulk-jsonl", "earlier-key"),
+        ("bulk-zip", "duplicate-key"),
+    ],
+)
 def test_an_earlier_nctid_key_does_not_make_the_bulk_scan_drop_a_trial(request, real, tmp_path, path, spoof):
     if path != "api":
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
