@@ -114,11 +114,6 @@ def test_a_malformed_twin_is_quarantined_and_the_genuine_trial_published(
 
 
 @pytest.mark.parametrize("container", ["jsonl", "zip"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead-owned pipeline/bulk.py: a bulk source keeps the first copy of a repeated nctId, "
-    "while issue 20 item 1 wants conflicting copies handled as in a pull (newest lastUpdatePostDate wins)",
-)
 def test_an_older_copy_of_a_trial_first_in_a_bulk_file_does_not_replace_it(real, tmp_path, container):
     genuine = real[GENUINE]
     older = set_path(
@@ -132,12 +127,6 @@ def test_an_older_copy_of_a_trial_first_in_a_bulk_file_does_not_replace_it(real,
 
 
 @pytest.mark.parametrize("date", ["9999-12-31", 20260101, "zzzz"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead-owned extract/raw.py select_studies: a copy whose lastUpdatePostDate is not a date "
-    "compares as text (str(value)) and wins as 'newest'; the genuine trial is then replaced by a copy "
-    "that normalisation quarantines, so the trial is lost",
-)
 def test_a_copy_with_a_malformed_update_date_does_not_replace_the_trial(real, tmp_path, date):
     genuine = real[GENUINE]
     bad = set_path(genuine, ["protocolSection", "statusModule", "lastUpdatePostDateStruct", "date"], date)
@@ -165,13 +154,7 @@ def _spoofs(genuine: dict) -> list[tuple[str, bytes]]:
         ("bulk-zip", "duplicate-key"),
     ],
 )
-def test_an_earlier_nctid_key_does_not_make_the_bulk_scan_drop_a_trial(request, real, tmp_path, path, spoof):
-    if path != "api":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "lead-owned transform/prefilter.py NCT_ID + pipeline/bulk.py scanned(): the bulk scan "
-            "drops repeats by the first nctId its regex finds in a record's bytes, so a record showing "
-            "a genuine id before its own makes the genuine trial a 'repeat', silently dropped"
-        )))  # fmt: skip
+def test_an_earlier_nctid_key_does_not_make_the_bulk_scan_drop_a_trial(real, tmp_path, path, spoof):
     genuine = real[GENUINE]
     body = dict(_spoofs(genuine))[spoof]
     others = [(r, encode(r)) for i, r in real.items() if i != GENUINE]
@@ -327,13 +310,8 @@ def test_invalid_utf8_in_one_study_does_not_fail_the_page(tmp_path):
     assert published.fate(nct(RECORDS[0])) in ("published", "quarantined")
 
 
-# ---- text hygiene (issue 20 item 3): another helper's branch, not on main yet --------------------
+# ---- text hygiene (issue 20 item 3) -------------------------------------------------------------
 
-HYGIENE = (
-    "text hygiene at normalisation (issue 20 item 3: control and zero-width characters removed, "
-    "countries cleaned before mapping, the unmapped-country gate a share) is on the hygiene helper's "
-    "branch, not on main yet"
-)
 BAD_COUNTRIES = ["United States\u0000", "Fra\u0007nce", "Germany\u200b", "\x1b[31mFrance\x1b[0m"]
 
 
@@ -357,7 +335,6 @@ def country_night(tmp_path_factory):
     return night
 
 
-@pytest.mark.xfail(strict=True, reason=HYGIENE)
 @pytest.mark.parametrize("path", ["api", "bulk"])
 @pytest.mark.parametrize("k", range(len(BAD_COUNTRIES)), ids=["nul", "bel", "zero-width", "ansi"])
 def test_a_bad_country_string_does_not_stop_the_night(country_night, path, k):
@@ -369,7 +346,6 @@ def test_a_bad_country_string_does_not_stop_the_night(country_night, path, k):
 CONTROLS = ["\x00", "\x07", "\x1b[31m", "\x85", "\u200b", "\ufeff"]
 
 
-@pytest.mark.xfail(strict=True, reason=HYGIENE)
 @pytest.mark.parametrize("path", ["api", "bulk"])
 def test_control_and_zero_width_characters_are_never_published(tmp_path, path):
     titles = {f"NCT9000001{i}": f"CD19 CAR-T{c} cells, trial {i}" for i, c in enumerate(CONTROLS)}

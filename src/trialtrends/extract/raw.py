@@ -187,10 +187,11 @@ def _last_update(study: Any) -> str:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         return ""
     try:
-        date.fromisoformat(value if len(value) == 10 else value + "-01")
+        when = date.fromisoformat(value if len(value) == 10 else value + "-01")
     except ValueError:
         return ""
-    return value
+    # A date after next year is no update that happened ("9999-12-31" would win every time).
+    return value if when.year <= datetime.now(UTC).year + 1 else ""
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?")

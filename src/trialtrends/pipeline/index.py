@@ -32,7 +32,8 @@ def days(value: str | None) -> int:
         parsed = date.fromisoformat(value if len(value) != 7 else value + "-01")
     except ValueError:
         return -1
-    return (parsed - _EPOCH).days
+    # A date after next year is no update that happened ("9999-12-31" must not win as newest).
+    return (parsed - _EPOCH).days if parsed.year <= date.today().year + 1 else -1
 
 
 class IndexRows:

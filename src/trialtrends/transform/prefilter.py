@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import logging
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -81,9 +82,11 @@ LAST_UPDATE = (
 
 
 def _days(column: pl.Expr) -> pl.Expr:
-    """A yyyy-MM(-dd) string column as days since 1970-01-01 (a month counts from its first)."""
+    """A yyyy-MM(-dd) string column as days since 1970-01-01 (a month counts from its first);
+    null for a date after next year, which no real update has (it must not win as newest)."""
     text = pl.when(column.str.len_chars() == 7).then(column + "-01").otherwise(column)
-    return text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Int32)
+    parsed = text.str.to_date("%Y-%m-%d", strict=False)
+    return pl.when(parsed.dt.year() <= date.today().year + 1).then(parsed).cast(pl.Int32)
 
 
 @lru_cache(maxsize=1)
