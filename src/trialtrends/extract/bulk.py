@@ -227,6 +227,33 @@ class Part:
         return len(self.offset) or len(self.files) or len(self.records)
 
 
+def zip_parts(
+    path: Path, index: ZipIndex, max_entries: int, max_bytes: int, max_record: int = MAX_RECORD_BYTES
+) -> Iterator[Part]:
+    """A zip's entries (from its directory, `index`) cut into parts of at most max_entries
+    entries and max_bytes uncompressed bytes; a part copies array slices of the index."""
+    sizes = index.size
+    first, n = 0, len(index)
+    while first < n:
+        # Cut where the next entry would overflow the part (an over-cap record costs nothing
+        # to hold: it is never inflated).
+        last, held = first, 0
+        while last < n and last - first < max_entries:
+            weight = 0 if sizes[last] > max_record else sizes[last]
+            if last > first and held + weight > max_bytes:
+                break
+            held += weight
+            last += 1
+        yield Part(
+            "zip", path,
+            offset=index.offset[first:last].tolist(), compressed=index.compressed[first:last].tolist(),
+            size=sizes[first:last].tolist(), crc=index.crc[first:last].tolist(),
+            method=index.method[first:last].tolist(),
+            span_end=index.offset[last] if last < n else index.directory_start,
+        )  # fmt: skip
+        first = last
+
+
 def parts(path: Path, max_entries: int, max_bytes: int, max_record: int = MAX_RECORD_BYTES) -> Iterator[Part]:
     """Cut a bulk source into parts of at most max_entries entries and max_bytes uncompressed
     bytes (a record larger than max_bytes is a part of its own)."""
@@ -238,27 +265,7 @@ def parts(path: Path, max_entries: int, max_bytes: int, max_record: int = MAX_RE
         return part.entries > 0 and (part.entries >= max_entries or held + next_bytes > max_bytes)
 
     if kind == "zip":
-        index = ZipIndex.read(path)
-        sizes = index.size
-        first, n = 0, len(index)
-        while first < n:
-            # Cut where the next entry would overflow the part (an over-cap record costs
-            # nothing to hold: it is never inflated); the part then copies array slices.
-            last, held = first, 0
-            while last < n and last - first < max_entries:
-                weight = 0 if sizes[last] > max_record else sizes[last]
-                if last > first and held + weight > max_bytes:
-                    break
-                held += weight
-                last += 1
-            yield Part(
-                kind, path,
-                offset=index.offset[first:last].tolist(), compressed=index.compressed[first:last].tolist(),
-                size=sizes[first:last].tolist(), crc=index.crc[first:last].tolist(),
-                method=index.method[first:last].tolist(),
-                span_end=index.offset[last] if last < n else index.directory_start,
-            )  # fmt: skip
-            first = last
+        yield from zip_parts(path, ZipIndex.read(path), max_entries, max_bytes, max_record)
     elif kind == "dir":
         for file in sorted(path.rglob("*.json")):
             size = file.stat().st_size

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trialtrends.extract.bulk import MAX_RECORD_BYTES, Part, read_part
+from trialtrends.extract.bulk import Part, read_part, zip_parts
 from trialtrends.extract.records import Malformed
 from trialtrends.extract.zip_index import SourceError, ZipIndex
 
@@ -88,23 +88,6 @@ def check_registry_zip(
 
 
 def _crc_parts(path: Path, index: ZipIndex) -> Iterator[Part]:
-    """The zip's entries as bulk `Part`s for `read_part`, at most CHECK_PART_ENTRIES entries and
-    CHECK_PART_BYTES inflated bytes each. `bulk.parts` cuts the same way but only opens files
-    named *.zip, and a download is checked while it is still a .tmp."""
-    sizes, n, first = index.size, len(index), 0
-    while first < n:
-        last, held = first, 0
-        while last < n and last - first < CHECK_PART_ENTRIES:
-            weight = 0 if sizes[last] > MAX_RECORD_BYTES else sizes[last]  # never inflated
-            if last > first and held + weight > CHECK_PART_BYTES:
-                break
-            held += weight
-            last += 1
-        yield Part(
-            "zip", path,
-            offset=index.offset[first:last].tolist(), compressed=index.compressed[first:last].tolist(),
-            size=sizes[first:last].tolist(), crc=index.crc[first:last].tolist(),
-            method=index.method[first:last].tolist(),
-            span_end=index.offset[last] if last < n else index.directory_start,
-        )  # fmt: skip
-        first = last
+    """The zip's entries as bulk `Part`s for `read_part` (`bulk.parts` itself only opens files
+    named *.zip, and a download is checked while it is still a .tmp)."""
+    return zip_parts(path, index, CHECK_PART_ENTRIES, CHECK_PART_BYTES)

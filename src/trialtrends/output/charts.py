@@ -176,23 +176,39 @@ def phase_figure(data: dict[str, Any]) -> Any:
         values = [rows[(g, p)]["share"] * 100 if (g, p) in rows and totals[g] else 0.0 for g in groups]
         bars = ax.barh(groups, values, left=left, height=0.55, label=p, edgecolor="white", linewidth=0.5,
                        color=PHASE_COLORS.get(p, OKABE_ITO[i % 8]))  # fmt: skip
-        labels = [f"{v:.0f}%" if v >= 7 else "" for v in values]
         dark = PHASE_COLORS.get(p) in ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
-        ax.bar_label(bars, labels=labels, label_type="center", fontsize=7, color="white" if dark else "black")
-        for y, (start, v) in enumerate(zip(left, values, strict=True)):
-            if 0 < v < 7:
-                small[y].append((start + v / 2, f"{v:.1f}%"))
-        left = [a + b for a, b in zip(left, values, strict=True)]
+        left = _segment_labels(ax, bars, values, left, small, dark)
+    _share_axes(ax, small, groups, totals, "% of the year's trials")
+    _title(ax, f"Phase of {_scope(groups)} trials\n{_when(data)}")
+    return _finish(fig, data, legend_ax=ax)
+
+
+Small = list[list[tuple[float, str]]]  # per bar: (x, label) of the shares too small to hold a label
+
+
+def _segment_labels(
+    ax: Any, bars: Any, values: list[float], left: list[float], small: Small, dark: bool
+) -> list[float]:
+    """Label one series of a 100% stacked bar chart: shares of 7% or more inside their segment,
+    smaller ones gathered in `small` (drawn beside the bar); returns the next series' offsets."""
+    ax.bar_label(bars, labels=[f"{v:.0f}%" if v >= 7 else "" for v in values], label_type="center",
+                 fontsize=7, color="white" if dark else "black")  # fmt: skip
+    for y, (start, v) in enumerate(zip(left, values, strict=True)):
+        if 0 < v < 7:
+            small[y].append((start + v / 2, f"{v:.1f}%"))
+    return [a + b for a, b in zip(left, values, strict=True)]
+
+
+def _share_axes(ax: Any, small: Small, groups: list[str], totals: dict[str, int], xlabel: str) -> None:
+    """The frame of a 100% stacked bar chart: small shares beside their bar, n per group."""
     for y, labels in enumerate(small):
         _small_segment_labels(ax, y, labels)
     for y, g in enumerate(groups):
         ax.text(101, y, f"n={totals[g]}", va="center", fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("% of the year's trials")
+    ax.set_xlabel(xlabel)
     ax.set_xlim(0, 112)
     ax.set_xticks(range(0, 101, 20))
-    _title(ax, f"Phase of {_scope(groups)} trials\n{_when(data)}")
-    return _finish(fig, data, legend_ax=ax)
 
 
 def _small_segment_labels(ax: Any, y: int, labels: list[tuple[float, str]]) -> None:
@@ -394,20 +410,9 @@ def cell_source_figure(data: dict[str, Any]) -> Any:
         bars = ax.barh(groups, values, left=left, height=0.55, label=name, color=CELL_SOURCE_COLORS[source],
                        alpha=alpha, hatch=hatch, edgecolor="white", linewidth=0.5)  # fmt: skip
         dark = source in ("autologous", "in_vivo") and alpha > 0.6
-        ax.bar_label(bars, labels=[f"{v:.0f}%" if v >= 7 else "" for v in values], label_type="center",
-                     fontsize=7, color="white" if dark else "black")  # fmt: skip
-        for y, (start, v) in enumerate(zip(left, values, strict=True)):
-            if 0 < v < 7:
-                small[y].append((start + v / 2, f"{v:.1f}%"))
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    for y, labels in enumerate(small):
-        _small_segment_labels(ax, y, labels)
-    for y, g in enumerate(groups):
-        ax.text(101, y, f"n={totals[g]}", va="center", fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("% of the year's trials (inferred: hatched; product dictionary: lighter)")
-    ax.set_xlim(0, 112)
-    ax.set_xticks(range(0, 101, 20))
+        left = _segment_labels(ax, bars, values, left, small, dark)
+    xlabel = "% of the year's trials (inferred: hatched; product dictionary: lighter)"
+    _share_axes(ax, small, groups, totals, xlabel)
     _title(ax, f"Cell source of {_scope(groups)} trials\n{_when(data)}")
     if not rows:
         ax.text(0.5, 0.5, "no cell source data", transform=ax.transAxes, ha="center")
