@@ -108,15 +108,9 @@ def delta_since(chain_last: RunManifest) -> date:
 # ---- the kinds of acquisition -----------------------------------------------------------------
 
 
-def _search(
-    ctx: RunContext, since: date | None, fallback: str | None = None, run_id: str | None = None
-) -> None:
-    result = pull(
-        ctx.settings, since=since, queries=QUERIES, progress=ctx.progress, run_id=run_id, mode=SEARCH
-    )
+def _search(ctx: RunContext, since: date | None) -> None:
+    result = pull(ctx.settings, since=since, queries=QUERIES, progress=ctx.progress, mode=SEARCH)
     ctx.run, ctx.manifest = result.run, result.manifest
-    if fallback:
-        ctx.manifest.fallback = fallback
 
 
 def _delta(ctx: RunContext) -> None:

@@ -103,7 +103,11 @@ def _previous_unique(ctx: RunContext) -> int | None:
 
 
 def _previous_baseline_entries(ctx: RunContext) -> int | None:
+    """Studies of the last published registry download (a file given with --source is the user's
+    choice of input, so only downloads are compared with downloads)."""
     _run, manifest = ctx.require_run
+    if manifest.registry_total is None:
+        return None
     for _other, m in reversed(list(readable_runs(ctx.settings, skip=manifest.run_id))):
         if (
             m.run_id != manifest.run_id
