@@ -22,11 +22,10 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 
 from _shared import REPO, corpus_and_records
+from bench_report import timed
 
 OUT = REPO / "bench" / "out"
 BARE = "import duckdb; duckdb.connect({path!r}, read_only=True).sql('select 1').fetchall()"
@@ -41,12 +40,6 @@ def build(data) -> None:
     shutil.rmtree(data, ignore_errors=True)
     with FakeCtgov(corpus_and_records()) as fake:
         refresh(Settings.from_env(data_dir=data, api_url=fake.url, max_rps=0))
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - start
 
 
 def main() -> None:

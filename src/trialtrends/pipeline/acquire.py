@@ -31,7 +31,7 @@ from trialtrends.extract.raw import RawRun, new_run_id
 from trialtrends.extract.searches import QUERIES, UPDATES
 from trialtrends.manifest import BASELINE, DELTA, RUNNING, SEARCH, RunManifest
 from trialtrends.pipeline.context import RunContext
-from trialtrends.pipeline.housekeeping import readable_runs, registry_chain
+from trialtrends.pipeline.housekeeping import Runs, readable_runs, registry_chain
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ class AcquireError(TrialtrendsError):
 def acquire(ctx: RunContext) -> None:
     """Open tonight's run and land its input (see the module's docstring for which)."""
     request = ctx.request
-    ctx.previous = last_published(ctx)
+    ctx.history = list(readable_runs(ctx.settings))
+    ctx.previous = last_published(ctx.history)
     if request.rebuild_of is not None:
         _rebuild(ctx, request.rebuild_of)
     elif request.source is not None:
@@ -61,9 +62,9 @@ def acquire(ctx: RunContext) -> None:
         ctx.data_run = ctx.run
 
 
-def last_published(ctx: RunContext) -> RunManifest | None:
+def last_published(history: Runs) -> RunManifest | None:
     """The newest published run's manifest (what the warehouse holds now)."""
-    published = [m for _r, m in readable_runs(ctx.settings) if m.published]
+    published = [m for _r, m in history if m.published]
     return published[-1] if published else None
 
 
@@ -71,7 +72,7 @@ def baseline_due(ctx: RunContext) -> str | None:
     """Why tonight must download a baseline, or None when a delta will do."""
     if ctx.request.full:
         return "asked for with --full"
-    chain = registry_chain(ctx.settings)
+    chain = registry_chain(ctx.history)
     if chain is None:
         return "no baseline has been published yet"
     _base, base_manifest, deltas = chain
@@ -114,7 +115,7 @@ def _search(ctx: RunContext, since: date | None) -> None:
 
 
 def _delta(ctx: RunContext) -> None:
-    chain = registry_chain(ctx.settings)
+    chain = registry_chain(ctx.history)
     assert chain is not None  # baseline_due said a delta will do
     base, base_manifest, deltas = chain
     since = delta_since(deltas[-1][1] if deltas else base_manifest)

@@ -108,6 +108,9 @@ class RunContext:
     manifest: RunManifest | None = None
     #: acquire: the run whose landed data this run reads (itself, or the run it rebuilds).
     data_run: RawRun | None = None
+    #: acquire: every other landed run, oldest first, read once when the run begins (the data
+    #: folder's lock keeps them still); the gates, the runs table and retention use it.
+    history: list[tuple[RawRun, RunManifest]] = field(default_factory=list)
     #: acquire: the newest published run before this one (the gates and a delta compare to it).
     previous: RunManifest | None = None
     #: acquire (a zip being checksummed while it is judged): records the run as landed.

@@ -7,7 +7,6 @@ import logging
 
 from trialtrends.manifest import BASELINE, DELTA
 from trialtrends.pipeline.context import RunContext
-from trialtrends.pipeline.housekeeping import readable_runs
 from trialtrends.validate import gates
 
 log = logging.getLogger(__name__)
@@ -90,10 +89,9 @@ def gate(ctx: RunContext) -> None:
 def _previous_unique(ctx: RunContext) -> int | None:
     """Unique studies of the last published full search, for the drop gate."""
     _run, manifest = ctx.require_run
-    for _other, m in reversed(list(readable_runs(ctx.settings, skip=manifest.run_id))):
+    for _other, m in reversed(ctx.history):
         if (
-            m.run_id != manifest.run_id
-            and m.published
+            m.published
             and m.kind == manifest.kind
             and m.mode == manifest.mode
             and not m.since
@@ -108,10 +106,9 @@ def _previous_baseline_entries(ctx: RunContext) -> int | None:
     _run, manifest = ctx.require_run
     if manifest.registry_total is None:
         return None
-    for _other, m in reversed(list(readable_runs(ctx.settings, skip=manifest.run_id))):
+    for _other, m in reversed(ctx.history):
         if (
-            m.run_id != manifest.run_id
-            and m.published
+            m.published
             and m.mode == BASELINE
             and m.registry_total is not None
         ):

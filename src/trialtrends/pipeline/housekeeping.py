@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,11 +109,14 @@ def tidy(settings: Settings) -> None:
 KEEP_BASELINES = 2
 
 
-def registry_chain(settings: Settings) -> tuple[RawRun, RunManifest, list[tuple[RawRun, RunManifest]]] | None:
-    """The published state's registry chain: the newest published baseline and the published
-    deltas after it, oldest first; None when no baseline was published. A rebuild of a run
-    stands for that run (its data is read from the run it rebuilds)."""
-    runs = [(r, m) for r, m in readable_runs(settings) if m.published and m.mode in (BASELINE, DELTA)]
+Runs = list[tuple[RawRun, RunManifest]]
+
+
+def registry_chain(history: Iterable[tuple[RawRun, RunManifest]]) -> tuple[RawRun, RunManifest, Runs] | None:
+    """The published state's registry chain among `history` (runs oldest first): the newest
+    published baseline and the published deltas after it; None when no baseline was published.
+    A rebuild of a run stands for that run (its data is read from the run it rebuilds)."""
+    runs = [(r, m) for r, m in history if m.published and m.mode in (BASELINE, DELTA)]
     baselines = [i for i, (_r, m) in enumerate(runs) if m.mode == BASELINE]
     if not baselines:
         return None
@@ -121,12 +124,11 @@ def registry_chain(settings: Settings) -> tuple[RawRun, RunManifest, list[tuple[
     return base, base_manifest, [(r, m) for r, m in runs[baselines[-1] + 1 :] if m.mode == DELTA]
 
 
-def prune(settings: Settings) -> list[str]:
-    """Remove the landed data of registry runs no kept state needs: everything older than the
-    KEEP_BASELINES newest published baselines (their manifests stay, marked `pruned`, so the
-    run history is whole). Never touches a run the published state or a kept baseline rests on.
-    Returns the pruned run ids."""
-    runs = list(readable_runs(settings))
+def prune(runs: Runs) -> list[str]:
+    """Remove the landed data of registry runs no kept state needs (`runs`: every run, oldest
+    first, as they stand now): everything older than the KEEP_BASELINES newest published
+    baselines (their manifests stay, marked `pruned`, so the run history is whole). Never touches
+    a run the published state or a kept baseline rests on. Returns the pruned run ids."""
     baselines = [i for i, (_r, m) in enumerate(runs) if m.mode == BASELINE and m.published and not m.pruned]
     if len(baselines) <= KEEP_BASELINES:
         return []

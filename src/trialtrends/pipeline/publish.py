@@ -15,9 +15,8 @@ import polars as pl
 from trialtrends.manifest import BASELINE, DELTA, PUBLISHING, SUCCEEDED, RunManifest, utc_now
 from trialtrends.pipeline.chunks import _peak_mb
 from trialtrends.pipeline.context import RunContext
-from trialtrends.pipeline.housekeeping import prune, readable_runs
+from trialtrends.pipeline.housekeeping import Runs, prune
 from trialtrends.pipeline.merge import change_scope
-from trialtrends.settings import Settings
 from trialtrends.transform.classify import REPORT_GROUPS
 from trialtrends.transform.products import product_frames
 
@@ -29,10 +28,10 @@ def report_groups_frame() -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"modality": pl.Utf8, "report_group": pl.Utf8}, orient="row")
 
 
-def run_rows(settings: Settings, current: RunManifest) -> list[dict[str, object]]:
+def run_rows(history: Runs, current: RunManifest) -> list[dict[str, object]]:
     """Rows for `runs`: every other landed run's manifest, and the current run (held in memory)
     as it will publish."""
-    rows = [m.runs_row() for _run, m in readable_runs(settings, skip=current.run_id)]
+    rows = [m.runs_row() for _run, m in history]
     return sorted([*rows, current.runs_row()], key=lambda row: str(row["run_id"]))
 
 
@@ -51,7 +50,7 @@ def publish(ctx: RunContext) -> None:
     # The runs table shows this run as it stands once the swap is done: what a reader sees.
     final = copy.deepcopy(manifest)
     final.status, final.published, final.finished_at = SUCCEEDED, True, utc_now()
-    builder.publish(run_rows(ctx.settings, final), changes=change_scope(ctx))
+    builder.publish(run_rows(ctx.history, final), changes=change_scope(ctx))
     ctx.manifest = manifest = final
     if builder.recovered is not None:
         manifest.recovered_warehouse = str(builder.recovered)
@@ -59,4 +58,4 @@ def publish(ctx: RunContext) -> None:
     ctx.save()
     log.debug("published; peak RSS %.0f MB", _peak_mb())
     if manifest.mode in (BASELINE, DELTA):
-        prune(ctx.settings)
+        prune([*ctx.history, (ctx.require_run[0], manifest)])

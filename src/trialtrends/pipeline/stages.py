@@ -19,7 +19,7 @@ from pathlib import Path
 from trialtrends.errors import TrialtrendsError, termination_requested
 from trialtrends.extract.raw import RawRun, list_runs
 from trialtrends.manifest import BASELINE, FAILED
-from trialtrends.pipeline.acquire import acquire, check_rebuildable
+from trialtrends.pipeline.acquire import acquire, check_rebuildable, last_published
 from trialtrends.pipeline.context import Progress, Request, RunContext
 from trialtrends.pipeline.gate import gate
 from trialtrends.pipeline.housekeeping import exclusive, readable_runs, registry_chain
@@ -118,6 +118,8 @@ def build_landed(settings: Settings, run: RawRun, progress: Progress | None = No
         manifest = check_rebuildable(run)
         ctx = RunContext(settings, Request(command="build", mode=manifest.mode), progress, run=run)
         ctx.manifest, ctx.data_run = manifest, run
+        ctx.history = list(readable_runs(settings, skip=run.run_id))
+        ctx.previous = last_published(ctx.history)
         return run_stages(ctx, [s for s in STAGES if s.name != "acquire"])
 
 
@@ -129,7 +131,7 @@ def rebuild_targets(settings: Settings, run_id: str | None = None) -> list[RawRu
         if not chosen:
             raise RefreshError(f"No landed run {run_id} under {settings.raw_dir} (see `trialtrends runs`).")
         return chosen
-    chain = registry_chain(settings)
+    chain = registry_chain(readable_runs(settings))
     if chain is not None:
         base, _manifest, deltas = chain
         return [_original(settings, base), *(_original(settings, run) for run, _m in deltas)]
