@@ -18,7 +18,7 @@ import pandera.polars as pa
 import pytest
 from conftest import REPO
 
-from trialtrends.load.views import MACROS, VIEWS, view_docs
+from trialtrends.load.views import MACROS, VIEWS, report_table_fields, view_docs
 from trialtrends.schemas import WAREHOUSE_MODELS, descriptions
 from trialtrends.schemas.fields import FIELDS, Described, UndescribedField
 
@@ -107,6 +107,11 @@ def test_every_table_view_and_column_is_documented_from_the_field_registry():
         for column, field in doc.fields.items():
             assert doc.columns[column] == FIELDS[field]
             assert f"| `{column}`" in page, (view, column)
+            used.add(FIELDS[field])
+    for table, fields in report_table_fields().items():
+        assert f"### `report.{table}`" in page, table
+        for column, field in fields.items():
+            assert f"| `{column}`" in page, (table, column)
             used.add(FIELDS[field])
     unused = sorted(name for name, text in FIELDS.items() if text not in used)
     assert not unused, f"schemas/fields.py describes fields no table or view has: {unused}"

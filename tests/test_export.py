@@ -49,10 +49,16 @@ def test_round_trip_every_table_and_view(small_warehouse, tmp_path):
     con = duckdb.connect(str(small_warehouse.warehouse_path), read_only=True)
     try:
         names = {
-            r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+            r[0]
+            for r in con.execute(
+                "select view_name from duckdb_views() where not internal and schema_name = 'main'"
+            ).fetchall()
         }
         names |= {
-            r[0] for r in con.execute("select table_name from duckdb_tables() where not internal").fetchall()
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where not internal and schema_name = 'main'"
+            ).fetchall()
         }
         assert {f["name"] for f in manifest["files"]} == names
         assert {"yearly_counts", "phase_distribution", "country_table", "sponsor_table", "trials"} <= names

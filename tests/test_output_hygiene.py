@@ -20,6 +20,7 @@ from trialtrends.cli import main
 from trialtrends.cli_options import MAX_ERROR_CHARS, one_line
 from trialtrends.errors import TrialtrendsError
 from trialtrends.extract.raw import list_runs
+from trialtrends.load.views import create_views
 from trialtrends.output.render import csv_text, json_text, neutralise_formula, printable, text_table
 from trialtrends.pipeline import refresh
 from trialtrends.terminal import configure_logging
@@ -103,6 +104,7 @@ def published(tmp_path_factory):
             f"update trials set brief_title = '{ESC}[2J{ESC}]0;pwned\x07title' where nct_id = 'NCT90000001'"
         )
         con.execute(f"update trial_sponsors set sponsor = sponsor || '{ESC}[0m'")
+        create_views(con)  # as a publish does: the report's tables follow the rows
     manifest_path = list_runs(settings.raw_dir)[-1].path / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest.update(status="failed", error=f"gate data_quality failed: {ESC}[31mAtlantis{ESC}[0m")

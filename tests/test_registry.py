@@ -22,7 +22,7 @@ from fakeapi import FakeCtgov
 
 from trialtrends.cli import main
 from trialtrends.extract.raw import list_runs
-from trialtrends.load.views import VIEWS
+from trialtrends.load.views import VIEWS, create_views
 from trialtrends.load.warehouse import TRIAL_TABLES
 from trialtrends.pipeline import refresh
 
@@ -59,7 +59,9 @@ def table(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
     columns = [
         r[0]
         for r in con.execute(
-            "select column_name from duckdb_columns() where table_name = ? order by column_index", [name]
+            "select column_name from duckdb_columns() where table_name = ? and schema_name = 'main' "
+            "order by column_index",
+            [name],
         ).fetchall()
     ]
     if not columns:  # a view
@@ -81,6 +83,7 @@ def without(warehouse: Path, nct_id: str, folder: Path) -> Path:
     with duckdb.connect(str(copy_path)) as con:
         for name in (*TRIAL_TABLES, "registry_studies"):
             con.execute(f"delete from {name} where nct_id = ?", [nct_id])
+        create_views(con)  # as a publish does: the report's tables follow the rows
     return copy_path
 
 

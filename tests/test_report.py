@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from test_views import landscape  # noqa: F401  (the fixture: corpus warehouse + disease/product rows)
 
 from trialtrends.cli import main
+from trialtrends.load.views import create_views
 
 PARTIAL = "partial (data to 2026-09-04)"  # the fake API's dataTimestamp is 2026-09-04T09:00:06
 
@@ -262,6 +263,7 @@ def test_role_any_without_collaborators_warns_in_the_log_and_the_report(data_dir
             "insert into trial_sponsors select * replace ('collaborator' as role, 'A collaborator' as sponsor) "
             "from trial_sponsors where role = 'lead' limit 1"
         )
+        create_views(con)  # as a publish does: the report's tables follow the rows
     quiet = report_json(shared, "--year", 2024, "--role", "any")
     assert not any("collaborator rows" in c for c in quiet["provenance"]["caveats"])
 

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from trialtrends.load.views import VIEWS, parse_header, view_docs, view_sql
+from trialtrends.load.views import VIEWS, create_views, parse_header, view_docs, view_sql
 from trialtrends.schemas import ACCEPTED_VALUES
 from trialtrends.schemas.fields import FIELDS, UndescribedField
 
@@ -76,6 +76,7 @@ def landscape(corpus_warehouse, tmp_path_factory):
         "insert into trial_products select nct_id, 'nk-x', 'fixture' from trial_modalities "
         "where modality = 'CAR-NK' order by nct_id limit 2"
     )
+    create_views(con)  # as a publish does after the tables: the report's tables follow the rows
     yield con
     con.close()
 
@@ -99,7 +100,7 @@ def test_every_view_and_view_column_has_a_comment(landscape):
         assert views[name] and views[name].strip(), name
     missing = landscape.execute(
         "select table_name, column_name from duckdb_columns() "
-        "where table_name in (select view_name from duckdb_views() where not internal) "
+        "where schema_name = 'main' and table_name in (select view_name from duckdb_views() where not internal) "
         "and (comment is null or trim(comment) = '')"
     ).fetchall()
     assert missing == []
@@ -110,7 +111,9 @@ def test_documented_columns_are_exactly_the_view_columns(landscape):
         actual = [
             r[0]
             for r in landscape.execute(
-                "select column_name from duckdb_columns() where table_name = ? order by column_index", [name]
+                "select column_name from duckdb_columns() where table_name = ? and schema_name = 'main' "
+                "order by column_index",
+                [name],
             ).fetchall()
         ]
         assert list(doc.columns) == actual, name
@@ -263,6 +266,25 @@ def test_target_table_equals_an_independent_count_and_ranks(landscape):
         .alias("expected")
     )
     assert ranked["rank"].to_list() == ranked["expected"].to_list()
+
+
+def test_cell_source_table_equals_an_independent_count(landscape):
+    base = counted_base(landscape)
+    sources = frame(landscape, "select nct_id, cell_source, cell_source_basis from trial_flags").with_columns(
+        pl.col("cell_source_basis").fill_null("unknown").alias("source_basis")
+    )
+    keys = ["modality", "basis", "year", "cell_source", "source_basis"]
+    expected = (
+        base.join(sources, on="nct_id").group_by(keys).agg(pl.col("nct_id").n_unique().alias("trials"))
+        .join(_totals(base), on=["modality", "basis", "year"])
+        .with_columns((pl.col("trials") / pl.col("total")).alias("share"))
+    )  # fmt: skip
+    got = frame(landscape, f"select {', '.join(keys)}, trials, share from cell_source_table")
+    _compare(got, expected, keys)
+    # one cell source per trial: a group's rows of a year add up to its trials of the year
+    sums = got.group_by("modality", "basis", "year").agg(pl.col("trials").sum())
+    totals = frame(landscape, "select modality, basis, year, trials from yearly_counts")
+    assert sums.sort("modality", "basis", "year").rows() == totals.sort("modality", "basis", "year").rows()
 
 
 def test_sponsor_type_table_equals_an_independent_count_with_zero_years(landscape):

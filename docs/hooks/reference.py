@@ -286,7 +286,9 @@ def dictionary_page() -> str:
     for name, doc in view_docs().items():
         types = dict(
             con.execute(
-                "select column_name, data_type from duckdb_columns() where table_name = ?", [name]
+                "select column_name, data_type from duckdb_columns() "
+                "where table_name = ? and schema_name = 'main'",
+                [name],
             ).fetchall()
         )
         comment = doc.comment[:1].upper() + doc.comment[1:]
@@ -300,8 +302,42 @@ def dictionary_page() -> str:
             via = "" if field == column else f" (field `{field}`)"
             out.append(f"| `{column}`{via} | {types.get(column, '')} | {description} | {accepted} |")
         out.append("")
+    out += _report_tables(con)
     con.close()
     return "\n".join(out) + "\n"
+
+
+def _report_tables(con: Any) -> list[str]:
+    """Schema report: what `trialtrends report` reads, rebuilt with the views at every publish."""
+    from trialtrends.load.views import report_table_fields
+    from trialtrends.schemas.fields import FIELDS
+
+    out = [
+        "## The report's tables (schema `report`)",
+        "",
+        "Made with the views at every publish (`src/trialtrends/load/report_tables.py`): the rows of",
+        "the views a report reads, so that `trialtrends report` reads a few small tables instead of",
+        "recomputing the views. Analysts query the views; these hold the same rows.",
+        "",
+    ]
+    for table, fields in report_table_fields().items():
+        comment, *_ = con.execute(
+            "select comment from duckdb_tables() where schema_name = 'report' and table_name = ?", [table]
+        ).fetchone()
+        types = dict(
+            con.execute(
+                "select column_name, data_type from duckdb_columns() "
+                "where schema_name = 'report' and table_name = ?",
+                [table],
+            ).fetchall()
+        )
+        out += [f"### `report.{table}`", "", comment, ""]
+        out += ["| column | type | description |", "|---|---|---|"]
+        for column, field in fields.items():
+            via = "" if field == column else f" (field `{field}`)"
+            out.append(f"| `{column}`{via} | {types.get(column, '')} | {FIELDS[field]} |")
+        out.append("")
+    return out
 
 
 PAGES = {

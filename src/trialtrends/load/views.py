@@ -20,14 +20,21 @@ from importlib import resources
 
 import duckdb
 
+from trialtrends.load.report_tables import (
+    COLUMN_FIELDS,
+    REPORT_SCHEMA,
+    REPORT_TABLE_NAMES,
+    materialise_report_tables,
+)
 from trialtrends.schemas.fields import doc
 
 # Views in dependency order; each file in sql/ is named after the view it creates.
 VIEWS = (
     "trial_years", "trial_report_groups", "trial_group_years", "yearly_counts", "phase_distribution",
     "country_table", "sponsor_table", "latest_changes", "disease_area_table", "target_table",
-    "sponsor_type_table", "product_table", "products_by_phase", "products_by_country",
+    "sponsor_type_table", "cell_source_table", "product_table", "products_by_phase", "products_by_country",
 )  # fmt: skip
+
 
 # Macros-only files, created just before the first view that uses them: rank and share are
 # computed the same way in every ranked or shared landscape view (they need yearly_counts_by).
@@ -113,7 +120,8 @@ def _quote(text: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create every view from sql/, in dependency order, and write its comments."""
+    """(Re)create every view from sql/, in dependency order, write its comments, and
+    materialise the report's (`materialise_report_tables`)."""
     for name in VIEWS:
         for macros in MACROS.get(name, ()):
             con.execute(view_sql(macros))
@@ -134,3 +142,15 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
         for column, description in view.columns.items():
             if column in present:
                 con.execute(f'comment on column {view.name}."{column}" is {_quote(description)}')
+    materialise_report_tables(con)
+    report_docs = report_table_fields()
+    for table in REPORT_TABLE_NAMES:
+        for column, field in report_docs[table].items():
+            con.execute(f'comment on column {REPORT_SCHEMA}.{table}."{column}" is {_quote(doc(field))}')
+
+
+def report_table_fields() -> dict[str, dict[str, str]]:
+    """The field (schemas/fields.py) describing each column of each table of schema report."""
+    views = view_docs()
+    return {table: COLUMN_FIELDS.get(table) or views[table].fields for table in REPORT_TABLE_NAMES}
+

@@ -371,7 +371,8 @@ def _check_same_layout(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = T
     for name in tables:
         want = [c.name for c in TABLES_BY_NAME[name].columns]
         have = [r[0] for r in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'prev' and table_name = ? "
+            "select column_name from duckdb_columns() where database_name = 'prev' "
+            "and schema_name = 'main' and table_name = ? "
             "order by column_index", [name]).fetchall()]  # fmt: skip
         if have != want:
             raise WarehouseError(

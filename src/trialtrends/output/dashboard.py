@@ -162,7 +162,7 @@ def _by_count(values: list[str], counts: dict[str, int]) -> list[str]:
 def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
     found = con.execute(
         "select count(*) from duckdb_columns() where database_name = current_database() "
-        "and table_name = ? and column_name = ?",
+        "and schema_name = 'main' and table_name = ? and column_name = ?",
         [table, column],
     ).fetchall()
     return bool(found[0][0])

@@ -1,9 +1,10 @@
 """Export the published warehouse as Parquet files plus a manifest (`trialtrends export DIR`).
 
-Every table and view becomes `DIR/<name>.parquet`, and `DIR/manifest.json` says which run the
-data comes from and lists each file with its row count and sha256. The export is written into a
-hidden sibling folder and renamed into place, so a reader (or a sync to object storage) never
-sees half an export.
+Every table and view becomes `DIR/<name>.parquet` (schema `report`, copies of the views' rows
+for the report, is left out), and `DIR/manifest.json` says which run the data comes from and
+lists each file with its row count and sha256. The export is written into a hidden sibling
+folder and renamed into place, so a reader (or a sync to object storage) never sees half an
+export.
 
 The rows are read over the same hardened read-only connection as `trialtrends sql`
 (`output.sql.connect`: external access disabled, so DuckDB's own `COPY ... TO` cannot write

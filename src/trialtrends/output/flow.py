@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from trialtrends.load.report_tables import FLOW_COUNTS
 from trialtrends.words import plural
 
 # The report groups' member modalities that count (report_groups); other cell types stay in
@@ -27,36 +28,45 @@ BASIS_WORDS = {
 }
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
-    return con.execute(sql, params or []).fetchall()[0][0]
+# Every run's row; `newest_published` picks the night the warehouse holds. Plain rows, picked in
+# Python: the runs table is small, and a sort costs a cold process more than the rows do.
+RUNS = (
+    "select run_id, kind, mode, since, fallback, finished_at, api_url, api_version, data_timestamp, "
+    "source, queries, unique_studies, rejected_studies, classifier_version, baseline_run, deltas_applied, "
+    "published from runs"
+)
+RUN_COLUMNS = tuple(RUNS.removeprefix("select ").split(" from ")[0].replace(",", " ").split())
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    sql = "select count(*) from duckdb_tables() where table_name = ? and database_name = current_database()"
-    return bool(_one(con, sql, [name]))
+def newest_published(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The newest published run (by run_id), or {}.
 
-
-def _published_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    # A registry delta rests on a baseline: its snapshot and the deltas applied since are part of
-    # what a reader must know of the night (baseline_run, deltas_applied).
-    cursor = con.execute(
-        "select r.run_id, r.kind, r.mode, r.since, r.fallback, r.finished_at, r.api_version, "
-        "r.data_timestamp, "
-        "r.source, r.queries, r.unique_studies, r.rejected_studies, r.classifier_version, r.baseline_run, "
-        "coalesce(r.deltas_applied, 0) + (r.mode = 'delta')::int as deltas_applied, "
-        "coalesce(b.data_timestamp, case when r.mode = 'baseline' then r.data_timestamp end) "
-        "as baseline_data_timestamp "
-        "from runs r left join runs b on b.run_id = r.baseline_run "
-        "where r.published order by r.run_id desc limit 1"
+    A registry delta rests on a baseline: its snapshot (baseline_data_timestamp) and the deltas
+    applied since, this one included (deltas_applied), are part of what a reader must know of
+    the night.
+    """
+    published = [run for run in runs if run["published"]]
+    if not published:
+        return {}
+    run = dict(max(published, key=lambda r: r["run_id"]))
+    del run["published"]
+    mode = run["mode"]
+    baseline = next((r for r in runs if r["run_id"] == run["baseline_run"]), None)
+    run["deltas_applied"] = None if mode is None else (run["deltas_applied"] or 0) + (mode == "delta")
+    run["baseline_data_timestamp"] = (baseline or {}).get("data_timestamp") or (
+        run["data_timestamp"] if mode == "baseline" else None
     )
+    return run
+
+
+def published_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The newest published row of runs (with its baseline's snapshot), or {}."""
+    cursor = con.execute(RUNS)
     names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    return dict(zip(names, rows[0], strict=True)) if rows else {}
+    return newest_published([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
 
 
-def _identified(
-    con: duckdb.DuckDBPyConnection, run: dict[str, Any], in_warehouse: int
-) -> tuple[str, str, int]:
+def _identified(run: dict[str, Any], in_warehouse: int, registry: int) -> tuple[str, str, int]:
     """(key, label, count) of the flow's first box: what the night looked at.
 
     A filled registry_studies table (registry mode: one row per registry study) is the registry
@@ -64,10 +74,8 @@ def _identified(
     file). When the warehouse holds more trials than the run brought (an incremental pull merged
     into the previous warehouse), the first box is the warehouse's studies.
     """
-    if _has_table(con, "registry_studies"):
-        registry = _one(con, "select count(*) from registry_studies")
-        if registry:
-            return "registry", "studies in the registry", registry
+    if registry:
+        return "registry", "studies in the registry", registry
     pulled = run.get("unique_studies")
     kept = (pulled or 0) - (run.get("rejected_studies") or 0)
     if pulled is None or run.get("since") or in_warehouse > kept:
@@ -77,56 +85,61 @@ def _identified(
     return "pulled", "unique studies pulled by the searches", pulled
 
 
+def warehouse_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The flow's warehouse-wide counts (FLOW_COUNTS, computed now), as a dict."""
+    cursor = con.execute(FLOW_COUNTS.format(report_groups="trial_report_groups"))
+    return dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0], strict=True))
+
+
+def _excluded(
+    counts: dict[str, int], include_follow_up: bool, include_expanded_access: bool
+) -> tuple[int, int]:
+    """(follow-up, expanded access) studies the options leave out, taken in that order: a
+    follow-up study that is also expanded access is excluded once, as follow-up."""
+    follow_up = 0 if include_follow_up else counts["follow_up"]
+    if include_expanded_access:
+        return follow_up, 0
+    return follow_up, counts["expanded_access" if include_follow_up else "expanded_access_not_follow_up"]
+
+
 def counted_flow(
     con: duckdb.DuckDBPyConnection,
     *,
     basis: str = "first_posted",
     include_follow_up: bool = False,
     include_expanded_access: bool = False,
+    counted_by_group: dict[str, int] | None = None,
+    counts: dict[str, int] | None = None,
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The flow from the studies looked at to the counted set, each box with its number.
 
     `boxes` is the PRISMA column: stages (kind 'stage') with the exclusions between them (kind
     'excluded'); every stage equals the previous stage minus the exclusions after it, and the last
     stage ('counted') equals the trials the views count for ALL under the basis (the sum of
-    yearly_counts). `counted_by_group` splits the counted set by report group.
+    yearly_counts). `counted_by_group` splits the counted set by report group. A caller that
+    has them already (the report) passes in that split (yearly_counts summed under the same
+    basis and options), the FLOW_COUNTS row and the published run, and no query is made.
     """
-    run = _published_run(con)
-    in_warehouse = _one(con, "select count(*) from trials")
-    key, label, identified = _identified(con, run, in_warehouse)
+    run = published_run(con) if run is None else run
+    counts = warehouse_counts(con) if counts is None else counts
+    in_warehouse, cell, in_groups = counts["in_warehouse"], counts["cell_therapy"], counts["in_report_groups"]
+    follow_up, expanded = _excluded(counts, include_follow_up, include_expanded_access)
+    key, label, identified = _identified(run, in_warehouse, counts["registry_studies"])
     # Quarantined studies belong to this run's input; a merged warehouse has no single input.
     rejected = (run.get("rejected_studies") or 0) if key != "warehouse" else 0
-    cell = _one(con, "select count(*) from trial_flags where is_cell_therapy")
-    in_groups = _one(con, "select count(distinct nct_id) from trial_report_groups")
-    fu, ea = str(include_follow_up).lower(), str(include_expanded_access).lower()
-    follow_up, expanded, counted = con.execute(
-        # The counted set is the macro behind every view; the two exclusions are taken in order
-        # (a follow-up study that is also expanded access is excluded once, as follow-up).
-        f"""
-        with grouped as (
-            select nct_id, is_long_term_follow_up, is_expanded_access
-            from trial_report_groups where modality = 'ALL'
-        ),
-        counted as (
-            select distinct nct_id from trial_group_years_by({fu}, include_expanded_access := {ea})
-            where modality = 'ALL' and basis = ?
+    if counted_by_group is None:
+        fu, ea = str(include_follow_up).lower(), str(include_expanded_access).lower()
+        counted_by_group = dict(
+            con.execute(
+                f"select modality, count(distinct nct_id) from trial_group_years_by({fu}, "
+                f"include_expanded_access := {ea}) where basis = ? group by modality",
+                [basis],
+            ).fetchall()
         )
-        select
-            count(*) filter (where not {fu} and is_long_term_follow_up),
-            count(*) filter (where not {ea} and is_expanded_access and ({fu} or not is_long_term_follow_up)),
-            (select count(*) from counted)
-        from grouped
-        """,
-        [basis],
-    ).fetchall()[0]
+    by_group = counted_by_group
+    counted = by_group.get("ALL", 0)
     kept = in_groups - follow_up - expanded
-    by_group = dict(
-        con.execute(
-            f"select modality, count(distinct nct_id) from trial_group_years_by({fu}, "
-            f"include_expanded_access := {ea}) where basis = ? group by modality",
-            [basis],
-        ).fetchall()
-    )
     boxes = [
         _box("identified", label, identified, "stage"),
         _box("not_candidate", "not a cell-therapy candidate (prefilter) or not loaded",
@@ -175,12 +188,20 @@ def counted_flow(
 
 
 def paper_sections(
-    con: duckdb.DuckDBPyConnection, basis: str, include_follow_up: bool, include_expanded_access: bool
+    con: duckdb.DuckDBPyConnection,
+    basis: str,
+    include_follow_up: bool,
+    include_expanded_access: bool,
+    counted_by_group: dict[str, int] | None = None,
+    counts: dict[str, int] | None = None,
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report's `flow` (counted_flow) and `methods` (its paragraph) keys."""
     flow = counted_flow(
-        con, basis=basis, include_follow_up=include_follow_up, include_expanded_access=include_expanded_access
-    )
+        con, basis=basis, include_follow_up=include_follow_up,
+        include_expanded_access=include_expanded_access, counted_by_group=counted_by_group,
+        counts=counts, run=run,
+    )  # fmt: skip
     return {"flow": flow, "methods": methods_paragraph(flow)}
 
 

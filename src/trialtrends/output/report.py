@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from trialtrends.output.flow import paper_sections
+from trialtrends.output.report_rows import fetch
 from trialtrends.output.sql import QueryError, connect
 
 log = logging.getLogger(__name__)
@@ -56,45 +56,25 @@ def _check_options(modality: str | None, basis: str) -> None:
         raise ReportError(f"Unknown basis {basis!r}: choose one of {', '.join(BASES)}.", exit_code=2)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+# The published run's columns the report's provenance shows, in this order.
+_PROVENANCE = ("run_id", "kind", "finished_at", "api_url", "api_version", "data_timestamp", "source",
+               "classifier_version")  # fmt: skip
 
 
-def _macro(view: str, include_follow_up: bool, include_expanded_access: bool = False) -> str:
-    # The *_by(include_follow_up, include_expanded_access) table macros behind each view (see
-    # sql/); only these fixed spellings can reach the SQL text, never user input.
-    if not (include_follow_up or include_expanded_access):
-        return view
-    follow_up, expanded = str(include_follow_up).lower(), str(include_expanded_access).lower()
-    return f"{view}_by({follow_up}, include_expanded_access := {expanded})"
-
-
-def _provenance(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    run = _rows(
-        con,
-        "select run_id, kind, finished_at, api_url, api_version, data_timestamp, source, "
-        "queries, classifier_version from runs where published order by run_id desc limit 1",
-        [],
-    )
+def _provenance(run: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """The published run, and how many records of each special kind the tables hold (whether
+    the defaults count them or not)."""
     if not run:
         return {}
-    row = run[0]
-    queries = json.loads(row.pop("queries") or "[]")
+    row = {key: run[key] for key in _PROVENANCE}
     row["queries"] = [
         {"name": q.get("name"), "term": (q.get("params") or {}).get("query.term"),
          "filter": (q.get("params") or {}).get("filter.advanced"), "total_count": q.get("total_count")}
-        for q in queries
+        for q in json.loads(run["queries"] or "[]")
     ]  # fmt: skip
     row["finished_at"] = row["finished_at"].isoformat() + "Z" if row["finished_at"] else None
-    # How many records of each special kind the tables hold (and whether the defaults count them).
-    ((row["expanded_access_trials"], row["withdrawn_trials"]),) = con.execute(
-        "select count(*) filter (where f.is_expanded_access), "
-        "count(*) filter (where t.overall_status = 'WITHDRAWN') "
-        "from trials t join trial_flags f using (nct_id) "
-        "where t.nct_id in (select nct_id from trial_report_groups)"
-    ).fetchall()
+    row["expanded_access_trials"] = counts["expanded_access"]
+    row["withdrawn_trials"] = counts["withdrawn"]
     return row
 
 
@@ -132,117 +112,78 @@ def build_report(
     include_follow_up: bool = False,
     include_expanded_access: bool = False,
     trend_years: int = TREND_YEARS,
+    materialised: bool = True,
 ) -> dict[str, Any]:
-    """Everything the report shows, as plain data (the `--format json` structure)."""
+    """Everything the report shows, as plain data (the `--format json` structure).
+
+    materialised=False computes every section from the views even when schema `report` holds
+    them (the tests compare the two).
+    """
     _check_options(modality, basis)
     if trend_years < 1:
         raise ReportError(f"--trend-years must be at least 1 (got {trend_years}).", exit_code=2)
     groups = [modality] if modality else list(SIDE_BY_SIDE)
     ranked_by = modality or "ALL"
-
-    def counted(view: str) -> str:
-        """The view, or its macro when follow-up or expanded-access studies are counted too."""
-        return _macro(view, include_follow_up, include_expanded_access)
-
+    years = list(range(year - trend_years + 1, year + 1))
+    params = {"basis": basis, "year": year, "first_year": years[0], "groups": groups, "role": role,
+              "top": top}  # fmt: skip
     con = connect(warehouse_path)
     try:
-        yearly = counted("yearly_counts")
-        span = con.execute(
-            f"select min(year), max(year) from {yearly} where basis = ? and modality = ?",
-            [basis, ranked_by],
-        ).fetchall()
-        first, last = span[0] if span else (None, None)
-        if first is None:
-            raise ReportError("The warehouse has no classified trials yet.", exit_code=4)
-        if not first <= year <= last:
-            raise ReportError(
-                f"No {ranked_by} trials with {basis} year {year}: the warehouse covers {first}-{last}.",
-                exit_code=4,
-            )
-        counts = {
-            (r["modality"], r["year"]): r["trials"]
-            for r in _rows(
-                con,
-                f"select modality, year, trials from {yearly} "
-                "where basis = ? and modality in (select unnest(?::varchar[]))",
-                [basis, groups],
-            )
-        }
-        years = list(range(year - trend_years + 1, year + 1))
-        trend = [{"modality": g, "year": y, "trials": counts.get((g, y), 0)} for g in groups for y in years]
-        cumulative = [
-            {"modality": g, "through_year": year,
-             "trials": sum(n for (m, y), n in counts.items() if m == g and y <= year)}
-            for g in groups
-        ]  # fmt: skip
-        phases = _zero_filled_phases(
-            _rows(
-                con,
-                f"select modality, phase, trials, share, phase_order "
-                f"from {counted('phase_distribution')} "
-                "where basis = ? and year = ? and modality in (select unnest(?::varchar[])) "
-                "order by phase_order, modality",
-                [basis, year, groups],
-            ),
-            _rows(
-                con,
-                f"select distinct phase, phase_order from {counted('phase_distribution')} "
-                "where basis = ? order by phase_order",
-                [basis],
-            ),
-            groups,
-        )
-        countries = _ranked(
-            con, counted("country_table"), "country_code", ["country"],
-            basis, year, groups, ranked_by, top, extra_filter="country_code <> 'XX'",
+        rows = fetch(
+            con, params, include_follow_up=include_follow_up,
+            include_expanded_access=include_expanded_access, materialised=materialised,
         )  # fmt: skip
-        not_provided = _rows(
-            con,
-            f"select modality, trials, share from {counted('country_table')} "
-            "where basis = ? and year = ? and country_code = 'XX' "
-            "and modality in (select unnest(?::varchar[])) order by modality",
-            [basis, year, groups],
-        )
-        sponsors = _ranked(
-            con, counted("sponsor_table"), "sponsor", ["sponsor_country"],
-            basis, year, groups, ranked_by, top, extra_filter="role = ?", extra_params=[role],
-        )  # fmt: skip
-        targets = _ranked(
-            con, counted("target_table"), "target", [],
-            basis, year, groups, ranked_by, top, extra_filter="target <> 'Not named'",
-        )  # fmt: skip
-        disease_areas = _over_years(
-            _rows(
-                con,
-                f"select modality, year, area, trials, share "
-                f"from {counted('disease_area_table')} "
-                "where basis = ? and year between ? and ? and modality in (select unnest(?::varchar[]))",
-                [basis, years[0], year, groups],
-            ),
-            "area", AREA_ORDER, groups, years,
-        )  # fmt: skip
-        sponsor_types = _over_years(
-            _rows(
-                con,
-                f"select modality, year, sponsor_type, trials, share "
-                f"from {counted('sponsor_type_table')} "
-                "where basis = ? and role = ? and year between ? and ? "
-                "and modality in (select unnest(?::varchar[]))",
-                [basis, role, years[0], year, groups],
-            ),
-            "sponsor_type", SPONSOR_TYPE_ORDER, groups, years,
-        )  # fmt: skip
-        for row in sponsor_types:
-            row["role"] = role
         no_collaborators = role == "any" and not _has_collaborators(con)
-        cell_sources = _cell_sources(con, counted("trial_group_years"), basis, year, groups)
-        products = _products(con, groups, top, counted)
-        provenance = _provenance(con)
-        paper = paper_sections(con, basis, include_follow_up, include_expanded_access)
+        run = rows["run"][0]
+        warehouse = rows["counts"][0]
+        paper = paper_sections(
+            con, basis, include_follow_up, include_expanded_access,
+            counted_by_group=_counted(rows["yearly"]), counts=warehouse, run=run,
+        )  # fmt: skip
+    except duckdb.CatalogException as exc:  # a view this version reads is missing
+        first = str(exc).splitlines()[0]
+        raise ReportError(
+            f"The warehouse could not be read ({first}): if an older trialtrends published it, "
+            "`trialtrends rebuild` publishes it again with this version's views."
+        ) from exc
     except duckdb.Error as exc:
         raise ReportError(f"The warehouse could not be read: {exc}") from exc
     finally:
         con.close()
+    counts = {(r["modality"], r["year"]): r["trials"] for r in rows["yearly"]}
+    span = [y for (m, y) in counts if m == ranked_by]
+    if not span:
+        raise ReportError("The warehouse has no classified trials yet.", exit_code=4)
+    if not min(span) <= year <= max(span):
+        raise ReportError(
+            f"No {ranked_by} trials with {basis} year {year}: the warehouse covers {min(span)}-{max(span)}.",
+            exit_code=4,
+        )
+    trend = [{"modality": g, "year": y, "trials": counts.get((g, y), 0)} for g in groups for y in years]
+    cumulative = [
+        {"modality": g, "through_year": year,
+         "trials": sum(n for (m, y), n in counts.items() if m == g and y <= year)}
+        for g in groups
+    ]  # fmt: skip
+    phases = _zero_filled_phases(rows["phases"], year, groups)
+    not_provided = [
+        {"modality": r["modality"], "trials": r["trials"], "share": r["share"]}
+        for r in sorted(rows["countries"], key=lambda r: r["modality"])
+        if r["country_code"] == "XX"
+    ]
+    countries = _ranked(
+        [r for r in rows["countries"] if r["country_code"] != "XX"], "country_code", ["country"],
+        groups, ranked_by, top,
+    )  # fmt: skip
+    sponsors = _ranked(rows["sponsors"], "sponsor", ["sponsor_country"], groups, ranked_by, top)
+    targets = _ranked(rows["targets"], "target", [], groups, ranked_by, top)
+    disease_areas = _over_years(rows["disease_areas"], "area", AREA_ORDER, groups, years)
+    sponsor_types = _over_years(rows["sponsor_types"], "sponsor_type", SPONSOR_TYPE_ORDER, groups, years)
+    for row in sponsor_types:
+        row["role"] = role
+    cell_sources = _cell_sources(rows["cell_sources"], groups)
+    products = _products(rows)
+    provenance = _provenance(run, warehouse)
     partial = _partial_year(provenance)
     for row in trend:
         row["partial"] = bool(partial) and row["year"] == partial["year"]
@@ -295,27 +236,19 @@ def _has_collaborators(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("select count(*) from trial_sponsors where role <> 'lead'").fetchall()[0][0])
 
 
-def _cell_sources(
-    con: duckdb.DuckDBPyConnection, counted_years: str, basis: str, year: int, groups: list[str]
-) -> list[dict[str, Any]]:
+def _counted(yearly: list[dict[str, Any]]) -> dict[str, int]:
+    """Trials counted per group under the basis: the sum of its years (a trial has one year)."""
+    counted: dict[str, int] = {}
+    for row in yearly:
+        counted[row["modality"]] = counted.get(row["modality"], 0) + row["trials"]
+    return counted
+
+
+def _cell_sources(rows: list[dict[str, Any]], groups: list[str]) -> list[dict[str, Any]]:
     """The year's trials per group, cell source and the basis of that source, zeros filled.
 
-    share = trials / the group's trials of the year. A warehouse built before
-    trial_flags.cell_source_basis existed reads as basis 'unknown' throughout.
+    share = trials / the group's trials of the year (each trial has one cell source).
     """
-    has_basis = con.execute(
-        "select count(*) from duckdb_columns() where table_name = 'trial_flags' "
-        "and column_name = 'cell_source_basis'"
-    ).fetchall()[0][0]
-    source_basis = "coalesce(f.cell_source_basis, 'unknown')" if has_basis else "'unknown'"
-    rows = _rows(
-        con,
-        f"select g.modality, f.cell_source, {source_basis} as source_basis, "
-        f"count(distinct g.nct_id) as trials from {counted_years} g "
-        "join trial_flags f using (nct_id) "
-        "where g.basis = ? and g.year = ? and g.modality in (select unnest(?::varchar[])) group by all",
-        [basis, year, groups],
-    )
     found = {(r["modality"], r["cell_source"], r["source_basis"]): r["trials"] for r in rows}
     totals = {g: sum(n for (m, _, _), n in found.items() if m == g) for g in groups}
     out = []
@@ -332,15 +265,15 @@ def _cell_sources(
     return out
 
 
-def _zero_filled_phases(
-    rows: list[dict[str, Any]], phases: list[dict[str, Any]], groups: list[str]
-) -> list[dict[str, Any]]:
+def _zero_filled_phases(rows: list[dict[str, Any]], year: int, groups: list[str]) -> list[dict[str, Any]]:
     """The year's phase rows with a 0 row for every phase seen under the basis, per group."""
-    found = {(r["modality"], r["phase"]): r for r in rows}
+    found = {(r["modality"], r["phase"]): r for r in rows if r["year"] == year}
+    phases = sorted({(r["phase_order"], r["phase"]) for r in rows})
     return [
-        found.get((g, p["phase"]))
-        or {"modality": g, "phase": p["phase"], "trials": 0, "share": 0.0, "phase_order": p["phase_order"]}
-        for p in phases
+        {k: v for k, v in found[(g, phase)].items() if k != "year"}
+        if (g, phase) in found
+        else {"modality": g, "phase": phase, "trials": 0, "share": 0.0, "phase_order": order}
+        for order, phase in phases
         for g in groups
     ]
 
@@ -364,87 +297,46 @@ def _over_years(
     ]  # fmt: skip
 
 
-def _products(
-    con: duckdb.DuckDBPyConnection, groups: list[str], top: int, counted: Callable[[str], str]
-) -> dict[str, list[dict[str, Any]]]:
+def _products(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Approved products, the top products by trials, and products by phase and by country.
 
     Products count when their modality belongs to one of the report's groups (report_groups).
     """
-    modalities = "select modality from report_groups where report_group in (select unnest(?::varchar[]))"
-    columns = (
-        "product_id, name, modality, targets, cell_source, developer, developer_country, "
-        "approvals, first_approval_year, trials, highest_phase"
-    )
-    table = counted("product_table")
-    approved = _rows(
-        con,
-        f"select {columns} from {table} where is_approved and modality in ({modalities}) "
-        "order by first_approval_year, name",
-        [groups],
-    )
-    leaders = _rows(
-        con,
-        f"select {columns} from {table} where trials > 0 and modality in ({modalities}) "
-        "order by trials desc, name limit ?",
-        [groups, top],
-    )
-    by_phase = _rows(
-        con,
-        f"select modality, highest_phase, phase_order, products, approved_products "
-        f"from {counted('products_by_phase')} where modality in ({modalities}) "
-        "order by phase_order, modality",
-        [groups],
-    )
-    by_country = _rows(
-        con,
-        f"select developer_country, modality, products, products_in_trials, approved_products "
-        f"from {counted('products_by_country')} where modality in ({modalities}) "
-        "order by developer_country = 'Unknown', developer_country, modality",
-        [groups],
-    )
-    return {"approved": approved, "top": leaders, "by_phase": by_phase, "by_country": by_country}
+    return {
+        "approved": sorted(rows["approved"], key=lambda r: (_last(r["first_approval_year"]), r["name"])),
+        "top": sorted(rows["leading"], key=lambda r: (-r["trials"], r["name"])),
+        "by_phase": sorted(rows["by_phase"], key=lambda r: (_last(r["phase_order"]), r["modality"])),
+        "by_country": sorted(
+            rows["by_country"],
+            key=lambda r: (r["developer_country"] == "Unknown", _last(r["developer_country"]), r["modality"]),
+        ),
+    }
+
+
+def _last(value: Any) -> tuple[bool, Any]:
+    """A sort key that puts None last, as SQL's default NULLS LAST does."""
+    return (value is None, value if value is not None else 0)
 
 
 def _ranked(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    key: str,
-    attrs: list[str],
-    basis: str,
-    year: int,
-    groups: list[str],
-    ranked_by: str,
-    top: int,
-    *,
-    extra_filter: str,
-    extra_params: list[Any] | None = None,
+    rows: list[dict[str, Any]], key: str, attrs: list[str], groups: list[str], ranked_by: str, top: int
 ) -> list[dict[str, Any]]:
     """Top-N rows ranked within `ranked_by`, with each other group's trials and share beside."""
-    extra_params = extra_params or []
-    where = f"basis = ? and year = ? and {extra_filter}"
-    leaders = _rows(
-        con,
-        f"select {', '.join(['rank', key, *attrs, 'trials', 'share'])} from {source} "
-        f"where {where} and modality = ? and rank <= ? order by rank, {key}",
-        [basis, year, *extra_params, ranked_by, top],
+    leaders = sorted(
+        (r for r in rows if r["modality"] == ranked_by and r["rank"] is not None and r["rank"] <= top),
+        key=lambda r: (r["rank"], r[key]),
     )
-    keys = [row[key] for row in leaders]
-    by_group = {
-        (r["modality"], r[key]): r
-        for r in _rows(
-            con,
-            f"select modality, {key}, trials, share from {source} where {where} "
-            f"and {key} in (select unnest(?::varchar[])) and modality in (select unnest(?::varchar[]))",
-            [basis, year, *extra_params, keys, groups],
-        )
-    }
-    for row in leaders:
-        row["by_modality"] = {
-            g: {
-                "trials": by_group.get((g, row[key]), {}).get("trials", 0),
-                "share": by_group.get((g, row[key]), {}).get("share", 0.0),
-            }
-            for g in groups
+    by_group = {(r["modality"], r[key]): r for r in rows}
+    return [
+        {
+            **{c: row[c] for c in ("rank", key, *attrs, "trials", "share")},
+            "by_modality": {
+                g: {
+                    "trials": by_group.get((g, row[key]), {}).get("trials", 0),
+                    "share": by_group.get((g, row[key]), {}).get("share", 0.0),
+                }
+                for g in groups
+            },
         }
-    return leaders
+        for row in leaders
+    ]

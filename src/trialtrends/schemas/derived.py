@@ -33,6 +33,7 @@ ACCEPTED_VALUES: dict[str, tuple[str, ...]] = {
     "sponsor_type": SPONSOR_TYPES,
     "change": CHANGES,
     "area": DISEASE_AREAS,
+    "source_basis": (*CELL_SOURCE_BASES, "unknown"),
 }
 
 

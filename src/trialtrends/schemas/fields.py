@@ -52,6 +52,8 @@ FIELDS: dict[str, str] = {
     "(the product dictionary), inferred (a rule in data/modality_rules.py SOURCE_INFERENCES, e.g. an ex "
     "vivo CAR-T with no donor, allogeneic, off-the-shelf, iPSC, gene-editing or in vivo signal is "
     "autologous); null when cell_source is unclear. Filter to stated and product to exclude inferences.",
+    "cell_therapy": "Trials the classifier found giving a cell-therapy product "
+    "(trial_flags.is_cell_therapy).",
     "change": "added, removed or changed, against the previously published warehouse.",
     "changed_fields": "For changed trials: which of status, phase, sponsor, countries, modality changed; "
     "for removed ones in registry mode, why: 'not cell therapy' (its record changed) or 'not in "
@@ -79,6 +81,11 @@ FIELDS: dict[str, str] = {
     "error": "Why the run failed (one sentence).",
     "evidence": "Why the row exists: the field and text that matched (for modalities the rule that "
     "matched, or 'product: <name>'); null for a disease row 'unknown'.",
+    "expanded_access_count": "Trials of a report group that are expanded-access or compassionate-use "
+    "records.",
+    "expanded_access_not_follow_up": "Trials of a report group that are expanded access and not "
+    "follow-up studies (what the default flow excludes as expanded access: follow-up studies are "
+    "excluded first).",
     "facility": "Facility name as registered.",
     "finished_at": "End (UTC).",
     "first_approval_year": "Year of the product's first approval anywhere; null when none.",
@@ -87,12 +94,17 @@ FIELDS: dict[str, str] = {
     "first_submitted_date": "Date the sponsor first submitted the record.",
     "first_submitted_year": "Calendar year of first_submitted_date (year basis first_submitted).",
     "first_trial_year": "Earliest first_posted year among the product's counted trials.",
+    "follow_up_count": "Trials of a report group that only follow up earlier recipients "
+    "(long-term follow-up).",
     "gates": "JSON: every gate with its result and reason.",
     "has_locations": "True when the record lists at least one site.",
     "highest_phase": "Highest phase reached by the product's counted trials (Early Phase 1 < Phase 1 < "
     "Phase 1/2 < Phase 2 < Phase 2/3 < Phase 3 < Phase 4); in product_table null when none has a phase, "
     "in products_by_phase 'No phase given' or 'No counted trial' then.",
     "highest_phase_order": "Sort key of highest_phase (1 = Early Phase 1 ... 7 = Phase 4).",
+    "in_report_groups": "Trials in a report group (CAR-T, TCR-T, TIL or NK: a row in "
+    "trial_report_groups group ALL).",
+    "in_warehouse": "Trials in the warehouse: the candidate studies loaded.",
     "indication": "Indication approved (short).",
     "inn": "International nonproprietary name, when one exists.",
     "intervention_name": "Intervention name as registered.",
@@ -109,6 +121,14 @@ FIELDS: dict[str, str] = {
     "group) has role follow_up: LTFU protocols, registries, real-world studies, no product given; "
     "excluded from the default counts.",
     "is_removed": "True when the country comes from removedCountries: every site there was withdrawn.",
+    "landscape_key": "The row's item in its view (section): phase, country_code, sponsor, target, area, "
+    "sponsor_type or cell_source; null for the trend (yearly).",
+    "landscape_label": "The item's second column where its view has one: country (countries), "
+    "sponsor_country (sponsors) or source_basis (cell_sources); else null.",
+    "landscape_order": "phase_order for a phases row; else null.",
+    "landscape_section": "The view a row comes from: yearly (yearly_counts), phases "
+    "(phase_distribution), countries (country_table), sponsors (sponsor_table), targets (target_table), disease_areas "
+    "(disease_area_table), sponsor_types (sponsor_type_table) or cell_sources (cell_source_table).",
     "last_update_posted_date": "Date the latest update was posted (in registry_studies: of the record as "
     "last brought; null when it has none).",
     "record_sha256": "sha256 of the record's JSON as landed: the zip entry's bytes for a baseline, the "
@@ -122,6 +142,7 @@ FIELDS: dict[str, str] = {
     "tests), combination (the product is the backbone of a combination, bridging, consolidation or "
     "augmentation design), follow_up (no product given; treated patients followed: LTFU, registries, "
     "real-world studies). Default counts are investigational + combination.",
+    "registry_studies": "Rows of registry_studies: every registry study in registry mode, 0 otherwise.",
     "since": "The run asked for studies updated on or after this date (a registry delta, or a search "
     "with --since); null for a whole pull.",
     "fallback": "Why a registry night ran the searches instead (its download was unavailable); null "
@@ -170,6 +191,8 @@ FIELDS: dict[str, str] = {
     "site_seq": "Position of the site in the record (1-based).",
     "site_status": "Site recruitment status, raw API code.",
     **_SPONSOR,
+    "source_basis": "What decided the cell source of these trials: stated, product or inferred "
+    "(trial_flags.cell_source_basis), or unknown where the cell source is unclear.",
     "sponsor_role": "lead (the lead sponsor only) or any (the lead sponsor or any collaborator: a trial "
     "counts once for each).",
     "sponsor_type": "academic, hospital, industry, government or other.",
@@ -190,6 +213,8 @@ FIELDS: dict[str, str] = {
     "trials_loaded": "Trials in the published trials table after this run.",
     "trialtrends_version": "trialtrends version.",
     "unique_studies": "Unique studies pulled or scanned.",
+    "withdrawn": "Trials of a report group that were withdrawn before enrolling (overall_status "
+    "WITHDRAWN; the views count them).",
     "year": "Calendar year of the trial under the row's basis.",
     "zip": "Postal code.",
     # The lead sponsor's copy of the organisation fields (trials): one wording, derived.
