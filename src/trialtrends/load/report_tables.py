@@ -5,14 +5,14 @@
 
 - `landscape`: the rows of the eight landscape views a report reads, in one long table
   (LANDSCAPE says which view column went to which shared column);
-- `product_table`, `products_by_phase`, `products_by_country`: copies of those views;
+- `products`: the rows of the product views a report reads (PRODUCTS), side by side;
 - `flow_counts`: FLOW_COUNTS, one row.
 
-A report then reads a few small tables instead of recomputing the views (the views cost about
-0.2 s per report; a cold process pays about 1 ms for every table it touches, hence one long
-table). The views stay the analysts' interface and the report's path for non-default options:
-output/report_rows.py runs the same SQL over the views then, and tests/test_report.py checks
-that both paths give the same report.
+A report then reads three small tables instead of recomputing the views (the views cost about
+0.2 s per report; a cold process pays about 1 ms for every table and operator it first touches,
+hence long tables and plain scans). The views stay the analysts' interface and the report's
+path for non-default options: output/report_rows.py runs the same SQL over the views then, and
+tests/test_report_tables.py checks that both paths give the same report.
 
 Imports only duckdb: the report's fast path reads these definitions.
 """
@@ -44,21 +44,42 @@ LANDSCAPE = {
     "cell_sources": ("cell_source_table", "modality cell_source=key source_basis=label trials"),
 }
 _HAS_ROLE = ("sponsor_table", "sponsor_type_table")
-# Copied as they are.
+
+# Section -> its rows in report.products (every section's columns side by side, by name): the
+# products a report can show (approved, or given in a trial), which modalities count in which
+# report group, and the product views by phase and by country.
+PRODUCTS = {
+    "product": "select product_id, name, modality, targets, cell_source, developer, developer_country, "
+    "approvals, first_approval_year, trials, highest_phase, is_approved from {product_table} "
+    "where is_approved or trials > 0",
+    "product_group": "select modality, report_group from report_groups",
+    "by_phase": "select modality, highest_phase, phase_order, products, approved_products "
+    "from {products_by_phase}",
+    "by_country": "select developer_country, modality, products, products_in_trials, approved_products "
+    "from {products_by_country}",
+}
 PRODUCT_VIEWS = ("product_table", "products_by_phase", "products_by_country")
 # Every view the report reads (the landscape's, the products', and trial_report_groups for the
 # flow's counts).
 REPORT_VIEWS = (*(view for view, _ in LANDSCAPE.values()), *PRODUCT_VIEWS, "trial_report_groups")
 
-# The tables of schema report, and the field (schemas/fields.py) describing each column of the
-# two built here; the product copies' columns are described as their views' (load/views.py).
-REPORT_TABLE_NAMES = ("landscape", *PRODUCT_VIEWS, "flow_counts")
+
+def select_list(sql: str) -> list[str]:
+    """The columns a plain `select a, b, c from ...` returns."""
+    return [name.strip() for name in sql.removeprefix("select ").split(" from ", 1)[0].split(",")]
+
+
+# The tables of schema report, and the field (schemas/fields.py) describing each column.
+REPORT_TABLE_NAMES = ("landscape", "products", "flow_counts")
 COLUMN_FIELDS = {
     "landscape": {
         "section": "landscape_section", "modality": "report_group", "basis": "basis", "year": "year",
         "role": "sponsor_role", "rank": "rank", "key": "landscape_key", "label": "landscape_label",
         "ord": "landscape_order", "trials": "trials", "share": "share",
     },
+    # every other column of report.products is described as the product views' column of its name
+    "products": {"section": "products_section"}
+    | {column: column for sql in PRODUCTS.values() for column in select_list(sql)},
     "flow_counts": {
         "in_warehouse": "in_warehouse", "registry_studies": "registry_studies",
         "cell_therapy": "cell_therapy", "in_report_groups": "in_report_groups",
@@ -104,8 +125,18 @@ def landscape_sql(relations: Mapping[str, str]) -> str:
     return "\nunion all\n".join(parts)
 
 
+def products_sql(relations: Mapping[str, str]) -> str:
+    """The product sections' rows as one relation (UNION ALL BY NAME), reading each view from
+    `relations[view]`."""
+    parts = [
+        f"(select '{section}' as section, * from ({sql.format(**relations)}))"
+        for section, sql in PRODUCTS.items()
+    ]
+    return "\nunion all by name\n".join(parts)
+
+
 def materialise_report_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Schema `report` as of now: landscape, the product views' copies and flow_counts."""
+    """Schema `report` as of now: landscape, products and flow_counts."""
     con.execute(f"drop schema if exists {REPORT_SCHEMA} cascade")
     con.execute(f"create schema {REPORT_SCHEMA}")
     landscape = landscape_sql({view: view for view in REPORT_VIEWS})
@@ -115,10 +146,11 @@ def materialise_report_tables(con: duckdb.DuckDBPyConnection) -> None:
             "The rows of the landscape views trialtrends report reads, when the warehouse was "
             "published: section names the view (see trialtrends/load/report_tables.py).",
         ),
-        **{
-            view: (f"select * from {view}", f"The rows of view {view} when the warehouse was published.")
-            for view in PRODUCT_VIEWS
-        },
+        "products": (
+            products_sql({view: view for view in PRODUCT_VIEWS}),
+            "The rows of the product views trialtrends report reads, when the warehouse was "
+            "published: section names what a row is (see trialtrends/load/report_tables.py).",
+        ),
         "flow_counts": (
             FLOW_COUNTS.format(report_groups="trial_report_groups"),
             "What the report flow counts across the warehouse when it was published: trials, "

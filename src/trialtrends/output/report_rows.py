@@ -2,7 +2,8 @@
 
 The landscape sections (trend, phases, countries, sponsors, targets, disease areas, sponsor types,
 cell sources) are filters over eight views, read at once from their long form (report.landscape,
-see load/report_tables.py); the product sections and the flow's counts are the second statement.
+see load/report_tables.py); the product sections (report.products), the flow's counts and the
+runs are the second statement.
 
 Where the rows come from: with the default counting rules (no follow-up, no expanded access)
 from schema `report`, the views' rows materialised at publish; otherwise, or in a warehouse
@@ -19,12 +20,15 @@ import duckdb
 from trialtrends.load.report_tables import (
     FLOW_COUNTS,
     LANDSCAPE,
+    PRODUCTS,
     REPORT_SCHEMA,
     REPORT_TABLE_NAMES,
     REPORT_VIEWS,
     SHARED,
     columns,
     landscape_sql,
+    products_sql,
+    select_list,
 )
 from trialtrends.output.flow import RUN_COLUMNS, RUNS, newest_published
 
@@ -39,34 +43,23 @@ where basis = $basis and (role is null or role = $role) and (
 # counts every group; so does the phase list, every phase seen under the basis).
 _BY_GROUP = ("countries", "sponsors", "targets", "disease_areas", "sponsor_types", "cell_sources")
 
-# The products' sections and the flow's counts: whole (a few hundred rows), narrowed to the
-# products whose modality counts in one of the report's groups in Python (`_products`), which
-# costs less than the same filter in SQL.
-_PRODUCT_COLUMNS = (
-    "product_id, name, modality, targets, cell_source, developer, developer_country, "
-    "approvals, first_approval_year, trials, highest_phase"
-)
+# The second statement: report.products (narrowed in Python, `_products`, to the products whose
+# modality counts in one of the report's groups: cheaper than the same filter in SQL), the
+# flow's counts and every run's row (the published one is picked in Python).
 _COUNT_COLUMNS = (
-    "in_warehouse, registry_studies, cell_therapy, in_report_groups, follow_up, expanded_access, "
-    "expanded_access_not_follow_up, withdrawn"
+    "in_warehouse", "registry_studies", "cell_therapy", "in_report_groups", "follow_up", "expanded_access",
+    "expanded_access_not_follow_up", "withdrawn",
+)  # fmt: skip
+OTHERS_QUERY = (
+    "select * from {products}\nunion all by name\n"
+    f"(select 'counts' as section, {', '.join(_COUNT_COLUMNS)} from {{flow_counts}})\nunion all by name\n"
+    f"(select 'runs' as section, {RUNS.removeprefix('select ')})"
 )
-OTHER_SECTIONS = {
-    "products": f"select {_PRODUCT_COLUMNS}, is_approved from {{product_table}} "
-    "where is_approved or trials > 0",
-    "product_groups": "select modality, report_group from report_groups",
-    "by_phase": "select modality, highest_phase, phase_order, products, approved_products "
-    "from {products_by_phase}",
-    "by_country": "select developer_country, modality, products, products_in_trials, approved_products "
-    "from {products_by_country}",
-    "counts": f"select {_COUNT_COLUMNS} from {{flow_counts}}",
-    "runs": RUNS,
+# The columns of each section of the second statement.
+_OTHER_COLUMNS = {section: select_list(sql) for section, sql in PRODUCTS.items()} | {
+    "counts": _COUNT_COLUMNS,
+    "runs": RUN_COLUMNS,
 }
-# The output columns of each of OTHER_SECTIONS (its select list: plain names).
-_OTHER_COLUMNS = {
-    section: tuple(part.strip() for part in sql.split(" from ", 1)[0].removeprefix("select ").split(","))
-    for section, sql in OTHER_SECTIONS.items()
-    if section != "runs"
-} | {"runs": RUN_COLUMNS}
 MATERIALISED = {name: f"{REPORT_SCHEMA}.{name}" for name in REPORT_TABLE_NAMES}
 
 
@@ -82,16 +75,9 @@ def live(include_follow_up: bool, include_expanded_access: bool) -> dict[str, st
     }
     return views | {
         "landscape": f"({landscape_sql(views)})",
+        "products": f"({products_sql(views)})",
         "flow_counts": f"({FLOW_COUNTS.format(report_groups='trial_report_groups')})",
     }
-
-
-def _others_sql(relations: dict[str, str]) -> str:
-    parts = [
-        f"(select '{name}' as section, * from ({sql.format(**relations)}))"
-        for name, sql in OTHER_SECTIONS.items()
-    ]
-    return "\nunion all by name\n".join(parts)
 
 
 def fetch(
@@ -117,9 +103,9 @@ def fetch(
     if landscape is None:
         relations = live(include_follow_up, include_expanded_access)
         landscape = con.execute(LANDSCAPE_QUERY.format(**relations), landscape_params).fetchall()
-    others = con.execute(_others_sql(relations))
+    others = con.execute(OTHERS_QUERY.format(**relations))
     index = {d[0]: i for i, d in enumerate(others.description)}
-    found: dict[str, list[dict[str, Any]]] = {section: [] for section in OTHER_SECTIONS}
+    found: dict[str, list[dict[str, Any]]] = {section: [] for section in _OTHER_COLUMNS}
     for row in others.fetchall():
         section = row[0]
         found[section].append({name: row[index[name]] for name in _OTHER_COLUMNS[section]})
@@ -136,8 +122,8 @@ def _products(
 ) -> dict[str, list[dict[str, Any]]]:
     """The approved products, the `top` leading ones (by trials, then name), and products by
     phase and by country, of the modalities that count in the report's groups (report_groups)."""
-    counted = {row["modality"] for row in found["product_groups"] if row["report_group"] in groups}
-    products = [row for row in found["products"] if row["modality"] in counted]
+    counted = {row["modality"] for row in found["product_group"] if row["report_group"] in groups}
+    products = [row for row in found["product"] if row["modality"] in counted]
     approved = [row for row in products if row.pop("is_approved")]
     return {
         "approved": approved,

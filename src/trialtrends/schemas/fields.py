@@ -170,6 +170,9 @@ FIELDS: dict[str, str] = {
     "products": "Products of the dictionary in the row (by modality and highest phase, or by developer "
     "country and modality).",
     "products_in_trials": "Of these products, those with at least one counted trial ('in clinical development').",
+    "products_section": "What a row of report.products is: product (a product approved or given in a "
+    "trial), product_group (a modality and a report group it counts in, from report_groups), "
+    "by_phase (a products_by_phase row) or by_country (a products_by_country row).",
     "published": "True when this run's data was published to the warehouse.",
     "quality": "JSON: the data-quality summary.",
     "queries": "JSON: every query with its parameters, totalCount, pages and unique studies.",
