@@ -309,7 +309,7 @@ def dictionary_page() -> str:
 
 def _report_tables(con: Any) -> list[str]:
     """Schema report: what `trialtrends report` reads, rebuilt with the views at every publish."""
-    from trialtrends.load.views import report_table_fields
+    from trialtrends.load.report_tables import COLUMN_FIELDS
     from trialtrends.schemas.fields import FIELDS
 
     out = [
@@ -320,7 +320,7 @@ def _report_tables(con: Any) -> list[str]:
         "recomputing the views. Analysts query the views; these hold the same rows.",
         "",
     ]
-    for table, fields in report_table_fields().items():
+    for table, fields in COLUMN_FIELDS.items():
         comment, *_ = con.execute(
             "select comment from duckdb_tables() where schema_name = 'report' and table_name = ?", [table]
         ).fetchone()

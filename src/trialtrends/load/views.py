@@ -20,12 +20,7 @@ from importlib import resources
 
 import duckdb
 
-from trialtrends.load.report_tables import (
-    COLUMN_FIELDS,
-    REPORT_SCHEMA,
-    REPORT_TABLE_NAMES,
-    materialise_report_tables,
-)
+from trialtrends.load.report_tables import COLUMN_FIELDS, REPORT_SCHEMA, materialise_report_tables
 from trialtrends.schemas.fields import doc
 
 # Views in dependency order; each file in sql/ is named after the view it creates.
@@ -143,14 +138,7 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
             if column in present:
                 con.execute(f'comment on column {view.name}."{column}" is {_quote(description)}')
     materialise_report_tables(con)
-    report_docs = report_table_fields()
-    for table in REPORT_TABLE_NAMES:
-        for column, field in report_docs[table].items():
+    for table, fields in COLUMN_FIELDS.items():
+        for column, field in fields.items():
             con.execute(f'comment on column {REPORT_SCHEMA}.{table}."{column}" is {_quote(doc(field))}')
-
-
-def report_table_fields() -> dict[str, dict[str, str]]:
-    """The field (schemas/fields.py) describing each column of each table of schema report."""
-    views = view_docs()
-    return {table: COLUMN_FIELDS.get(table) or views[table].fields for table in REPORT_TABLE_NAMES}
 

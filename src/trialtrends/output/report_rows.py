@@ -93,7 +93,7 @@ def fetch(
     params: basis, year, first_year, role, top, and groups (the report's groups).
     """
     landscape_params = {name: params[name] for name in ("basis", "year", "first_year", "role")}
-    landscape = others = None
+    landscape = None
     if materialised and not (include_follow_up or include_expanded_access):
         try:
             landscape = con.execute(LANDSCAPE_QUERY.format(**MATERIALISED), landscape_params).fetchall()
@@ -123,17 +123,17 @@ def _products(
     """The approved products, the `top` leading ones (by trials, then name), and products by
     phase and by country, of the modalities that count in the report's groups (report_groups)."""
     counted = {row["modality"] for row in found["product_group"] if row["report_group"] in groups}
-    products = [row for row in found["product"] if row["modality"] in counted]
-    approved = [row for row in products if row.pop("is_approved")]
+    flagged = [(row.pop("is_approved"), row) for row in found["product"] if row["modality"] in counted]
     return {
-        "approved": approved,
-        "leading": sorted((r for r in products if r["trials"]), key=_by_trials)[:top],
+        "approved": [row for approved, row in flagged if approved],
+        "leading": sorted((row for _, row in flagged if row["trials"]), key=_by_trials)[:top],
         "by_phase": [row for row in found["by_phase"] if row["modality"] in counted],
         "by_country": [row for row in found["by_country"] if row["modality"] in counted],
     }
 
 
 def _landscape_sections(rows: list[tuple[Any, ...]], groups: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each landscape row as a dict of its view's own column names (LANDSCAPE)."""
     position = {shared: i + 1 for i, shared in enumerate(SHARED)}  # after section
     sections: dict[str, list[dict[str, Any]]] = {section: [] for section in LANDSCAPE}
     picks = {section: [(name, position[col]) for name, col in columns(section)] for section in LANDSCAPE}
