@@ -94,3 +94,26 @@ def test_a_warehouse_from_an_older_version_is_one_sentence_naming_rebuild(wareho
     with pytest.raises(ReportError, match="trialtrends rebuild") as caught:
         build_report(copy, year=2022)
     assert "\n" not in str(caught.value)
+
+
+def test_a_default_report_opens_one_connection_and_runs_two_statements(warehouse, monkeypatch):
+    import trialtrends.output.report as report
+
+    opened, statements = [], []
+
+    class Counting:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            statements.append(sql)
+            return self.con.execute(sql, *args)
+
+        def close(self):
+            self.con.close()
+
+    real = report.connect
+    monkeypatch.setattr(report, "connect", lambda path: opened.append(path) or Counting(real(path)))
+    build_report(warehouse, year=2022)
+    assert len(opened) == 1
+    assert len(statements) == 2 and all("report." in sql for sql in statements)
