@@ -64,6 +64,23 @@ def _published_then(tmp_path, mutate, **overrides):
     return str(info.value), manifest
 
 
+@pytest.mark.parametrize(
+    ("replaced", "dropped", "passed"),
+    [
+        (0, 0, True),  # a quiet night: nothing re-judged
+        (4, 4, True),  # too few to say anything of the classifier
+        (5, 5, False),  # every one dropped: a broken rule file
+        (10, 5, True),  # at the limit (50%)
+        (10, 6, False),
+        (2000, 3, True),  # a normal night
+    ],
+)
+def test_delta_classifier_sanity(replaced, dropped, passed):
+    result = gates.delta_classifier_sanity(replaced, dropped, 0.5)
+    assert result.passed is passed and result.name == "classifier_sanity"
+    assert f"{dropped} of the {replaced}" in result.detail
+
+
 def test_count_drop_fails_reconciliation(tmp_path):
     message, manifest = _published_then(tmp_path, lambda f: f.set_studies(GOOD[:20]))
     assert "gate reconciliation failed" in message and "last good run" in message

@@ -324,3 +324,42 @@ def test_the_report_states_the_mode_the_baseline_snapshot_and_the_deltas_applied
     assert run["baseline_data_timestamp"] == DAY0
     assert "mode delta" in report["methods"] and f"baseline (snapshot {DAY0})" in report["methods"]
     assert "1 nightly delta of every study updated" in report["methods"]
+
+
+def test_a_delta_judged_by_a_broken_classifier_publishes_nothing(tmp_path, monkeypatch):
+    """Every published cell-therapy trial updated tonight judged 'not cell therapy' (a broken rule
+    file) would leave the warehouse: the delta's classifier-sanity gate refuses the night, and
+    yesterday's warehouse stays. A night that truly reclassifies one trial still publishes."""
+    import polars as pl
+
+    import trialtrends.pipeline.chunks as chunks
+
+    with FakeCtgov(registry(), data_timestamp=DAY0) as fake:
+        settings = test_settings(tmp_path, fake.url, mode="registry", max_delta_share=0.9)
+        refresh(settings)
+        before = snapshot(settings.warehouse_path)
+        cell = [s for s in fake.studies if s["protocolSection"]["identificationModule"]["nctId"].startswith("NCT91")]
+        fake.advance_day("2026-12-01", changed=[copy.deepcopy(s) for s in cell])
+        real = chunks.classify
+
+        def broken(text):
+            result = real(text)
+            return type(result)(
+                modalities=result.modalities.head(0),
+                flags=result.flags.with_columns(pl.lit(False).alias("is_cell_therapy")),
+                products=result.products.head(0),
+            )
+
+        monkeypatch.setattr(chunks, "classify", broken)
+        with pytest.raises(Exception, match="classifier_sanity") as failed:
+            refresh(settings)
+        assert f"{len(cell)} of the {len(cell)} published cell-therapy trials" in str(failed.value)
+        assert snapshot(settings.warehouse_path) == before
+        monkeypatch.setattr(chunks, "classify", real)
+        # One trial whose record truly stops being cell therapy: published, the trial removed.
+        (gone,) = [other(cell[0]["protocolSection"]["identificationModule"]["nctId"])]
+        fake.advance_day("2026-12-02", changed=[gone])
+        ctx = refresh(settings)
+    assert ctx.manifest.published
+    sanity = next(g for g in ctx.manifest.gates if g["name"] == "classifier_sanity")
+    assert sanity["passed"] and "1 of the" in sanity["detail"]

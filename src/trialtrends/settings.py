@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = {
         "TRIALTRENDS_FULL_EVERY_DAYS", float, 0, low_open=True, unit="days between baseline downloads"
     ),
     "max_delta_share": Rule("TRIALTRENDS_MAX_DELTA_SHARE", float, 0, 1, unit="a share of the registry index"),
+    "max_dropped_share": Rule("TRIALTRENDS_MAX_DROPPED_SHARE", float, 0, 1, unit="a share"),
 }
 
 #: How a refresh gets the registry (README "Registry mode"): `registry` downloads the whole
@@ -119,6 +120,10 @@ SETTING_HELP: dict[str, str] = {
     "this many days (measured from when that run ran); `--full` downloads one tonight.",
     "TRIALTRENDS_MAX_DELTA_SHARE": "Registry mode's delta gate: the largest share of the registry index one "
     "delta may update (a few thousand of ~600k studies a day; nearly all means the date filter was lost).",
+    "TRIALTRENDS_MAX_DROPPED_SHARE": "Registry mode's delta classifier-sanity gate: the largest share of "
+    "the published cell-therapy trials a delta updates that may stop being cell therapy (normally a "
+    "few; a broken rule file makes it all, and would drop them from the warehouse). Checked from 5 "
+    "such trials on.",
     "TRIALTRENDS_MAX_UNMAPPED_COUNTRY_SHARE": "Data-quality gate: the largest share of trials with a country "
     "string no alias maps (such a country shows as code ZZ with its raw text kept).",
     "TRIALTRENDS_SQL_TIMEOUT": "`trialtrends sql`: seconds a query may run, fetching included, before it is "
@@ -184,6 +189,9 @@ class Settings:
     full_every_days: float = 7.0
     # A delta may change at most this share of the registry index (a few thousand of ~600k a day).
     max_delta_share: float = 0.2
+    # A delta may turn at most this share of the published cell-therapy trials it updates into
+    # not cell therapy (from 5 such trials on): a broken rule file turns them all.
+    max_dropped_share: float = 0.5
 
     @property
     def raw_dir(self) -> Path:

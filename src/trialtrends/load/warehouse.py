@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -257,12 +258,14 @@ class WarehouseBuilder:
             ) from exc
         return previous
 
-    def carry_over(self, scope: str) -> int:
+    def carry_over(self, scope: str) -> CarriedOver:
         """Copy the published warehouse's rows of every study this run does not bring.
 
         `scope` "batch": the staged trials replace theirs (a search since a date); "delta": every
         study in the staged registry index replaces its rows, cell therapy or not, so a study
-        that stopped being cell therapy leaves the trial tables. Returns the trials carried over.
+        that stopped being cell therapy leaves the trial tables. Returns the trials carried over,
+        and how many published cell-therapy trials tonight's studies replace and no longer call
+        cell therapy (the delta's classifier-sanity gate).
         """
         con = self._connection()
         try:
@@ -271,6 +274,12 @@ class WarehouseBuilder:
             _check_same_layout(con, tables)
             source = "registry_studies" if scope == "delta" else "trials"
             con.execute(f"create or replace temp table replaced_ids as select nct_id from {source}")
+            # Before the copy, the staged flags are tonight's classification alone.
+            replaced, dropped = con.execute(
+                "select count(*), count(*) filter (where not coalesce(staged.is_cell_therapy, false)) "
+                "from prev.trial_flags published left join trial_flags staged using (nct_id) "
+                "where published.is_cell_therapy and published.nct_id in (select nct_id from replaced_ids)"
+            ).fetchone() or (0, 0)
             for name in tables:
                 cols = ", ".join(c.name for c in TABLES_BY_NAME[name].columns)
                 con.execute(
@@ -283,7 +292,7 @@ class WarehouseBuilder:
             con.execute("detach prev")
         except duckdb.Error as exc:
             raise self._write_error(exc) from exc
-        return int(carried[0]) if carried else 0
+        return CarriedOver(int(carried[0]) if carried else 0, int(replaced), int(dropped))
 
     def publish(self, runs: Iterable[Mapping[str, Any]], *, changes: str = "all") -> Path:
         """Finish the new warehouse (history, changes, views) and atomically replace the old.
@@ -364,6 +373,18 @@ class WarehouseBuilder:
             self._owner.unlink(missing_ok=True)
             os.close(self._owner_fd)
             self._owner_fd = None
+
+
+@dataclass(frozen=True)
+class CarriedOver:
+    """What a merge kept of the published warehouse, and what tonight's studies did to it."""
+
+    #: published trials carried over unchanged
+    trials: int
+    #: published cell-therapy trials that tonight's studies replace ...
+    replaced_cell_therapy: int
+    #: ... and, of those, the ones tonight's classification no longer calls cell therapy
+    dropped_cell_therapy: int
 
 
 def _check_same_layout(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = TRIAL_TABLES) -> None:

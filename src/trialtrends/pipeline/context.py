@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trialtrends.extract.raw import RawRun
-from trialtrends.load.warehouse import WarehouseBuilder
+from trialtrends.load.warehouse import CarriedOver, WarehouseBuilder
 from trialtrends.manifest import RunManifest
 from trialtrends.settings import Settings
 from trialtrends.validate import gates
@@ -117,8 +117,9 @@ class RunContext:
     finish_landing: Callable[[], None] | None = None
     #: judge -> merge -> gate -> publish.
     judged: Judged | None = None
-    #: merge: trials of the published warehouse carried over unchanged (a delta, a search --since).
-    carried_over: int | None = None
+    #: merge: what a delta or a search --since kept of the published warehouse (the trials
+    #: carried over unchanged) and did to it (the cell-therapy trials it no longer calls so).
+    carried_over: CarriedOver | None = None
     #: gate.
     results: list[gates.GateResult] = field(default_factory=list)
 

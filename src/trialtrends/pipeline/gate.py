@@ -69,8 +69,17 @@ def gate(ctx: RunContext) -> None:
         results.append(
             gates.classifier_sanity(judged.trials, judged.classified, ctx.settings.max_unclassified_share)
         )
+    elif manifest.mode == DELTA and ctx.carried_over is not None:
+        # A delta can bring no cell therapy at all on a quiet day, but the cell-therapy trials it
+        # re-judges stay cell therapy but for a few.
+        carried = ctx.carried_over
+        results.append(
+            gates.delta_classifier_sanity(
+                carried.replaced_cell_therapy, carried.dropped_cell_therapy, ctx.settings.max_dropped_share
+            )
+        )
     elif manifest.mode != DELTA:
-        # A delta can bring no cell therapy at all on a quiet day; a baseline never does.
+        # A baseline or a bulk file always holds cell therapy.
         results.append(
             gates.GateResult(
                 "classifier_sanity",

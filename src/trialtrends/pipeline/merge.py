@@ -34,4 +34,6 @@ def merge(ctx: RunContext) -> None:
         return
     judged = ctx.require_judged
     ctx.carried_over = judged.builder.carry_over(scope)
-    log.info("merged into the published warehouse: %d trials carried over unchanged", ctx.carried_over)
+    log.info(
+        "merged into the published warehouse: %d trials carried over unchanged", ctx.carried_over.trials
+    )

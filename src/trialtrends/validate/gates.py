@@ -155,6 +155,27 @@ def classifier_sanity(trials: int, classified: int, max_unclassified_share: floa
     )
 
 
+# Fewer re-judged cell-therapy trials than this say nothing of the classifier: on a quiet night
+# one or two updated trials may truly stop being cell therapy (a corrected intervention).
+MIN_REJUDGED = 5
+
+
+def delta_classifier_sanity(replaced: int, dropped: int, max_dropped_share: float) -> GateResult:
+    """The classifier still recognises the published cell-therapy trials a delta re-judges.
+
+    An updated trial rarely stops being cell therapy; a broken rule file would make every one
+    do so, and the merge would drop them all from the warehouse.
+    """
+    share = dropped / replaced if replaced else 0.0
+    ok = replaced < MIN_REJUDGED or share <= max_dropped_share
+    return GateResult(
+        "classifier_sanity",
+        ok,
+        f"{dropped} of the {replaced} published cell-therapy trials updated tonight are no longer "
+        f"cell therapy ({share:.0%}; limit {max_dropped_share:.0%} once there are {MIN_REJUDGED})",
+    )
+
+
 def baseline_size(
     entries: int, registry_total: int | None, previous_entries: int | None, max_drop: float
 ) -> GateResult:
