@@ -135,10 +135,10 @@ def build_report(
         )  # fmt: skip
         no_collaborators = role == "any" and not _has_collaborators(con)
         run = rows["run"][0]
-        warehouse = rows["counts"][0]
+        flow_counts = rows["counts"][0]
         paper = paper_sections(
             con, basis, include_follow_up, include_expanded_access,
-            counted_by_group=_counted(rows["yearly"]), counts=warehouse, run=run,
+            counted_by_group=_counted(rows["yearly"]), counts=flow_counts, run=run,
         )  # fmt: skip
     except duckdb.CatalogException as exc:  # a view this version reads is missing
         first = str(exc).splitlines()[0]
@@ -183,7 +183,7 @@ def build_report(
         row["role"] = role
     cell_sources = _cell_sources(rows["cell_sources"], groups)
     products = _products(rows)
-    provenance = _provenance(run, warehouse)
+    provenance = _provenance(run, flow_counts)
     partial = _partial_year(provenance)
     for row in trend:
         row["partial"] = bool(partial) and row["year"] == partial["year"]
