@@ -6,12 +6,15 @@ Heavy modules (polars, prefect, matplotlib) are imported inside the commands tha
 
 from __future__ import annotations
 
+import atexit
+import functools
 from pathlib import Path
 from typing import Any
 
 import click
 
 from trialtrends import __version__
+from trialtrends.bytecode import write_own_bytecode
 from trialtrends.cli_options import (  # noqa: F401 - EXIT_* and with_hint are part of the CLI's surface
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -44,6 +47,11 @@ BASES = ("first_posted", "first_submitted", "start")
 SQL_TABLE_ROWS = 1000
 
 
+@functools.cache  # once a process, however many commands it runs
+def _write_bytecode_at_exit() -> None:
+    atexit.register(write_own_bytecode)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trialtrends")
 @verbosity_options
@@ -51,6 +59,8 @@ def main() -> None:
     """trialtrends: landscape tables of CAR-T, TCR-T, TIL and NK cell therapy trials."""
     # SIGTERM (Prefect, systemd, kill) ends a command the way Ctrl-C does (see friendly_errors).
     raise_on_sigterm()
+    # Where the interpreter writes no bytecode, the next command loads ours (see bytecode.py).
+    _write_bytecode_at_exit()
 
 
 @main.command()
