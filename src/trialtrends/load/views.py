@@ -30,7 +30,6 @@ VIEWS = (
     "sponsor_type_table", "cell_source_table", "product_table", "products_by_phase", "products_by_country",
 )  # fmt: skip
 
-
 # Macros-only files, created just before the first view that uses them: rank and share are
 # computed the same way in every ranked or shared landscape view (they need yearly_counts_by).
 MACROS = {"country_table": ("rank_and_share",)}
@@ -141,4 +140,3 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
     for table, fields in COLUMN_FIELDS.items():
         for column, field in fields.items():
             con.execute(f'comment on column {REPORT_SCHEMA}.{table}."{column}" is {_quote(doc(field))}')
-
