@@ -143,9 +143,9 @@ _REFRESH = """
 import sys
 sys.path.insert(0, {tests!r})
 if {old!r}:
-    import classify_reference, trialtrends.process as process
+    import classify_reference, trialtrends.pipeline.chunks as chunks
     from classify_reference import diseases
-    process.classify, process.classify_diseases = classify_reference.classify, diseases.classify_diseases
+    chunks.classify, chunks.classify_diseases = classify_reference.classify, diseases.classify_diseases
 from trialtrends.cli import main
 main(["refresh"])
 """
@@ -182,7 +182,7 @@ def refresh_section(studies: list[dict], runs: int) -> None:
             for engine in ENGINES:
                 with tempfile.TemporaryDirectory() as tmp:
                     env = {**os.environ, "TRIALTRENDS_DATA_DIR": tmp, "TRIALTRENDS_API_URL": fake.url,
-                           "TRIALTRENDS_MAX_RPS": "0"}  # fmt: skip
+                           "TRIALTRENDS_MAX_RPS": "0", "TRIALTRENDS_MODE": "search"}  # fmt: skip
                     code = _REFRESH.format(tests=str(REPO / "tests"), old=engine == "old")
                     start = time.perf_counter()
                     proc = subprocess.run(
