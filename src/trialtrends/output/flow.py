@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from trialtrends.load.report_tables import FLOW_COUNTS
+from trialtrends.load.report_tables import FLOW_COUNTS, select_list
 from trialtrends.words import plural
 
 # The report groups' member modalities that count (report_groups); other cell types stay in
@@ -35,7 +35,7 @@ RUNS = (
     "source, queries, unique_studies, rejected_studies, classifier_version, baseline_run, deltas_applied, "
     "published from runs"
 )
-RUN_COLUMNS = tuple(RUNS.removeprefix("select ").split(" from ")[0].replace(",", " ").split())
+RUN_COLUMNS = tuple(select_list(RUNS))
 
 
 def newest_published(runs: list[dict[str, Any]]) -> dict[str, Any]:

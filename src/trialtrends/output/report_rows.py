@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from trialtrends.load.report_tables import (
+    COLUMN_FIELDS,
     FLOW_COUNTS,
     LANDSCAPE,
     PRODUCTS,
@@ -46,10 +47,7 @@ _BY_GROUP = ("countries", "sponsors", "targets", "disease_areas", "sponsor_types
 # The second statement: report.products (narrowed in Python, `_products`, to the products whose
 # modality counts in one of the report's groups: cheaper than the same filter in SQL), the
 # flow's counts and every run's row (the published one is picked in Python).
-_COUNT_COLUMNS = (
-    "in_warehouse", "registry_studies", "cell_therapy", "in_report_groups", "follow_up", "expanded_access",
-    "expanded_access_not_follow_up", "withdrawn",
-)  # fmt: skip
+_COUNT_COLUMNS = tuple(COLUMN_FIELDS["flow_counts"])  # report.flow_counts' columns
 OTHERS_QUERY = (
     "select * from {products}\nunion all by name\n"
     f"(select 'counts' as section, {', '.join(_COUNT_COLUMNS)} from {{flow_counts}})\nunion all by name\n"
